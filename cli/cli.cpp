@@ -1,0 +1,102 @@
+#include "cli.hpp"
+
+#include "commands/commands.hpp"
+#include "store/failure.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace kanari::cli {
+
+std::optional<std::string> process_getenv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+namespace {
+
+constexpr const char* k_version = "kanari " KANARI_VERSION;
+
+void print_error(std::ostream& err, const std::string& message) {
+  err << "kanari: error: " << message << "\n";
+}
+
+// CLI11 2.1 applies options given after a subcommand to the parent only when
+// the subcommand falls through; make every level do so, so that global
+// options are accepted before or after the subcommand (SPEC §3).
+void fall_through_everywhere(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->fallthrough();
+    fall_through_everywhere(*sub);
+  }
+}
+
+} // namespace
+
+int run(const std::vector<std::string>& args, const Io& io) {
+  Context ctx(io);
+  Registry reg{ctx, {}};
+  CLI::App app{"kanari: versioned prompts and models, canary rollouts with quality gates.\n"
+               "Store: .kanari/kanari.db under the current directory, or --state DIR / KANARI_STATE.",
+               "kanari"};
+  app.set_version_flag("--version", k_version);
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+  app.add_option("--state", ctx.g.state, "state directory (default: $KANARI_STATE or .kanari)");
+  app.add_option("--track", ctx.g.track, "track name, [A-Za-z0-9._-]{1,64}")->capture_default_str();
+  app.add_flag("--json", ctx.g.json, "print exactly one JSON document on stdout");
+  app.add_flag("-q,--quiet", ctx.g.quiet, "print nothing but errors (and --json output)");
+  app.add_option("--actor", ctx.g.actor, "who is acting, recorded in events (default: $USER)");
+
+  setup_init(app, reg);
+  setup_version(app, reg);
+  setup_canary(app, reg);
+  setup_route(app, reg);
+  setup_record(app, reg);
+  setup_history(app, reg);
+  setup_audit(app, reg);
+  setup_simulate(app, reg);
+  fall_through_everywhere(app);
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own codes (100+) are all usage errors here (SPEC §3.2).
+    print_error(io.err, std::string(e.what()) + "; run `kanari --help` or `kanari COMMAND --help`");
+    return 2;
+  }
+  if (!reg.action) {
+    print_error(io.err, "no command given; run `kanari --help`");
+    return 2;
+  }
+  try {
+    if (ctx.g.actor.empty())
+      ctx.g.actor = io.getenv("USER").value_or("unknown");
+    Result<int> r = reg.action();
+    if (!r.ok()) {
+      print_error(io.err, r.error().message);
+      return static_cast<int>(r.error().code);
+    }
+    return *r;
+  } catch (const store::StoreFailure& e) {
+    print_error(io.err, std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+    return 3;
+  } catch (const std::bad_alloc&) {
+    print_error(io.err, "out of memory");
+    return 3;
+  } catch (const std::exception& e) {
+    print_error(io.err, std::string("internal error: ") + e.what() + "; please report it");
+    return 3;
+  }
+}
+
+} // namespace kanari::cli

@@ -1,0 +1,41 @@
+// Each verb lives in commands/<verb>.cpp with an options struct, a
+// setup_<verb>(CLI::App&, Registry&) that declares its flags, and a
+// run_<verb>(const Options&, Context&). The CLI11 callback only selects the
+// action; cli::run invokes it after parsing has finished.
+#pragma once
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace kanari::cli {
+
+struct Registry {
+  Context& ctx;
+  std::function<Result<int>()> action;
+
+  // Registers `run(opts, ctx)` as the action of `sub`.
+  template <typename Options, typename Run>
+  void on(CLI::App* sub, std::shared_ptr<Options> opts, Run run) {
+    sub->callback([this, opts, run] {
+      action = [this, opts, run] { return run(*opts, ctx); };
+    });
+  }
+};
+
+void setup_init(CLI::App& app, Registry& reg);
+void setup_version(CLI::App& app, Registry& reg);
+void setup_canary(CLI::App& app, Registry& reg);
+void setup_route(CLI::App& app, Registry& reg);
+void setup_record(CLI::App& app, Registry& reg);
+void setup_history(CLI::App& app, Registry& reg);
+void setup_audit(CLI::App& app, Registry& reg);
+void setup_simulate(CLI::App& app, Registry& reg);
+
+// Shared by verbs: a REF resolved on the context's track.
+Result<std::string> resolve(Context& ctx, const std::string& ref);
+
+} // namespace kanari::cli

@@ -1,0 +1,4 @@
+#include "commands.hpp"
+namespace kanari::cli {
+void setup_record(CLI::App&, Registry&) {}
+} // namespace kanari::cli

@@ -1,0 +1,53 @@
+// What a command's run_<verb>() is handed: the streams, the parsed global
+// options, and the store, opened on first use.
+#pragma once
+
+#include "cli.hpp"
+#include "rollout/context.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <ostream>
+
+namespace kanari::cli {
+
+struct GlobalOptions {
+  std::string state;
+  std::string track = "default";
+  bool json = false;
+  bool quiet = false;
+  std::string actor;
+};
+
+class Context {
+public:
+  explicit Context(const Io& streams) : in(streams.in), out(streams.out), err(streams.err), io(streams) {}
+
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  const Io& io;
+  GlobalOptions g;
+
+  // The store for this invocation (opened once); exit 3 when missing.
+  Result<rollout::Context*> lib();
+  const Clock& clock() const;
+  std::string state_dir() const;
+
+  // Prints exactly one JSON document (SPEC §3: --json).
+  void print_json(const nlohmann::json& j) const;
+  // Human output, suppressed by --quiet.
+  std::ostream& human() const;
+
+private:
+  std::unique_ptr<store::Store> m_store;
+  std::unique_ptr<rollout::Context> m_lib;
+  SystemClock m_system_clock;
+};
+
+// Reads FILE, or standard input for "-". A file that does not exist is a
+// usage error (2); one that cannot be read is operational (3).
+Result<std::string> read_input(Context& ctx, const std::string& path, const std::string& what);
+
+} // namespace kanari::cli

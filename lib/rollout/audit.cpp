@@ -1,0 +1,85 @@
+#include "rollout/audit.hpp"
+
+#include "core/canonical_json.hpp"
+#include "crypto/sha256.hpp"
+#include "util/time.hpp"
+
+namespace kanari::rollout {
+
+using nlohmann::json;
+
+namespace {
+
+json hashed_form(const store::EventRecord& e) {
+  json evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+  if (evidence.is_discarded())
+    evidence = e.evidence; // a damaged row still hashes deterministically
+  return {{"seq", e.seq},
+          {"at", format_rfc3339(e.at)},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"track", e.track},
+          {"rollout", e.rollout ? json(*e.rollout) : json(nullptr)},
+          {"version", e.version ? json(*e.version) : json(nullptr)},
+          {"reason", e.reason},
+          {"evidence", evidence}};
+}
+
+} // namespace
+
+std::string event_hash(const std::string& prev_hash, const store::EventRecord& e) {
+  return crypto::sha256_hex(prev_hash + core::canonical_json(hashed_form(e)));
+}
+
+json event_json(const store::EventRecord& e) {
+  json j = hashed_form(e);
+  j["prev_hash"] = e.prev_hash;
+  j["hash"] = e.hash;
+  return j;
+}
+
+store::EventRecord append_event(Context& ctx, const EventDraft& d) {
+  auto last = ctx.store.last_event();
+  store::EventRecord e;
+  e.seq = last ? last->seq + 1 : 1;
+  e.at = ctx.clock.now_ms();
+  e.actor = ctx.actor;
+  e.action = d.action;
+  e.track = d.track;
+  e.rollout = d.rollout;
+  e.version = d.version;
+  e.reason = d.reason;
+  e.evidence = core::canonical_json(d.evidence);
+  e.prev_hash = last ? last->hash : k_genesis_hash;
+  e.hash = event_hash(e.prev_hash, e);
+  ctx.store.insert_event(e);
+  return e;
+}
+
+ChainReport verify_chain(Context& ctx) {
+  ChainReport report;
+  std::string prev = k_genesis_hash;
+  std::int64_t expected_seq = 1;
+  ctx.store.for_each_event([&](const store::EventRecord& e) {
+    ++report.events;
+    if (!report.problems.empty())
+      return; // the first break is what matters; later hashes all follow from it
+    if (e.seq != expected_seq) {
+      report.problems.push_back("event " + std::to_string(expected_seq) +
+                                (e.seq > expected_seq ? " is missing (removed)" : " is out of order") +
+                                "; the next stored event is " + std::to_string(e.seq));
+    } else if (e.prev_hash != prev) {
+      report.problems.push_back("event " + std::to_string(e.seq) +
+                                " does not follow its predecessor: prev_hash does not match (an event before it was "
+                                "changed, removed or reordered)");
+    } else if (event_hash(e.prev_hash, e) != e.hash) {
+      report.problems.push_back("event " + std::to_string(e.seq) + " (" + e.action +
+                                ") was changed: its content no longer matches its hash");
+    }
+    prev = e.hash;
+    expected_seq = e.seq + 1;
+  });
+  return report;
+}
+
+} // namespace kanari::rollout

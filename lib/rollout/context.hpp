@@ -1,0 +1,22 @@
+// What every operation of the library is handed (mold's `Context& ctx`):
+// the store, the clock and who is acting. The library reads nothing else
+// from its surroundings.
+#pragma once
+
+#include "store/store.hpp"
+#include "util/clock.hpp"
+
+#include <string>
+
+namespace kanari::rollout {
+
+struct Context {
+  store::Store& store;
+  const Clock& clock;
+  std::string actor;
+};
+
+// SPEC §2: track names are [A-Za-z0-9._-]{1,64}.
+Result<void> validate_track_name(std::string_view track);
+
+} // namespace kanari::rollout

@@ -1,0 +1,71 @@
+// Content-addressed versions: add, resolve a REF, show, diff, checkout.
+#pragma once
+
+#include "core/manifest.hpp"
+#include "rollout/context.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kanari::rollout {
+
+struct AddVersionInput {
+  std::string track;
+  std::vector<core::Component> components; // from core::make_component
+  nlohmann::json model = nlohmann::json::object();
+  std::optional<std::string> label;
+  std::optional<std::string> message;
+};
+
+struct AddVersionResult {
+  std::string id;
+  bool created = false;       // a new version (content never seen before)
+  bool added_to_track = false;
+  bool became_stable = false;
+  core::Manifest manifest;
+};
+
+Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in);
+
+// REF: a full id, a unique hex prefix of at least 4 characters, or `stable` /
+// `canary` of the track. Unknown or ambiguous: exit 4 (ambiguous lists the
+// candidates).
+Result<std::string> resolve_ref(Context& ctx, const std::string& track, const std::string& ref);
+
+struct VersionView {
+  store::VersionRecord record;
+  nlohmann::json model;
+  std::vector<std::string> tracks;
+};
+Result<VersionView> show_version(Context& ctx, const std::string& id);
+
+struct ComponentChange {
+  std::string kind;
+  std::string name;
+  std::string change; // "added" | "removed" | "changed"
+  std::optional<std::string> old_sha256, new_sha256;
+  std::optional<std::string> diff; // unified diff for changed prompts (text)
+};
+struct ModelChange {
+  std::string key;
+  std::optional<nlohmann::json> old_value, new_value;
+};
+struct VersionDiff {
+  std::string from, to;
+  std::vector<ComponentChange> components;
+  std::vector<ModelChange> model;
+};
+Result<VersionDiff> diff_versions(Context& ctx, const std::string& from, const std::string& to);
+
+// The files of a version, byte-exact: each component at its name, plus
+// model.json (the canonical model config and a trailing newline).
+struct CheckoutFile {
+  std::string path;
+  std::string content;
+};
+Result<std::vector<CheckoutFile>> checkout_files(Context& ctx, const std::string& id);
+
+} // namespace kanari::rollout

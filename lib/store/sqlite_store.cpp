@@ -1,0 +1,499 @@
+// The SQLite implementation of Store. All of kanari's SQL lives in this file
+// and in schema/.
+#include "store/migrations.hpp"
+#include "store/sqlite.hpp"
+#include "store/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kanari::store {
+
+std::string_view to_string(RolloutState s) {
+  switch (s) {
+  case RolloutState::active: return "active";
+  case RolloutState::paused: return "paused";
+  case RolloutState::promoted: return "promoted";
+  case RolloutState::rolled_back: return "rolled_back";
+  }
+  return "?";
+}
+
+std::optional<RolloutState> rollout_state_from_string(std::string_view s) {
+  if (s == "active") return RolloutState::active;
+  if (s == "paused") return RolloutState::paused;
+  if (s == "promoted") return RolloutState::promoted;
+  if (s == "rolled_back") return RolloutState::rolled_back;
+  return std::nullopt;
+}
+
+std::string_view to_string(Arm a) { return a == Arm::canary ? "canary" : "stable"; }
+
+namespace {
+
+Arm arm_from(std::string_view s) { return s == "canary" ? Arm::canary : Arm::stable; }
+
+const char* const k_rollout_columns =
+    "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "
+    "started_at, step_started_at, ended_at, promote_streak, approved_step";
+
+RolloutRecord read_rollout(const Statement& st) {
+  RolloutRecord r;
+  r.id = st.get_int(0);
+  r.track = st.get_text(1);
+  r.canary = st.get_text(2);
+  r.stable = st.get_text(3);
+  for (const auto& v : nlohmann::json::parse(st.get_text_view(4)))
+    r.steps_bp.push_back(v.get<std::int64_t>());
+  r.step = st.get_int(5);
+  r.state = rollout_state_from_string(st.get_text_view(6)).value_or(RolloutState::rolled_back);
+  r.salt = st.get_text(7);
+  r.shadow = st.get_int(8) != 0;
+  r.policy = st.get_text(9);
+  r.policy_sha256 = st.get_text(10);
+  r.started_at = st.get_int(11);
+  r.step_started_at = st.get_int(12);
+  r.ended_at = st.get_opt_int(13);
+  r.promote_streak = st.get_int(14);
+  r.approved_step = st.get_opt_int(15);
+  return r;
+}
+
+std::string steps_json(const std::vector<std::int64_t>& steps) {
+  return nlohmann::json(steps).dump();
+}
+
+EventRecord read_event(const Statement& st) {
+  EventRecord e;
+  e.seq = st.get_int(0);
+  e.at = st.get_int(1);
+  e.actor = st.get_text(2);
+  e.action = st.get_text(3);
+  e.track = st.get_text(4);
+  e.rollout = st.get_opt_int(5);
+  e.version = st.get_opt_text(6);
+  e.reason = st.get_text(7);
+  e.evidence = st.get_text(8);
+  e.prev_hash = st.get_text(9);
+  e.hash = st.get_text(10);
+  return e;
+}
+
+#define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
+
+// One sample of outcomes (SPEC §6.1): ?1 rollout, ?2 arm, ?3 step or NULL,
+// plus a top-up of the ?6 most recent outcomes of version ?5 on track ?4
+// recorded outside this rollout.
+#define KANARI_SAMPLE_CTE                                                              \
+  "WITH s AS ("                                                                        \
+  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
+  "  WHERE rollout_id = ?1 AND arm = ?2 AND (?3 IS NULL OR step = ?3)"                  \
+  " UNION ALL"                                                                         \
+  " SELECT pass, latency_ms, cost, tokens, error FROM ("                                \
+  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
+  "   WHERE ?6 > 0 AND track = ?4 AND version_id = ?5"                                  \
+  "     AND (rollout_id IS NULL OR rollout_id <> ?1)"                                   \
+  "   ORDER BY id DESC LIMIT ?6)) "
+
+class SqliteStore final : public Store {
+public:
+  explicit SqliteStore(Database db) : m_db(std::move(db)) {}
+
+  Result<void> write(const std::function<Result<void>()>& fn) override {
+    return in_transaction(Transaction::Kind::write, fn);
+  }
+  Result<void> read(const std::function<Result<void>()>& fn) override {
+    return in_transaction(Transaction::Kind::read, fn);
+  }
+
+  bool insert_version(const VersionRecord& v, const std::vector<core::Component>& comps) override {
+    m_db.prepare("INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING")
+        .bind(1, v.id).bind(2, v.manifest).bind(3, v.model).bind(4, v.label).bind(5, v.message)
+        .bind(6, v.author).bind(7, v.created_at).run();
+    if (m_db.changes() == 0)
+      return false;
+    for (const auto& c : comps) {
+      m_db.prepare("INSERT INTO blobs (sha256, data) VALUES (?1, ?2) ON CONFLICT (sha256) DO NOTHING")
+          .bind(1, c.sha256).bind_blob(2, c.content).run();
+      m_db.prepare("INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES (?1, ?2, ?3, ?4, ?5)")
+          .bind(1, v.id).bind(2, core::to_string(c.kind)).bind(3, c.name).bind(4, c.sha256)
+          .bind(5, static_cast<std::int64_t>(c.bytes)).run();
+    }
+    return true;
+  }
+
+  std::optional<VersionRecord> get_version(const std::string& id) override {
+    auto st = m_db.prepare("SELECT id, manifest, model, label, message, author, created_at FROM versions WHERE id = ?1");
+    st.bind(1, id);
+    if (!st.step())
+      return std::nullopt;
+    VersionRecord v{st.get_text(0), st.get_text(1), st.get_text(2), st.get_opt_text(3),
+                    st.get_opt_text(4), st.get_text(5), st.get_int(6), {}};
+    auto cs = m_db.prepare("SELECT kind, name, sha256, bytes FROM components WHERE version_id = ?1 ORDER BY kind, name");
+    cs.bind(1, id);
+    while (cs.step())
+      v.components.push_back({core::component_kind_from_string(cs.get_text_view(0)).value_or(core::ComponentKind::file),
+                              cs.get_text(1), cs.get_text(2), static_cast<std::uint64_t>(cs.get_int(3)), {}});
+    return v;
+  }
+
+  std::vector<std::string> version_ids_with_prefix(const std::string& prefix, int limit) override {
+    // Ids are lowercase hex, so [prefix, prefix + 'g') is exactly the range
+    // of ids that start with prefix, and the primary key answers it.
+    auto st = m_db.prepare("SELECT id FROM versions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3");
+    st.bind(1, prefix).bind(2, prefix + "g").bind(3, limit);
+    std::vector<std::string> out;
+    while (st.step())
+      out.push_back(st.get_text(0));
+    return out;
+  }
+
+  std::optional<std::string> get_blob(const std::string& sha256) override {
+    auto st = m_db.prepare("SELECT data FROM blobs WHERE sha256 = ?1");
+    st.bind(1, sha256);
+    if (!st.step())
+      return std::nullopt;
+    return st.get_blob(0);
+  }
+
+  std::vector<std::string> version_tracks(const std::string& id) override {
+    auto st = m_db.prepare("SELECT track FROM track_versions WHERE version_id = ?1 ORDER BY track");
+    st.bind(1, id);
+    std::vector<std::string> out;
+    while (st.step())
+      out.push_back(st.get_text(0));
+    return out;
+  }
+
+  void for_each_version_id(const std::function<void(const std::string&)>& fn) override {
+    auto st = m_db.prepare("SELECT id FROM versions ORDER BY id");
+    while (st.step())
+      fn(st.get_text(0));
+  }
+
+  void for_each_blob(const std::function<void(const std::string&, const std::string&)>& fn) override {
+    auto st = m_db.prepare("SELECT sha256, data FROM blobs ORDER BY sha256");
+    while (st.step())
+      fn(st.get_text(0), st.get_blob(1));
+  }
+
+  void ensure_track(const std::string& track, TimeMs now) override {
+    m_db.prepare("INSERT INTO tracks (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+        .bind(1, track).bind(2, now).run();
+  }
+
+  bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) override {
+    ensure_track(track, now);
+    m_db.prepare("INSERT INTO track_versions (track, version_id, added_at) VALUES (?1, ?2, ?3)"
+                 " ON CONFLICT (track, version_id) DO NOTHING")
+        .bind(1, track).bind(2, version_id).bind(3, now).run();
+    return m_db.changes() > 0;
+  }
+
+  bool track_has_version(const std::string& track, const std::string& version_id) override {
+    auto st = m_db.prepare("SELECT 1 FROM track_versions WHERE track = ?1 AND version_id = ?2");
+    st.bind(1, track).bind(2, version_id);
+    return st.step();
+  }
+
+  std::vector<TrackVersion> track_versions(const std::string& track) override {
+    auto st = m_db.prepare("SELECT tv.version_id, v.label, v.created_at, tv.added_at FROM track_versions tv"
+                           " JOIN versions v ON v.id = tv.version_id WHERE tv.track = ?1 ORDER BY tv.seq DESC");
+    st.bind(1, track);
+    std::vector<TrackVersion> out;
+    while (st.step())
+      out.push_back({st.get_text(0), st.get_opt_text(1), st.get_int(2), st.get_int(3)});
+    return out;
+  }
+
+  std::optional<std::string> stable_of(const std::string& track) override {
+    auto st = m_db.prepare("SELECT stable FROM tracks WHERE name = ?1");
+    st.bind(1, track);
+    if (!st.step())
+      return std::nullopt;
+    return st.get_opt_text(0);
+  }
+
+  void set_stable(const std::string& track, const std::string& version_id) override {
+    m_db.prepare("UPDATE tracks SET stable = ?2 WHERE name = ?1").bind(1, track).bind(2, version_id).run();
+  }
+
+  std::optional<RolloutRecord> open_rollout(const std::string& track) override {
+    static const std::string sql = std::string("SELECT ") + k_rollout_columns +
+                                   " FROM rollouts WHERE track = ?1 AND state IN ('active', 'paused')";
+    auto st = m_db.prepare(sql.c_str());
+    st.bind(1, track);
+    if (!st.step())
+      return std::nullopt;
+    return read_rollout(st);
+  }
+
+  std::optional<RolloutRecord> get_rollout(std::int64_t id) override {
+    static const std::string sql = std::string("SELECT ") + k_rollout_columns + " FROM rollouts WHERE id = ?1";
+    auto st = m_db.prepare(sql.c_str());
+    st.bind(1, id);
+    if (!st.step())
+      return std::nullopt;
+    return read_rollout(st);
+  }
+
+  std::optional<RolloutRecord> latest_rollout(const std::string& track) override {
+    static const std::string sql = std::string("SELECT ") + k_rollout_columns +
+                                   " FROM rollouts WHERE track = ?1 ORDER BY id DESC LIMIT 1";
+    auto st = m_db.prepare(sql.c_str());
+    st.bind(1, track);
+    if (!st.step())
+      return std::nullopt;
+    return read_rollout(st);
+  }
+
+  std::int64_t insert_rollout(const RolloutRecord& r) override {
+    m_db.prepare("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
+                 " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
+        .bind(1, r.track).bind(2, r.canary).bind(3, r.stable).bind(4, steps_json(r.steps_bp))
+        .bind(5, r.step).bind(6, to_string(r.state)).bind(7, r.salt).bind(8, r.shadow)
+        .bind(9, r.policy).bind(10, r.policy_sha256).bind(11, r.started_at)
+        .bind(12, r.step_started_at).bind(13, r.ended_at).bind(14, r.promote_streak)
+        .bind(15, r.approved_step).run();
+    return m_db.last_insert_rowid();
+  }
+
+  void update_rollout(const RolloutRecord& r) override {
+    m_db.prepare("UPDATE rollouts SET step = ?2, state = ?3, step_started_at = ?4, ended_at = ?5,"
+                 " promote_streak = ?6, approved_step = ?7 WHERE id = ?1")
+        .bind(1, r.id).bind(2, r.step).bind(3, to_string(r.state)).bind(4, r.step_started_at)
+        .bind(5, r.ended_at).bind(6, r.promote_streak).bind(7, r.approved_step).run();
+  }
+
+  std::vector<std::string> tracks_with_open_rollouts() override {
+    auto st = m_db.prepare("SELECT track FROM rollouts WHERE state IN ('active', 'paused') ORDER BY track");
+    std::vector<std::string> out;
+    while (st.step())
+      out.push_back(st.get_text(0));
+    return out;
+  }
+
+  InsertResult insert_outcome(const OutcomeRecord& o) override {
+    m_db.prepare("INSERT INTO outcomes (track, task, version_id, arm, rollout_id, step, pass, latency_ms,"
+                 " cost, tokens, score, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 " ON CONFLICT (track, task, version_id) DO NOTHING")
+        .bind(1, o.track).bind(2, o.task).bind(3, o.version_id).bind(4, to_string(o.arm))
+        .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
+        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).run();
+    if (m_db.changes() > 0)
+      return InsertResult::inserted;
+    auto st = m_db.prepare("SELECT pass, latency_ms, cost, tokens, score, error FROM outcomes"
+                           " WHERE track = ?1 AND task = ?2 AND version_id = ?3");
+    st.bind(1, o.track).bind(2, o.task).bind(3, o.version_id);
+    if (!st.step())
+      throw StoreFailure("database: an outcome conflicted but cannot be read back");
+    bool same = (st.get_int(0) != 0) == o.pass && st.get_opt_double(1) == o.latency_ms &&
+                st.get_opt_double(2) == o.cost && st.get_opt_int(3) == o.tokens &&
+                st.get_opt_double(4) == o.score && st.get_opt_text(5) == o.error;
+    return same ? InsertResult::duplicate : InsertResult::conflict;
+  }
+
+  SampleStats sample_stats(const SampleQuery& q) override {
+    auto bind = [&](Statement& st) {
+      st.bind(1, q.rollout_id).bind(2, to_string(q.arm)).bind(3, q.step).bind(4, q.track)
+          .bind(5, q.top_up_version).bind(6, q.top_up);
+    };
+    SampleStats s;
+    {
+      auto st = m_db.prepare(KANARI_SAMPLE_CTE
+                             "SELECT count(*), total(pass), count(error), count(latency_ms), avg(cost),"
+                             " avg(tokens) FROM s");
+      bind(st);
+      if (st.step()) {
+        s.n = st.get_int(0);
+        s.pass = static_cast<std::int64_t>(st.get_double(1));
+        s.errors = st.get_int(2);
+        s.latency_n = st.get_int(3);
+        s.cost_mean = st.get_opt_double(4);
+        s.tokens_mean = st.get_opt_double(5);
+      }
+    }
+    // Nearest rank: the value at rank ceil(p * n), 1-based.
+    auto percentile = [&](std::int64_t pct) -> std::optional<double> {
+      if (s.latency_n == 0)
+        return std::nullopt;
+      std::int64_t rank = (pct * s.latency_n + 99) / 100;
+      auto st = m_db.prepare(KANARI_SAMPLE_CTE
+                             "SELECT latency_ms FROM s WHERE latency_ms IS NOT NULL"
+                             " ORDER BY latency_ms LIMIT 1 OFFSET ?7");
+      bind(st);
+      st.bind(7, rank - 1);
+      return st.step() ? std::optional(st.get_double(0)) : std::nullopt;
+    };
+    s.latency_p50_ms = percentile(50);
+    s.latency_p95_ms = percentile(95);
+    return s;
+  }
+
+  std::int64_t count_outcomes(const std::string& track) override {
+    auto st = m_db.prepare("SELECT count(*) FROM outcomes WHERE track = ?1");
+    st.bind(1, track);
+    return st.step() ? st.get_int(0) : 0;
+  }
+
+  void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) override {
+    m_db.prepare("INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                 " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
+                 " rollout_id = excluded.rollout_id, at = excluded.at")
+        .bind(1, track).bind(2, task).bind(3, a.version_id).bind(4, to_string(a.arm))
+        .bind(5, a.rollout_id).bind(6, now).run();
+  }
+
+  std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) override {
+    auto st = m_db.prepare("SELECT version_id, arm, rollout_id FROM assignments WHERE track = ?1 AND task = ?2");
+    st.bind(1, track).bind(2, task);
+    if (!st.step())
+      return std::nullopt;
+    return Assignment{st.get_text(0), arm_from(st.get_text_view(1)), st.get_opt_int(2)};
+  }
+
+  std::optional<EventRecord> last_event() override {
+    auto st = m_db.prepare("SELECT " KANARI_EVENT_COLUMNS " FROM events ORDER BY seq DESC LIMIT 1");
+    if (!st.step())
+      return std::nullopt;
+    return read_event(st);
+  }
+
+  void insert_event(const EventRecord& e) override {
+    m_db.prepare("INSERT INTO events (" KANARI_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+        .bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.action).bind(5, e.track)
+        .bind(6, e.rollout).bind(7, e.version).bind(8, e.reason).bind(9, e.evidence)
+        .bind(10, e.prev_hash).bind(11, e.hash).run();
+  }
+
+  std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) override {
+    auto st = m_db.prepare("SELECT " KANARI_EVENT_COLUMNS " FROM events WHERE track = ?1 ORDER BY seq DESC LIMIT ?2");
+    st.bind(1, track).bind(2, limit.value_or(-1));
+    std::vector<EventRecord> out;
+    while (st.step())
+      out.push_back(read_event(st));
+    return out;
+  }
+
+  void for_each_event(const std::function<void(const EventRecord&)>& fn) override {
+    auto st = m_db.prepare("SELECT " KANARI_EVENT_COLUMNS " FROM events ORDER BY seq");
+    while (st.step())
+      fn(read_event(st));
+  }
+
+  std::vector<std::string> integrity_check() override {
+    auto st = m_db.prepare("PRAGMA integrity_check");
+    std::vector<std::string> out;
+    while (st.step()) {
+      std::string line = st.get_text(0);
+      if (line != "ok")
+        out.push_back(line);
+    }
+    return out;
+  }
+
+private:
+  Result<void> in_transaction(Transaction::Kind kind, const std::function<Result<void>()>& fn) {
+    Transaction txn(m_db, kind);
+    Result<void> r = fn();
+    if (r.ok())
+      txn.commit();
+    return r;
+  }
+
+  Database m_db;
+};
+
+std::filesystem::path db_path(const std::string& dir) { return std::filesystem::path(dir) / k_db_file; }
+
+std::int64_t pragma_int(Database& db, const char* sql) {
+  auto st = db.prepare(sql);
+  return st.step() ? st.get_int(0) : 0;
+}
+
+Result<void> migrate(Database& db, const std::string& where) {
+  const auto& migrations = embedded_migrations();
+  const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
+  std::int64_t app_id = pragma_int(db, "PRAGMA application_id");
+  std::int64_t version = pragma_int(db, "PRAGMA user_version");
+  if (app_id != 0 && app_id != k_application_id)
+    return operational_error(where + " is an SQLite database but not a kanari store; "
+                             "point --state at a kanari store or run `kanari init` in an empty directory");
+  if (version > latest)
+    return operational_error(where + " has schema version " + std::to_string(version) +
+                             ", newer than this kanari understands (" + std::to_string(latest) +
+                             "); upgrade kanari to use this store");
+  if (version == latest && app_id == k_application_id)
+    return {};
+  for (const auto& m : migrations) {
+    if (m.number <= version)
+      continue;
+    Transaction txn(db, Transaction::Kind::write);
+    // Another process may have migrated while we waited for the lock.
+    if (pragma_int(db, "PRAGMA user_version") >= m.number)
+      continue;
+    db.exec(m.sql);
+    db.exec(("PRAGMA user_version = " + std::to_string(m.number)).c_str());
+    db.exec(("PRAGMA application_id = " + std::to_string(k_application_id)).c_str());
+    txn.commit();
+  }
+  return {};
+}
+
+void configure(Database& db) {
+  db.exec("PRAGMA foreign_keys = ON");
+  // NORMAL is durable against process crashes in WAL mode (SQLite's own
+  // advice); an OS crash may lose the last commits but never corrupts.
+  db.exec("PRAGMA synchronous = NORMAL");
+}
+
+Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
+  Database db(path.string(), Database::Mode::open_existing);
+  configure(db);
+  auto r = migrate(db, path.string());
+  KANARI_TRY(r);
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
+}
+
+} // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir) {
+  auto path = db_path(dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return operational_error("no kanari store at " + path.string() +
+                             "; run `kanari init` there first (or choose one with --state DIR or KANARI_STATE)");
+  return open_at(path);
+}
+
+Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& created) {
+  auto path = db_path(dir);
+  std::error_code ec;
+  created = !std::filesystem::exists(path, ec);
+  if (created) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      return operational_error("cannot create the store directory " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+    // Create the file readable by its owner only before SQLite opens it;
+    // SQLite gives the -wal and -shm files the same permissions.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST)
+      return operational_error("cannot create " + path.string() + ": " + std::strerror(errno));
+    if (fd >= 0)
+      ::close(fd);
+    Database db(path.string(), Database::Mode::open_existing);
+    db.exec("PRAGMA journal_mode = WAL");
+  }
+  return open_at(path);
+}
+
+} // namespace kanari::store

@@ -1,0 +1,85 @@
+// The store interface (SPEC §7). SQLite is the embedded implementation
+// (sqlite_store.cpp); a PostgreSQL one for fleets spread over many hosts can
+// implement the same interface. Callers group operations into transactions
+// with write() and read(); every state check and its change happen inside
+// one write(), which is what makes transitions exactly-once under
+// concurrent processes.
+//
+// Anticipated failures return Result; a database failure (I/O, corruption,
+// a lock held past the busy timeout) throws StoreFailure.
+#pragma once
+
+#include "store/failure.hpp"
+#include "store/types.hpp"
+#include "util/result.hpp"
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+
+namespace kanari::store {
+
+class Store {
+public:
+  virtual ~Store() = default;
+
+  // Runs fn in one serialised write transaction; commits when fn returns
+  // success, rolls back otherwise (or when fn throws).
+  virtual Result<void> write(const std::function<Result<void>()>& fn) = 0;
+  // Runs fn against one consistent snapshot.
+  virtual Result<void> read(const std::function<Result<void>()>& fn) = 0;
+
+  // Versions and blobs.
+  virtual bool insert_version(const VersionRecord& v, const std::vector<core::Component>& with_content) = 0;
+  virtual std::optional<VersionRecord> get_version(const std::string& id) = 0;
+  virtual std::vector<std::string> version_ids_with_prefix(const std::string& prefix, int limit) = 0;
+  virtual std::optional<std::string> get_blob(const std::string& sha256) = 0;
+  virtual std::vector<std::string> version_tracks(const std::string& id) = 0;
+  virtual void for_each_version_id(const std::function<void(const std::string&)>& fn) = 0;
+  virtual void for_each_blob(const std::function<void(const std::string& sha, const std::string& data)>& fn) = 0;
+
+  // Tracks.
+  virtual void ensure_track(const std::string& track, TimeMs now) = 0;
+  virtual bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) = 0;
+  virtual bool track_has_version(const std::string& track, const std::string& version_id) = 0;
+  virtual std::vector<TrackVersion> track_versions(const std::string& track) = 0; // newest first
+  virtual std::optional<std::string> stable_of(const std::string& track) = 0;
+  virtual void set_stable(const std::string& track, const std::string& version_id) = 0;
+
+  // Rollouts.
+  virtual std::optional<RolloutRecord> open_rollout(const std::string& track) = 0;
+  virtual std::optional<RolloutRecord> get_rollout(std::int64_t id) = 0;
+  virtual std::optional<RolloutRecord> latest_rollout(const std::string& track) = 0;
+  virtual std::int64_t insert_rollout(const RolloutRecord& r) = 0;
+  virtual void update_rollout(const RolloutRecord& r) = 0;
+  virtual std::vector<std::string> tracks_with_open_rollouts() = 0;
+
+  // Outcomes and assignments.
+  virtual InsertResult insert_outcome(const OutcomeRecord& o) = 0;
+  virtual SampleStats sample_stats(const SampleQuery& q) = 0;
+  virtual std::int64_t count_outcomes(const std::string& track) = 0;
+  virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;
+  virtual std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) = 0;
+
+  // Events: append-only, one hash chain over the store.
+  virtual std::optional<EventRecord> last_event() = 0;
+  virtual void insert_event(const EventRecord& e) = 0;
+  virtual std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) = 0;
+  virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
+
+  // Maintenance.
+  virtual std::vector<std::string> integrity_check() = 0; // empty when healthy
+};
+
+// Opens the SQLite store under `dir` (the file `dir`/kanari.db), applying any
+// pending migrations. A missing store is an operational error telling the
+// user to run `kanari init`; a store from a newer kanari is refused.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir);
+// Creates the store (the directory readable by its owner only) or opens it
+// if it exists. `created` tells which.
+Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& created);
+
+inline constexpr int k_application_id = 0x4B4E5231; // "KNR1"
+inline constexpr const char* k_db_file = "kanari.db";
+
+} // namespace kanari::store

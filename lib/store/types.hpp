@@ -1,0 +1,122 @@
+// The records the store keeps, in plain C++ types: no SQL dialect or SQLite
+// type leaks past store/, so a PostgreSQL backend can implement Store alike.
+#pragma once
+
+#include "core/manifest.hpp"
+#include "util/clock.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kanari::store {
+
+struct VersionRecord {
+  std::string id;
+  std::string manifest; // canonical manifest JSON
+  std::string model;    // canonical model JSON
+  std::optional<std::string> label;
+  std::optional<std::string> message;
+  std::string author;
+  TimeMs created_at = 0;
+  std::vector<core::Component> components; // without content
+};
+
+struct TrackVersion {
+  std::string version_id;
+  std::optional<std::string> label;
+  TimeMs created_at = 0;
+  TimeMs added_at = 0;
+};
+
+enum class RolloutState { active, paused, promoted, rolled_back };
+std::string_view to_string(RolloutState s);
+std::optional<RolloutState> rollout_state_from_string(std::string_view s);
+inline bool is_open(RolloutState s) { return s == RolloutState::active || s == RolloutState::paused; }
+
+struct RolloutRecord {
+  std::int64_t id = 0;
+  std::string track;
+  std::string canary;
+  std::string stable;
+  std::vector<std::int64_t> steps_bp; // percentages in basis points
+  std::int64_t step = 0;
+  RolloutState state = RolloutState::active;
+  std::string salt; // 32 lowercase hex chars
+  bool shadow = false;
+  std::string policy; // canonical policy JSON
+  std::string policy_sha256;
+  TimeMs started_at = 0;
+  TimeMs step_started_at = 0;
+  std::optional<TimeMs> ended_at;
+  std::int64_t promote_streak = 0;
+  std::optional<std::int64_t> approved_step;
+};
+
+enum class Arm { stable, canary };
+std::string_view to_string(Arm a);
+
+struct OutcomeRecord {
+  std::string track;
+  std::string task;
+  std::string version_id;
+  Arm arm = Arm::stable;
+  std::optional<std::int64_t> rollout_id;
+  std::optional<std::int64_t> step;
+  bool pass = false;
+  std::optional<double> latency_ms;
+  std::optional<double> cost;
+  std::optional<std::int64_t> tokens;
+  std::optional<double> score;
+  std::optional<std::string> error;
+  TimeMs at = 0;
+};
+
+enum class InsertResult { inserted, duplicate, conflict };
+
+struct Assignment {
+  std::string version_id;
+  Arm arm = Arm::stable;
+  std::optional<std::int64_t> rollout_id;
+};
+
+// The aggregates a gate needs over one sample of outcomes.
+struct SampleStats {
+  std::int64_t n = 0;
+  std::int64_t pass = 0;
+  std::int64_t errors = 0;
+  std::int64_t latency_n = 0;
+  std::optional<double> latency_p50_ms; // nearest-rank
+  std::optional<double> latency_p95_ms; // nearest-rank
+  std::optional<double> cost_mean;
+  std::optional<double> tokens_mean;
+};
+
+// Which outcomes form a sample: one arm of one rollout (optionally one step
+// of it), plus, for the baseline, a top-up of the `top_up` most recent other
+// outcomes of `top_up_version` on the track (SPEC §6.1).
+struct SampleQuery {
+  std::int64_t rollout_id = 0;
+  Arm arm = Arm::canary;
+  std::optional<std::int64_t> step;
+  std::string track;
+  std::string top_up_version;
+  std::int64_t top_up = 0;
+};
+
+struct EventRecord {
+  std::int64_t seq = 0;
+  TimeMs at = 0;
+  std::string actor;
+  std::string action;
+  std::string track;
+  std::optional<std::int64_t> rollout;
+  std::optional<std::string> version;
+  std::string reason;
+  std::string evidence; // canonical JSON
+  std::string prev_hash;
+  std::string hash;
+};
+
+} // namespace kanari::store

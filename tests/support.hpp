@@ -1,0 +1,66 @@
+// Test support: temporary directories, the CLI run in-process with captured
+// streams, and the real binary spawned.
+#pragma once
+
+#include "cli.hpp"
+#include "util/clock.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kanari::test {
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::string str() const { return m_path.string(); }
+  std::string file(const std::string& name, const std::string& content) const; // writes, returns path
+
+private:
+  std::filesystem::path m_path;
+};
+
+struct CliResult {
+  int code;
+  std::string out;
+  std::string err;
+  nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+// Runs the CLI in-process against a store directory, with a fake clock.
+class Cli {
+public:
+  Cli(); // its own temporary store directory, not yet initialised
+  explicit Cli(std::string state_dir);
+  CliResult operator()(std::vector<std::string> args, const std::string& stdin_text = "");
+  CliResult ok(std::vector<std::string> args, const std::string& stdin_text = ""); // REQUIREs exit 0
+  nlohmann::json json(std::vector<std::string> args, const std::string& stdin_text = "");
+  const std::string& state() const { return m_state; }
+  TempDir& dir() { return m_dir; }
+  FakeClock clock{1'800'000'000'000};
+
+private:
+  TempDir m_dir;
+  std::string m_state;
+};
+
+std::string read_file(const std::filesystem::path& p);
+// Bytes of every file of the store, to prove a rejected command wrote nothing.
+std::string store_snapshot(const std::string& state_dir);
+
+struct Spawned {
+  int code;
+  std::string out;
+  std::string err;
+};
+// Runs the real kanari binary with the given arguments and stdin.
+Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+} // namespace kanari::test
