@@ -1,0 +1,99 @@
+// The gate policy of a rollout (SPEC §6.3): what the gate waits for, how it
+// compares the canary with stable, and what it does when a step runs out of
+// time. parse_policy() is the only way a policy enters kanari from outside;
+// policy_to_json() is its complete, stored form (every key present), which
+// the caller canonicalises and hashes.
+//
+// Fractions that the gate compares exactly (max_regression, step
+// percentages) are converted to integers from their decimal text, never by
+// multiplying a double: 0.07 becomes exactly 70000 ppm.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kanari::gate {
+
+enum class Method { threshold, sequential };
+enum class Regression { absolute, relative };
+enum class OnFail { rollback, hold };
+enum class OnTimeout { hold, rollback, promote };
+enum class Approval { none, final_step, every }; // JSON: "none" | "final" | "every"
+
+// One bound on one metric. Which bounds a metric accepts:
+//   latency_p95_ms, cost_mean, tokens_mean: max, max_regression
+//   error_rate (errors / n):                max, max_ratio
+struct MetricGate {
+  std::string metric;                   // "latency_p95_ms" | "cost_mean" | "tokens_mean" | "error_rate"
+  std::optional<double> max;            // absolute ceiling on the canary value
+  std::optional<double> max_regression; // (canary - baseline)/baseline > this => violation
+  std::optional<double> max_ratio;      // canary/baseline > this => violation
+  OnFail on_fail = OnFail::rollback;
+
+  bool operator==(const MetricGate&) const = default;
+};
+
+struct Policy {
+  std::int64_t min_samples = 10;
+  std::optional<std::int64_t> min_stable_samples; // unset => equals min_samples
+  std::int64_t max_regression_ppm = 100000;       // 0.10 as parts-per-million, exact
+  Regression regression = Regression::absolute;
+  Method method = Method::threshold;
+  std::vector<std::int64_t> steps_bp; // optional steps in basis points (5% = 500); empty = not given
+  std::int64_t min_step_seconds = 0;
+  std::optional<std::int64_t> max_step_seconds;
+  OnTimeout on_timeout = OnTimeout::hold;
+  std::int64_t consecutive = 1;
+  Approval require_approval = Approval::none;
+  std::vector<MetricGate> metrics;
+  double alpha = 0.05; // sequential only
+  // Sequential only: the total number of outcomes (canary + baseline) at
+  // which the confidence sequence is tightest (GrowthBook's "tuning
+  // parameter" N*, docs/gates.md).
+  std::int64_t planned_samples = 200;
+
+  std::int64_t effective_min_stable_samples() const;
+  bool operator==(const Policy&) const = default;
+};
+
+// Limits enforced by parse_policy (and documented in docs/gates.md).
+inline constexpr std::int64_t k_max_min_samples = 1'000'000'000;
+inline constexpr std::int64_t k_max_seconds = 10LL * 366 * 24 * 3600; // ten years
+inline constexpr std::int64_t k_max_consecutive = 1000;
+inline constexpr std::int64_t k_max_planned_samples = 1'000'000'000;
+
+// Parses and validates a policy JSON object. Unknown keys, wrong types and
+// out-of-range values are usage errors whose message names the key and the
+// allowed values, e.g.
+//   policy key 'regression' must be "absolute" or "relative", got "abs"
+// Absent keys take their defaults; `min_stable_samples` and
+// `max_step_seconds` also accept null (= unset).
+Result<Policy> parse_policy(const nlohmann::json& j);
+
+// Complete JSON form of a policy with every key present (defaults filled
+// in): the form that is canonicalised, hashed and stored.
+// parse_policy(policy_to_json(p)) == p for every policy parse_policy accepts.
+nlohmann::json policy_to_json(const Policy& p);
+
+// Parses decimal text ("0.1", "10", "25.25", "-3", "1e-2") into an exact
+// integer scaled by 10^decimals: parse_decimal("25.25", 2) == 2525. Returns
+// nullopt for more significant decimals than `decimals`, non-finite or
+// malformed text, or a result outside int64. Trailing zeros are not
+// significant ("0.100" with 1 decimal is 1). decimals must be in [0, 18].
+std::optional<std::int64_t> parse_decimal(std::string_view text, int decimals);
+
+// The JSON spellings of the enums ("threshold", "final", ...).
+std::string_view to_string(Method m);
+std::string_view to_string(Regression r);
+std::string_view to_string(OnFail f);
+std::string_view to_string(OnTimeout t);
+std::string_view to_string(Approval a);
+
+} // namespace kanari::gate

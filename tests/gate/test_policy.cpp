@@ -1,0 +1,224 @@
+// Policy parsing, validation messages, the stored form, and exact decimals.
+#include "gate/policy.hpp"
+
+#include <doctest/doctest.h>
+
+#include <limits>
+
+using namespace kanari::gate;
+using nlohmann::json;
+
+namespace {
+
+std::string error_of(const json& j) {
+  auto r = parse_policy(j);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == kanari::ErrorCode::usage);
+  return r.error().message;
+}
+
+Policy parsed(const json& j) {
+  auto r = parse_policy(j);
+  INFO(j.dump());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+} // namespace
+
+TEST_CASE("policy: parse_decimal is exact") {
+  CHECK(parse_decimal("0.1", 6) == 100000);
+  CHECK(parse_decimal("0.07", 6) == 70000);
+  CHECK(parse_decimal("0.10", 6) == 100000);
+  CHECK(parse_decimal("25.25", 2) == 2525);
+  CHECK(parse_decimal("10", 2) == 1000);
+  CHECK(parse_decimal("100", 2) == 10000);
+  CHECK(parse_decimal("0.100", 1) == 1); // trailing zeros are not significant
+  CHECK(parse_decimal("-3", 0) == -3);
+  CHECK(parse_decimal("+3", 0) == 3);
+  CHECK(parse_decimal("-0", 0) == 0);
+  CHECK(parse_decimal(".5", 1) == 5);
+  CHECK(parse_decimal("1e-2", 6) == 10000);
+  CHECK(parse_decimal("1e-06", 6) == 1);
+  CHECK(parse_decimal("2.5E+1", 0) == 25);
+  CHECK(parse_decimal("1e-07", 6) == std::nullopt); // too many decimals
+  CHECK(parse_decimal("25.255", 2) == std::nullopt);
+  CHECK(parse_decimal("0.0000001", 6) == std::nullopt);
+  CHECK(parse_decimal("9223372036854775807", 0) == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse_decimal("-9223372036854775808", 0) == std::numeric_limits<std::int64_t>::min());
+  CHECK(parse_decimal("9223372036854775808", 0) == std::nullopt);
+  CHECK(parse_decimal("92233720368547758.08", 2) == std::nullopt);
+  CHECK(parse_decimal("1e400", 0) == std::nullopt);
+  CHECK(parse_decimal("0e400", 0) == 0);
+  for (const char* bad : {"", "-", ".", "e5", "1e", "1e+", "abc", "1.2.3", " 1", "1 ", "inf",
+                          "nan", "NaN", "1,5", "0x10", "--1"}) {
+    INFO(bad);
+    CHECK(parse_decimal(bad, 6) == std::nullopt);
+  }
+  CHECK(parse_decimal("1", 19) == std::nullopt);
+  CHECK(parse_decimal("1", -1) == std::nullopt);
+}
+
+TEST_CASE("policy: defaults reproduce the Bernstein rule") {
+  const Policy p = parsed(json::object());
+  CHECK(p.min_samples == 10);
+  CHECK(p.effective_min_stable_samples() == 10);
+  CHECK(p.max_regression_ppm == 100000);
+  CHECK(p.regression == Regression::absolute);
+  CHECK(p.method == Method::threshold);
+  CHECK(p.steps_bp.empty());
+  CHECK(p.consecutive == 1);
+  CHECK(p.require_approval == Approval::none);
+  CHECK(p == Policy{});
+}
+
+TEST_CASE("policy: the SPEC example parses") {
+  const Policy p = parsed(json::parse(R"({"min_samples": 10, "min_stable_samples": 10, "max_regression": 0.10,
+     "regression": "absolute", "method": "threshold",
+     "steps": [5, 25, 50, 100], "min_step_seconds": 0,
+     "max_step_seconds": null, "on_timeout": "hold",
+     "consecutive": 1, "require_approval": "none",
+     "metrics": [
+       {"metric": "latency_p95_ms", "max": 2000},
+       {"metric": "latency_p95_ms", "max_regression": 0.25},
+       {"metric": "cost_mean", "max_regression": 0.10},
+       {"metric": "error_rate", "max_ratio": 2.0, "on_fail": "hold"}]})"));
+  CHECK(p.steps_bp == std::vector<std::int64_t>{500, 2500, 5000, 10000});
+  CHECK(p.min_stable_samples == 10);
+  CHECK_FALSE(p.max_step_seconds);
+  REQUIRE(p.metrics.size() == 4);
+  CHECK(p.metrics[0].max == 2000.0);
+  CHECK(p.metrics[1].max_regression == 0.25);
+  CHECK(p.metrics[3].max_ratio == 2.0);
+  CHECK(p.metrics[3].on_fail == OnFail::hold);
+  CHECK(p.metrics[0].on_fail == OnFail::rollback);
+}
+
+TEST_CASE("policy: exact conversions") {
+  CHECK(parsed({{"max_regression", 0.07}}).max_regression_ppm == 70000);
+  CHECK(parsed({{"max_regression", 0.1}}).max_regression_ppm == 100000);
+  CHECK(parsed({{"max_regression", 0.000001}}).max_regression_ppm == 1);
+  CHECK(parsed({{"max_regression", 0}}).max_regression_ppm == 0);
+  CHECK(parsed({{"max_regression", 1}}).max_regression_ppm == 1000000);
+  CHECK(parsed({{"steps", {0.01, 12.5, 33.33, 100}}}).steps_bp ==
+        std::vector<std::int64_t>{1, 1250, 3333, 10000});
+  CHECK(parsed({{"min_samples", 25.0}}).min_samples == 25);
+  CHECK(parsed({{"regression", "relative"}, {"max_regression", 0.25}}).regression ==
+        Regression::relative);
+}
+
+TEST_CASE("policy: errors name the key and the allowed values") {
+  CHECK(error_of({{"regression", "abs"}}) ==
+        "policy key 'regression' must be \"absolute\" or \"relative\", got \"abs\"");
+  CHECK(error_of({{"method", 3}}) ==
+        "policy key 'method' must be \"threshold\" or \"sequential\", got 3");
+  CHECK(error_of({{"on_timeout", "later"}}) ==
+        "policy key 'on_timeout' must be \"hold\", \"rollback\" or \"promote\", got \"later\"");
+  CHECK(error_of({{"require_approval", "final_step"}}) ==
+        "policy key 'require_approval' must be \"none\", \"final\" or \"every\", got "
+        "\"final_step\"");
+  CHECK(error_of({{"min_samples", 0}}) ==
+        "policy key 'min_samples' must be an integer in [1, 1000000000], got 0");
+  CHECK(error_of({{"min_samples", 10.5}}).find("'min_samples' must be an integer") !=
+        std::string::npos);
+  CHECK(error_of({{"min_samples", "10"}}).find("got \"10\"") != std::string::npos);
+  CHECK(error_of({{"min_stable_samples", 0}}).find("'min_stable_samples'") != std::string::npos);
+  CHECK(error_of({{"max_regression", 1.5}}) ==
+        "policy key 'max_regression' must be a number in [0, 1] with at most 6 decimals, got 1.5");
+  CHECK(error_of({{"max_regression", -0.1}}).find("'max_regression'") != std::string::npos);
+  CHECK(error_of({{"max_regression", 0.0000001}}).find("at most 6 decimals") != std::string::npos);
+  CHECK(error_of({{"max_regression", "0.1"}}).find("'max_regression'") != std::string::npos);
+  CHECK(error_of({{"steps", {50, 25}}}).find("'steps' must be") != std::string::npos);
+  CHECK(error_of({{"steps", {25, 25}}}).find("strictly ascending") != std::string::npos);
+  CHECK(error_of({{"steps", {0}}}).find("'steps[0]'") != std::string::npos);
+  CHECK(error_of({{"steps", {10, 120}}}).find("'steps[1]'") != std::string::npos);
+  CHECK(error_of({{"steps", {12.345}}}).find("at most two decimals") != std::string::npos);
+  CHECK(error_of({{"steps", 50}}).find("'steps'") != std::string::npos);
+  CHECK(error_of({{"min_step_seconds", 600}, {"max_step_seconds", 300}}) ==
+        "policy key 'max_step_seconds' must be null or >= min_step_seconds (600), got 300");
+  CHECK(error_of({{"consecutive", 0}}).find("'consecutive'") != std::string::npos);
+  CHECK(error_of({{"alpha", 0}}) == "policy key 'alpha' must be a number in (0, 0.5], got 0");
+  CHECK(error_of({{"alpha", 0.6}}).find("'alpha'") != std::string::npos);
+  CHECK(error_of({{"planned_samples", 0}}).find("'planned_samples'") != std::string::npos);
+  CHECK(error_of({{"min_samples", nullptr}}).find("'min_samples'") != std::string::npos);
+  const std::string unknown = error_of({{"min_sample", 10}});
+  CHECK(unknown.find("policy has unknown key 'min_sample'; allowed keys: alpha, ") == 0);
+  CHECK(error_of(json::array()) == "policy must be a JSON object, got []");
+}
+
+TEST_CASE("policy: metric validation") {
+  auto metric = [](json m) { return json{{"metrics", json::array({std::move(m)})}}; };
+  CHECK(error_of(metric({{"metric", "p99"}, {"max", 1}})) ==
+        "policy key 'metrics[0].metric' must be one of \"latency_p95_ms\", \"cost_mean\", "
+        "\"tokens_mean\", \"error_rate\", got \"p99\"");
+  CHECK(error_of(metric({{"max", 1}})).find("'metrics[0].metric' is required") !=
+        std::string::npos);
+  CHECK(error_of(metric({{"metric", "latency_p95_ms"}, {"max_ratio", 2}})) ==
+        "policy key 'metrics[0].max_ratio' is not allowed for metric \"latency_p95_ms\" "
+        "(allowed bounds: max, max_regression)");
+  CHECK(error_of(metric({{"metric", "error_rate"}, {"max_regression", 0.1}})) ==
+        "policy key 'metrics[0].max_regression' is not allowed for metric \"error_rate\" "
+        "(allowed bounds: max, max_ratio)");
+  CHECK(error_of(metric({{"metric", "cost_mean"}})) ==
+        "policy key 'metrics[0]' must set at least one bound: max, max_regression");
+  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"limit", 2}}))
+            .find("'metrics[0].limit' is unknown") != std::string::npos);
+  CHECK(error_of(metric({{"metric", "error_rate"}, {"max", 1.5}})).find("[0, 1]") !=
+        std::string::npos);
+  CHECK(error_of(metric({{"metric", "error_rate"}, {"max_ratio", 0}})).find("> 0") !=
+        std::string::npos);
+  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", -1}})).find("'metrics[0].max'") !=
+        std::string::npos);
+  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"on_fail", "warn"}})) ==
+        "policy key 'metrics[0].on_fail' must be \"rollback\" or \"hold\", got \"warn\"");
+  CHECK(error_of({{"metrics", {1}}}).find("'metrics[0]' must be an object") !=
+        std::string::npos);
+}
+
+TEST_CASE("policy: the stored form has every key and round-trips") {
+  const json full = policy_to_json(Policy{});
+  for (const char* key : {"min_samples", "min_stable_samples", "max_regression", "regression",
+                          "method", "steps", "min_step_seconds", "max_step_seconds",
+                          "on_timeout", "consecutive", "require_approval", "metrics", "alpha",
+                          "planned_samples"}) {
+    INFO(key);
+    CHECK(full.contains(key));
+  }
+  CHECK(full.size() == 14);
+  CHECK(full.at("max_regression").dump() == "0.1");
+  CHECK(full.at("min_stable_samples").is_null());
+  CHECK(full.at("require_approval") == "none");
+
+  const json custom = json::parse(R"({"min_samples": 20, "min_stable_samples": 40,
+      "max_regression": 0.07, "regression": "relative", "method": "sequential",
+      "steps": [5, 12.5, 33.33, 100], "min_step_seconds": 60, "max_step_seconds": 3600,
+      "on_timeout": "promote", "consecutive": 3, "require_approval": "final",
+      "metrics": [{"metric": "latency_p95_ms", "max": 2000, "max_regression": 0.25},
+                  {"metric": "error_rate", "max_ratio": 2.0, "on_fail": "hold"}],
+      "alpha": 0.01, "planned_samples": 500})");
+  const Policy p = parsed(custom);
+  CHECK(p.require_approval == Approval::final_step);
+  const json stored = policy_to_json(p);
+  CHECK(stored.at("steps").dump() == "[5,12.5,33.33,100]");
+  CHECK(stored.at("max_regression").dump() == "0.07");
+  CHECK(stored.at("require_approval") == "final");
+  CHECK(parsed(stored) == p);
+  CHECK(parsed(policy_to_json(Policy{})) == Policy{});
+  // the stored form is stable: serialising the reparsed policy gives the same bytes
+  CHECK(policy_to_json(parsed(stored)).dump() == stored.dump());
+}
+
+TEST_CASE("policy: round trip over many exact decimals") {
+  for (std::int64_t ppm = 0; ppm <= 1'000'000; ppm += 7919) {
+    Policy p;
+    p.max_regression_ppm = ppm;
+    INFO(ppm);
+    CHECK(parsed(policy_to_json(p)).max_regression_ppm == ppm);
+  }
+  for (std::int64_t bp = 1; bp <= 10000; bp += 97) {
+    Policy p;
+    p.steps_bp = {bp};
+    INFO(bp);
+    CHECK(parsed(policy_to_json(p)).steps_bp == p.steps_bp);
+  }
+}
