@@ -1,4 +1,316 @@
+// kanari canary start | status | promote | rollback | pause | resume | approve
+// and Bernstein's forms `canary --prompt-version REF --percentage P`,
+// `canary --promote`, `canary --rollback`. (`canary evaluate` is in
+// evaluate.cpp.)
 #include "commands.hpp"
+#include "policy_flags.hpp"
+
+#include "gate/stats.hpp"
+#include "rollout/evaluate.hpp"
+#include "rollout/lifecycle.hpp"
+#include "util/time.hpp"
+
+#include <cstdio>
+
 namespace kanari::cli {
-void setup_canary(CLI::App&, Registry&) {}
+
+using nlohmann::json;
+
+namespace {
+
+json rate(std::int64_t pass, std::int64_t n) {
+  return n == 0 ? json(nullptr) : json(static_cast<double>(pass) / static_cast<double>(n));
+}
+
+json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json arm_json(const store::SampleStats& s) {
+  auto ci = gate::wilson_interval(s.pass, s.n);
+  return {{"n", s.n},
+          {"pass", s.pass},
+          {"pass_rate", rate(s.pass, s.n)},
+          {"wilson95", s.n ? json::array({ci.lo, ci.hi}) : json(nullptr)},
+          {"errors", s.errors},
+          {"latency_p50_ms", opt_num(s.latency_p50_ms)},
+          {"latency_p95_ms", opt_num(s.latency_p95_ms)},
+          {"cost_mean", opt_num(s.cost_mean)},
+          {"tokens_mean", opt_num(s.tokens_mean)}};
+}
+
+std::optional<std::string> waiting_for(const rollout::Status& st) {
+  if (!st.rollout)
+    return std::nullopt;
+  const auto& c = st.samples.canary;
+  const auto& b = st.samples.baseline;
+  if (c.n < st.policy.min_samples)
+    return std::to_string(c.n) + "/" + std::to_string(st.policy.min_samples) + " canary tasks";
+  if (b.n < st.policy.effective_min_stable_samples())
+    return std::to_string(b.n) + "/" + std::to_string(st.policy.effective_min_stable_samples()) + " stable tasks";
+  return std::nullopt;
+}
+
+std::string pct_text(std::int64_t bp) { return rollout::percentage_json(bp).dump() + " %"; }
+
+std::string rate_text(const store::SampleStats& s) {
+  if (s.n == 0)
+    return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", 100.0 * static_cast<double>(s.pass) / static_cast<double>(s.n));
+  return buf;
+}
+
+} // namespace
+
+json status_json(const rollout::Status& st) {
+  const auto& r = st.rollout;
+  json steps = json::array();
+  if (r)
+    for (auto s : r->steps_bp)
+      steps.push_back(rollout::percentage_json(s));
+  auto w = waiting_for(st);
+  return {{"track", st.track},
+          {"state", r ? json(store::to_string(r->state)) : json("idle")},
+          {"stable", st.stable ? json(*st.stable) : json(nullptr)},
+          {"canary", r ? json(r->canary) : json(nullptr)},
+          {"rollout", r ? json(r->id) : json(nullptr)},
+          {"salt", r ? json(r->salt) : json(nullptr)},
+          {"step", r ? json(r->step) : json(nullptr)},
+          {"steps", steps},
+          {"percentage", r ? rollout::percentage_json(r->steps_bp.at(static_cast<size_t>(r->step))) : json(0)},
+          {"shadow", r ? r->shadow : false},
+          {"canary_stats", arm_json(st.samples.canary)},
+          {"stable_stats", arm_json(st.samples.baseline)},
+          {"min_samples", st.policy.min_samples},
+          {"min_stable_samples", st.policy.effective_min_stable_samples()},
+          {"waiting_for", w ? json(*w) : json(nullptr)},
+          {"policy_sha256", r ? json(r->policy_sha256) : json(nullptr)},
+          {"started_at", r ? json(format_rfc3339(r->started_at)) : json(nullptr)},
+          {"step_started_at", r ? json(format_rfc3339(r->step_started_at)) : json(nullptr)}};
+}
+
+void print_status(Context& ctx, const rollout::Status& st) {
+  if (ctx.g.json) {
+    ctx.print_json(status_json(st));
+    return;
+  }
+  auto& h = ctx.human();
+  const auto& r = st.rollout;
+  h << "track    " << st.track << "\n";
+  h << "stable   " << (st.stable ? *st.stable : "(none)") << "\n";
+  if (!r) {
+    h << "state    idle (no rollout; everyone gets stable)\n";
+    return;
+  }
+  h << "canary   " << r->canary << "\n";
+  h << "state    " << store::to_string(r->state) << (r->shadow ? " (shadow)" : "") << ", step " << r->step + 1 << "/"
+    << r->steps_bp.size() << " at " << pct_text(r->steps_bp.at(static_cast<size_t>(r->step))) << "  (steps";
+  for (auto s : r->steps_bp)
+    h << " " << rollout::percentage_json(s).dump();
+  h << ")\n";
+  h << "rollout  " << r->id << ", salt " << r->salt << ", started " << format_rfc3339(r->started_at) << "\n\n";
+  h << "arm          n    pass  rate      95 % CI          p50 ms    p95 ms\n";
+  auto row = [&](const char* name, const store::SampleStats& s) {
+    auto ci = gate::wilson_interval(s.pass, s.n);
+    char buf[200];
+    char ci_text[40] = "-";
+    if (s.n)
+      std::snprintf(ci_text, sizeof ci_text, "[%.1f, %.1f]", 100 * ci.lo, 100 * ci.hi);
+    auto num = [](const std::optional<double>& v) {
+      char b[24] = "-";
+      if (v)
+        std::snprintf(b, sizeof b, "%.0f", *v);
+      return std::string(b);
+    };
+    std::snprintf(buf, sizeof buf, "%-8s %6lld %7lld  %-8s  %-15s  %8s  %8s\n", name, static_cast<long long>(s.n),
+                  static_cast<long long>(s.pass), rate_text(s).c_str(), ci_text, num(s.latency_p50_ms).c_str(),
+                  num(s.latency_p95_ms).c_str());
+    h << buf;
+  };
+  row("canary", st.samples.canary);
+  row("stable", st.samples.baseline);
+  auto w = waiting_for(st);
+  h << "\ngate     " << gate::to_string(st.policy.method) << ", min " << st.policy.min_samples
+    << " canary tasks per step; " << (w ? "waiting for " + *w : "enough data: run `kanari canary evaluate`") << "\n";
+}
+
+namespace {
+
+Result<int> show_status(Context& ctx) {
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  auto st = rollout::track_status(**lib, ctx.g.track);
+  KANARI_TRY(st);
+  print_status(ctx, *st);
+  return 0;
+}
+
+// ---- start ----
+
+struct StartOptions {
+  std::string version;
+  std::string percentage;
+  std::string steps;
+  bool shadow = false;
+  std::string reason;
+  PolicyFlags policy;
+};
+
+Result<int> run_start(const StartOptions& o, Context& ctx) {
+  if (o.version.empty())
+    return usage_error("--version REF is required: the version to roll out");
+  if (!o.percentage.empty() && !o.steps.empty())
+    return usage_error("give --percentage or --steps, not both");
+  std::vector<std::int64_t> steps;
+  if (!o.percentage.empty()) {
+    auto bp = parse_percentage(o.percentage, "--percentage");
+    KANARI_TRY(bp);
+    steps = {*bp};
+  } else if (!o.steps.empty()) {
+    auto s = parse_steps(o.steps);
+    KANARI_TRY(s);
+    steps = std::move(*s);
+  }
+  auto policy = build_policy(o.policy, ctx);
+  KANARI_TRY(policy);
+  if (steps.empty())
+    steps = policy->steps_bp;
+  if (steps.empty())
+    return usage_error("give --percentage P or --steps P1,P2,... (or \"steps\" in the policy file)");
+  policy->steps_bp = steps;
+  auto id = resolve(ctx, o.version);
+  KANARI_TRY(id);
+  auto lib = ctx.lib();
+  auto r = rollout::start_rollout(**lib, {ctx.g.track, *id, steps, *policy, o.shadow, o.reason});
+  KANARI_TRY(r);
+  if (!ctx.g.json)
+    ctx.human() << "Started rollout " << r->id << ": " << r->canary.substr(0, 12) << " at " << pct_text(steps[0])
+                << (o.shadow ? " (shadow)" : "") << " against stable " << r->stable.substr(0, 12) << "\n\n";
+  return show_status(ctx);
+}
+
+// ---- promote / rollback / pause / resume / approve ----
+
+struct TransitionOptions {
+  std::string reason;
+  bool full = false;
+  std::optional<std::int64_t> from_step;
+};
+
+enum class Verb { promote, rollback, pause, resume, approve };
+
+Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) {
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  rollout::TransitionInput in{ctx.g.track, o.reason, {}, json::object()};
+  // The transition expects the rollout and step this command saw when it
+  // started (or --from-step), so a concurrent change makes it exit 5
+  // instead of acting twice.
+  if (auto seen = (*lib)->store.open_rollout(ctx.g.track)) {
+    in.expect.rollout = seen->id;
+    in.expect.step = seen->step;
+  }
+  if (o.from_step)
+    in.expect.step = *o.from_step;
+  Result<store::RolloutRecord> r = store::RolloutRecord{};
+  const char* done = "";
+  switch (verb) {
+  case Verb::promote: r = rollout::promote(**lib, in, o.full); done = "Promoted"; break;
+  case Verb::rollback: r = rollout::rollback(**lib, in); done = "Rolled back"; break;
+  case Verb::pause: r = rollout::pause(**lib, in); done = "Paused"; break;
+  case Verb::resume: r = rollout::resume(**lib, in); done = "Resumed"; break;
+  case Verb::approve: r = rollout::approve(**lib, in); done = "Approved step of"; break;
+  }
+  KANARI_TRY(r);
+  if (!ctx.g.json) {
+    auto& h = ctx.human();
+    h << done << " rollout " << r->id << " (" << r->canary.substr(0, 12) << ")";
+    if (r->state == store::RolloutState::promoted)
+      h << ": it is now the stable of track '" << r->track << "'";
+    else if (verb == Verb::promote)
+      h << ": now at step " << r->step + 1 << ", " << pct_text(r->steps_bp.at(static_cast<size_t>(r->step)));
+    else if (r->state == store::RolloutState::rolled_back)
+      h << ": canary at 0 %, stable unchanged";
+    h << "\n\n";
+  }
+  return show_status(ctx);
+}
+
+// ---- Bernstein's form ----
+
+struct BernsteinOptions {
+  std::string prompt_version;
+  std::string percentage;
+  bool promote = false;
+  bool rollback = false;
+  std::string reason;
+};
+
+} // namespace
+
+void setup_canary(CLI::App& app, Registry& reg) {
+  auto* canary = app.add_subcommand("canary", "Start, inspect, promote, roll back, pause and evaluate rollouts");
+
+  auto start = std::make_shared<StartOptions>();
+  auto* s = canary->add_subcommand("start", "Start a rollout of a version against the track's stable");
+  s->add_option("--version", start->version, "the version REF to roll out")->required();
+  s->add_option("--percentage", start->percentage, "one step: the canary's share of traffic, (0, 100]");
+  s->add_option("--steps", start->steps, "staged: ascending percentages, e.g. 5,25,50,100");
+  s->add_flag("--shadow", start->shadow, "serve stable to everyone; mark the canary's share for mirroring");
+  s->add_option("--reason", start->reason, "why, recorded in the event");
+  add_policy_flags(s, start->policy);
+  reg.on(s, start, run_start);
+
+  auto status = std::make_shared<int>(0);
+  auto* st = canary->add_subcommand("status", "State, versions, step, per-arm counts and what the gate waits for");
+  reg.on(st, status, [](const int&, Context& ctx) { return show_status(ctx); });
+
+  auto add_transition = [&](const char* name, const char* help, Verb verb) {
+    auto opts = std::make_shared<TransitionOptions>();
+    auto* t = canary->add_subcommand(name, help);
+    t->add_option("--reason", opts->reason, "why, recorded in the event");
+    t->add_option("--from-step", opts->from_step,
+                  "act only if the rollout is still at this step (0-based), else exit 5");
+    if (verb == Verb::promote)
+      t->add_flag("--full", opts->full, "make the canary stable now, skipping the remaining steps");
+    reg.on(t, opts, [verb](const TransitionOptions& o, Context& ctx) { return run_transition(verb, o, ctx); });
+  };
+  add_transition("promote", "Advance one step; at the last step (or --full) the canary becomes stable", Verb::promote);
+  add_transition("rollback", "End the rollout: canary at 0 %, stable unchanged. Instant", Verb::rollback);
+  add_transition("pause", "Hold the rollout: evaluate never promotes while paused (it may still roll back)", Verb::pause);
+  add_transition("resume", "Resume a paused rollout", Verb::resume);
+  add_transition("approve", "Grant the approval the current step requires (policy require_approval)", Verb::approve);
+
+  setup_evaluate(*canary, reg);
+
+  auto bern = std::make_shared<BernsteinOptions>();
+  canary->add_option("--prompt-version", bern->prompt_version, "Bernstein's form of `canary start --version`");
+  canary->add_option("--percentage", bern->percentage, "with --prompt-version: the canary's share, (0, 100]");
+  canary->add_flag("--promote", bern->promote, "Bernstein's form of `canary promote`");
+  canary->add_flag("--rollback", bern->rollback, "Bernstein's form of `canary rollback`");
+  canary->callback([&reg, canary, bern] {
+    if (!canary->get_subcommands().empty())
+      return; // a subcommand chose the action
+    reg.action = [&reg, bern]() -> Result<int> {
+      const BernsteinOptions& b = *bern;
+      int forms = !b.prompt_version.empty() + b.promote + b.rollback;
+      if (forms == 0)
+        return usage_error("give a subcommand (start, status, promote, rollback, pause, resume, approve, evaluate); "
+                           "see `kanari canary --help`");
+      if (forms > 1)
+        return usage_error("give one of --prompt-version, --promote, --rollback");
+      if (!b.prompt_version.empty()) {
+        if (b.percentage.empty())
+          return usage_error("--prompt-version needs --percentage P");
+        StartOptions so;
+        so.version = b.prompt_version;
+        so.percentage = b.percentage;
+        return run_start(so, reg.ctx);
+      }
+      if (!b.percentage.empty())
+        return usage_error("--percentage goes with --prompt-version (or `canary start`)");
+      return run_transition(b.promote ? Verb::promote : Verb::rollback, TransitionOptions{}, reg.ctx);
+    };
+  });
+}
+
 } // namespace kanari::cli

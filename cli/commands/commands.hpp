@@ -5,6 +5,7 @@
 #pragma once
 
 #include "context.hpp"
+#include "rollout/evaluate.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -35,7 +36,12 @@ void setup_history(CLI::App& app, Registry& reg);
 void setup_audit(CLI::App& app, Registry& reg);
 void setup_simulate(CLI::App& app, Registry& reg);
 
+void setup_evaluate(CLI::App& canary, Registry& reg);
+
 // Shared by verbs: a REF resolved on the context's track.
 Result<std::string> resolve(Context& ctx, const std::string& ref);
+// `canary status` as JSON (SPEC §3.1) and as a table.
+nlohmann::json status_json(const rollout::Status& st);
+void print_status(Context& ctx, const rollout::Status& st);
 
 } // namespace kanari::cli

@@ -1,4 +1,141 @@
+// kanari record --task ID (--pass | --fail) ... | --jsonl FILE|-
 #include "commands.hpp"
+
+#include "rollout/ledger.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+
 namespace kanari::cli {
-void setup_record(CLI::App&, Registry&) {}
+
+using nlohmann::json;
+
+namespace {
+
+struct RecordOptions {
+  std::optional<std::string> task;
+  bool pass = false;
+  bool fail = false;
+  std::optional<std::string> version;
+  std::string latency_ms, cost, tokens, score;
+  std::optional<std::string> error;
+  std::string at;
+  std::string jsonl;
+  bool skip_invalid = false;
+};
+
+Result<std::optional<double>> number_flag(const std::string& text, const char* flag) {
+  if (text.empty())
+    return std::optional<double>();
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v))
+    return usage_error(std::string(flag) + " must be a finite number, got " + quote_for_message(text));
+  return std::optional<double>(v);
+}
+
+Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
+  for (const auto& note : s.notes)
+    ctx.err << "kanari: " << note << "\n";
+  if (ctx.g.json)
+    ctx.print_json({{"inserted", s.inserted}, {"duplicates", s.duplicates}, {"conflicts", s.conflicts},
+                    {"invalid", s.invalid}});
+  else
+    ctx.human() << "Recorded " << s.inserted << " outcome" << (s.inserted == 1 ? "" : "s") << " (" << s.duplicates
+                << " duplicate, " << s.conflicts << " conflicting, " << s.invalid << " invalid skipped)\n";
+  return 0;
+}
+
+Result<int> run_record(const RecordOptions& o, Context& ctx) {
+  if (!o.jsonl.empty()) {
+    if (o.task || o.pass || o.fail || o.version || !o.latency_ms.empty() || !o.cost.empty() || !o.tokens.empty() ||
+        !o.score.empty() || o.error || !o.at.empty())
+      return usage_error("--jsonl takes every field from its lines; give no --task/--pass/--fail/... with it");
+    std::ifstream file;
+    std::istream* in = &ctx.in;
+    if (o.jsonl != "-") {
+      file.open(o.jsonl, std::ios::binary);
+      if (!file)
+        return usage_error("--jsonl file '" + o.jsonl + "' cannot be opened");
+      in = &file;
+    }
+    auto lib = ctx.lib();
+    KANARI_TRY(lib);
+    std::function<void(std::int64_t)> progress;
+    if (ctx.io.err_is_terminal && !ctx.g.quiet)
+      progress = [&](std::int64_t lines) { ctx.err << "\rkanari: " << lines << " lines read" << std::flush; };
+    auto s = rollout::record_jsonl(**lib, *in, ctx.g.track,
+                                   o.skip_invalid ? rollout::InvalidLines::skip : rollout::InvalidLines::fail, progress);
+    if (progress)
+      ctx.err << "\r\033[K" << std::flush;
+    KANARI_TRY(s);
+    return report(ctx, *s);
+  }
+  if (o.skip_invalid)
+    return usage_error("--skip-invalid goes with --jsonl");
+  if (!o.task)
+    return usage_error("give --task ID with --pass or --fail, or --jsonl FILE");
+  if (o.pass == o.fail)
+    return usage_error("give exactly one of --pass and --fail");
+  rollout::OutcomeInput in;
+  in.track = ctx.g.track;
+  in.task = *o.task;
+  in.version_ref = o.version;
+  in.pass = o.pass;
+  auto latency = number_flag(o.latency_ms, "--latency-ms");
+  KANARI_TRY(latency);
+  auto cost = number_flag(o.cost, "--cost");
+  KANARI_TRY(cost);
+  auto score = number_flag(o.score, "--score");
+  KANARI_TRY(score);
+  in.latency_ms = *latency;
+  in.cost = *cost;
+  in.score = *score;
+  if (!o.tokens.empty()) {
+    std::int64_t t = 0;
+    auto [p, ec] = std::from_chars(o.tokens.data(), o.tokens.data() + o.tokens.size(), t);
+    if (ec != std::errc() || p != o.tokens.data() + o.tokens.size() || t < 0)
+      return usage_error("--tokens must be a whole number >= 0, got " + quote_for_message(o.tokens));
+    in.tokens = t;
+  }
+  in.error = o.error;
+  if (!o.at.empty()) {
+    auto t = parse_rfc3339(o.at);
+    if (!t)
+      return usage_error("--at must be an RFC 3339 time like 2026-11-22T10:00:00Z, got " + quote_for_message(o.at));
+    in.at = *t;
+  }
+  KANARI_TRY(rollout::validate_outcome(in));
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  auto s = rollout::record_one(**lib, in);
+  KANARI_TRY(s);
+  return report(ctx, *s);
+}
+
+} // namespace
+
+void setup_record(CLI::App& app, Registry& reg) {
+  auto o = std::make_shared<RecordOptions>();
+  auto* r = app.add_subcommand("record", "Store task outcomes against the version they ran with (idempotent)");
+  r->add_option("--task", o->task, "the task id (1 to 256 bytes of UTF-8)");
+  r->add_flag("--pass", o->pass, "the task passed");
+  r->add_flag("--fail", o->fail, "the task failed");
+  r->add_option("--version", o->version, "the version REF it ran with (default: the assignment from `route --task`)");
+  r->add_option("--latency-ms", o->latency_ms, "latency in milliseconds (>= 0)");
+  r->add_option("--cost", o->cost, "cost (>= 0, any unit, used consistently)");
+  r->add_option("--tokens", o->tokens, "tokens used (whole number >= 0)");
+  r->add_option("--score", o->score, "a score (any finite number)");
+  r->add_option("--error", o->error, "an error code; counts toward the error rate");
+  r->add_option("--at", o->at, "when it ran, RFC 3339 (default: now)");
+  r->add_option("--jsonl", o->jsonl,
+                "many outcomes, one JSON object per line (- = stdin): task, pass, version, track, latency_ms, "
+                "cost, tokens, score, error, at; all or nothing");
+  r->add_flag("--skip-invalid", o->skip_invalid, "with --jsonl: store the valid lines and report the invalid ones");
+  reg.on(r, o, run_record);
+}
+
 } // namespace kanari::cli

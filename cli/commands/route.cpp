@@ -1,4 +1,119 @@
+// kanari route --key KEY [--task ID] | --keys FILE|-
 #include "commands.hpp"
+
+#include "rollout/routing.hpp"
+#include "util/strings.hpp"
+
+#include <fstream>
+
 namespace kanari::cli {
-void setup_route(CLI::App&, Registry&) {}
+
+using nlohmann::json;
+
+namespace {
+
+struct RouteOptions {
+  std::optional<std::string> key;
+  std::optional<std::string> task;
+  std::string keys;
+};
+
+Result<void> validate_key(std::string_view key) {
+  if (key.empty())
+    return usage_error("a routing key must not be empty");
+  if (!is_valid_utf8(key))
+    return usage_error("routing key " + quote_for_message(key) + " is not valid UTF-8");
+  return {};
+}
+
+json decision_json(const std::string& track, std::string_view key, const rollout::RouteDecision& d) {
+  return {{"track", track},
+          {"key", key},
+          {"version", d.version},
+          {"arm", store::to_string(d.arm)},
+          {"bucket", d.bucket ? json(*d.bucket) : json(nullptr)},
+          {"shadow", d.shadow}};
+}
+
+Result<int> route_many(const RouteOptions& o, Context& ctx, rollout::Context& lib) {
+  auto table = rollout::load_routing_table(lib, ctx.g.track);
+  KANARI_TRY(table);
+  std::optional<rollout::Router> router;
+  if (table->rollout)
+    router.emplace(table->rollout->salt, table->threshold_bp());
+  std::ifstream file;
+  std::istream* in = &ctx.in;
+  if (o.keys != "-") {
+    file.open(o.keys, std::ios::binary);
+    if (!file)
+      return usage_error("--keys file '" + o.keys + "' cannot be opened");
+    in = &file;
+  }
+  const std::string stable_line = "\tstable\t" + table->stable + "\n";
+  const std::string canary_line = table->rollout ? "\tcanary\t" + table->rollout->canary + "\n" : "";
+  const std::string shadow_line = "\tstable\t" + table->stable + "\tshadow\n";
+  std::string line, buffer;
+  buffer.reserve(1 << 16);
+  std::int64_t number = 0;
+  while (std::getline(*in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.empty())
+      continue;
+    if (auto v = validate_key(line); !v.ok())
+      return usage_error("--keys line " + std::to_string(number) + ": " + v.error().message);
+    auto d = rollout::decide(*table, router ? &*router : nullptr, line);
+    if (ctx.g.json) {
+      buffer += decision_json(ctx.g.track, line, d).dump();
+      buffer += '\n';
+    } else {
+      buffer += line;
+      buffer += d.arm == store::Arm::canary ? canary_line : d.shadow ? shadow_line : stable_line;
+    }
+    if (buffer.size() > (1 << 16) - 512) {
+      ctx.out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+    }
+  }
+  ctx.out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  ctx.out.flush();
+  return 0;
+}
+
+Result<int> run_route(const RouteOptions& o, Context& ctx) {
+  if (o.key.has_value() == !o.keys.empty())
+    return usage_error("give --key KEY or --keys FILE (- for standard input)");
+  if (o.task && !o.key)
+    return usage_error("--task goes with --key (one task per routed key)");
+  if (o.key)
+    KANARI_TRY(validate_key(*o.key));
+  if (o.task)
+    KANARI_TRY(rollout::validate_task_id(*o.task));
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  if (!o.keys.empty())
+    return route_many(o, ctx, **lib);
+  auto d = rollout::route_key(**lib, ctx.g.track, *o.key, o.task);
+  KANARI_TRY(d);
+  if (ctx.g.json)
+    ctx.print_json(decision_json(ctx.g.track, *o.key, *d));
+  else
+    ctx.human() << *o.key << "\t" << store::to_string(d->arm) << "\t" << d->version << (d->shadow ? "\tshadow" : "")
+                << "\n";
+  return 0;
+}
+
+} // namespace
+
+void setup_route(CLI::App& app, Registry& reg) {
+  auto opts = std::make_shared<RouteOptions>();
+  auto* r = app.add_subcommand("route", "Which version serves a key now (sticky per key; SPEC §5, docs/routing.md)");
+  r->add_option("--key", opts->key, "the user or session key");
+  r->add_option("--task", opts->task, "remember the assignment for this task id, so `record --task` needs no version");
+  r->add_option("--keys", opts->keys,
+                "route many keys, one per line (- = stdin); prints key<TAB>arm<TAB>version (JSON Lines with --json)");
+  reg.on(r, opts, run_route);
+}
+
 } // namespace kanari::cli

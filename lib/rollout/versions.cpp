@@ -22,6 +22,14 @@ Result<void> validate_track_name(std::string_view track) {
   return {};
 }
 
+Result<void> validate_task_id(std::string_view task) {
+  if (task.empty() || task.size() > 256)
+    return usage_error("a task id must be 1 to 256 bytes, got " + std::to_string(task.size()) + " bytes");
+  if (!is_valid_utf8(task))
+    return usage_error("task id " + quote_for_message(task) + " is not valid UTF-8");
+  return {};
+}
+
 Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in) {
   KANARI_TRY(validate_track_name(in.track));
   auto manifest = core::make_manifest(std::move(in.components), std::move(in.model));

@@ -301,6 +301,15 @@ public:
     return same ? InsertResult::duplicate : InsertResult::conflict;
   }
 
+  std::optional<std::string> other_task_version(const std::string& track, const std::string& task,
+                                                const std::string& version_id) override {
+    auto st = m_db.prepare("SELECT version_id FROM outcomes WHERE track = ?1 AND task = ?2 AND version_id <> ?3 LIMIT 1");
+    st.bind(1, track).bind(2, task).bind(3, version_id);
+    if (!st.step())
+      return std::nullopt;
+    return st.get_text(0);
+  }
+
   SampleStats sample_stats(const SampleQuery& q) override {
     auto bind = [&](Statement& st) {
       st.bind(1, q.rollout_id).bind(2, to_string(q.arm)).bind(3, q.step).bind(4, q.track)

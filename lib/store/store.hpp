@@ -56,6 +56,9 @@ public:
 
   // Outcomes and assignments.
   virtual InsertResult insert_outcome(const OutcomeRecord& o) = 0;
+  // Another version that already has an outcome for this task, if any.
+  virtual std::optional<std::string> other_task_version(const std::string& track, const std::string& task,
+                                                        const std::string& version_id) = 0;
   virtual SampleStats sample_stats(const SampleQuery& q) = 0;
   virtual std::int64_t count_outcomes(const std::string& track) = 0;
   virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;

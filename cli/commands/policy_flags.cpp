@@ -1,0 +1,82 @@
+#include "policy_flags.hpp"
+
+#include "core/canonical_json.hpp"
+#include "util/strings.hpp"
+
+namespace kanari::cli {
+
+using nlohmann::json;
+
+void add_policy_flags(CLI::App* app, PolicyFlags& f) {
+  app->add_option("--policy", f.file, "a JSON gate policy (docs/gates.md); the flags below override its keys");
+  app->add_option("--min-samples", f.min_samples, "canary tasks per step before the gate decides (default 10)");
+  app->add_option("--min-stable-samples", f.min_stable_samples, "baseline tasks needed (default: --min-samples)");
+  app->add_option("--max-regression", f.max_regression,
+                  "largest tolerated drop in pass rate, e.g. 0.10 = 10 points (absolute) or 10 % (relative)");
+  app->add_option("--regression", f.regression, "absolute | relative (how --max-regression is measured)");
+  app->add_option("--method", f.method, "threshold (Bernstein's rule) | sequential (anytime-valid test)");
+  app->add_option("--alpha", f.alpha, "sequential method: error rate of the confidence sequence (default 0.05)");
+}
+
+Result<json> policy_json(const PolicyFlags& f, Context& ctx) {
+  json p = json::object();
+  if (!f.file.empty()) {
+    auto text = read_input(ctx, f.file, "--policy");
+    KANARI_TRY(text);
+    auto parsed = core::parse_json(*text, "policy file '" + f.file + "'");
+    KANARI_TRY(parsed);
+    if (!parsed->is_object())
+      return usage_error("policy file '" + f.file + "' must hold a JSON object, e.g. {\"min_samples\": 20}");
+    p = std::move(*parsed);
+  }
+  if (f.min_samples)
+    p["min_samples"] = *f.min_samples;
+  if (f.min_stable_samples)
+    p["min_stable_samples"] = *f.min_stable_samples;
+  auto decimal_flag = [&](const std::string& text, const char* flag, const char* key) -> Result<void> {
+    if (text.empty())
+      return {};
+    if (!gate::parse_decimal(text, 6))
+      return usage_error(std::string(flag) + " must be a decimal number with at most 6 decimals, like 0.10; got " +
+                         quote_for_message(text));
+    p[key] = std::stod(text);
+    return {};
+  };
+  KANARI_TRY(decimal_flag(f.max_regression, "--max-regression", "max_regression"));
+  KANARI_TRY(decimal_flag(f.alpha, "--alpha", "alpha"));
+  if (!f.regression.empty())
+    p["regression"] = f.regression;
+  if (!f.method.empty())
+    p["method"] = f.method;
+  return p;
+}
+
+Result<gate::Policy> build_policy(const PolicyFlags& f, Context& ctx) {
+  auto j = policy_json(f, ctx);
+  KANARI_TRY(j);
+  return gate::parse_policy(*j);
+}
+
+Result<std::int64_t> parse_percentage(const std::string& text, const std::string& flag) {
+  auto bp = gate::parse_decimal(text, 2);
+  if (!bp)
+    return usage_error(flag + " must be a number in (0, 100] with at most two decimals, got " +
+                       quote_for_message(text));
+  if (*bp <= 0 || *bp > 10000)
+    return usage_error(flag + " must be in (0, 100], got " + text);
+  return *bp;
+}
+
+Result<std::vector<std::int64_t>> parse_steps(const std::string& text) {
+  std::vector<std::int64_t> steps;
+  for (const auto& part : split(text, ',')) {
+    auto bp = parse_percentage(part, "each of --steps");
+    KANARI_TRY(bp);
+    if (!steps.empty() && *bp <= steps.back())
+      return usage_error("--steps must be strictly ascending, got " + text);
+    steps.push_back(*bp);
+  }
+  return steps;
+}
+
+} // namespace kanari::cli

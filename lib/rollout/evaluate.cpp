@@ -1,0 +1,123 @@
+#include "rollout/evaluate.hpp"
+
+#include "rollout/lifecycle.hpp"
+
+namespace kanari::rollout {
+
+using nlohmann::json;
+
+gate::Policy rollout_policy(const store::RolloutRecord& r) {
+  auto p = gate::parse_policy(json::parse(r.policy));
+  if (!p.ok())
+    throw store::StoreFailure("rollout " + std::to_string(r.id) + " has a policy this kanari cannot read: " +
+                              p.error().message);
+  return *p;
+}
+
+Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Policy& policy) {
+  Samples s;
+  store::SampleQuery q;
+  q.rollout_id = r.id;
+  q.arm = store::Arm::canary;
+  q.step = r.step;
+  q.track = r.track;
+  q.top_up_version = r.stable;
+  s.canary = ctx.store.sample_stats(q);
+  q.arm = store::Arm::stable;
+  q.step.reset();
+  s.baseline = ctx.store.sample_stats(q);
+  const std::int64_t want = policy.effective_min_stable_samples();
+  if (s.baseline.n < want) {
+    q.top_up = want - s.baseline.n;
+    s.baseline = ctx.store.sample_stats(q);
+    s.baseline_top_up = s.baseline.n - (want - q.top_up);
+  }
+  return s;
+}
+
+namespace {
+
+gate::ArmSample arm_sample(const store::SampleStats& s) {
+  return {s.n, s.pass, s.errors, s.latency_p95_ms, s.cost_mean, s.tokens_mean};
+}
+
+} // namespace
+
+Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply) {
+  KANARI_TRY(validate_track_name(track));
+  Evaluation ev;
+  ev.track = track;
+  auto body = [&]() -> Result<void> {
+    auto open = ctx.store.open_rollout(track);
+    if (!open) {
+      ev.gate = gate::evaluate(gate::Policy{}, gate::GateInput{});
+      return {};
+    }
+    store::RolloutRecord r = std::move(*open);
+    const gate::Policy policy = rollout_policy(r);
+    ev.samples = load_samples(ctx, r, policy);
+    gate::GateInput in;
+    in.has_rollout = true;
+    in.paused = r.state == store::RolloutState::paused;
+    in.canary = arm_sample(ev.samples.canary);
+    in.baseline = arm_sample(ev.samples.baseline);
+    in.step_elapsed_seconds = std::max<TimeMs>(0, ctx.clock.now_ms() - r.step_started_at) / 1000;
+    in.final_step = r.step + 1 >= static_cast<std::int64_t>(r.steps_bp.size());
+    in.approved = r.approved_step && *r.approved_step == r.step;
+    in.promote_streak = r.promote_streak;
+    ev.gate = gate::evaluate(policy, in);
+    ev.gate.evidence["policy_sha256"] = r.policy_sha256;
+    ev.gate.evidence["rollout"] = r.id;
+    ev.gate.evidence["step"] = r.step;
+    ev.gate.evidence["baseline_top_up"] = ev.samples.baseline_top_up;
+
+    if (apply == Apply::yes) {
+      std::string reason;
+      for (const auto& s : ev.gate.reasons)
+        reason += (reason.empty() ? "" : "; ") + s;
+      reason = "gate " + std::string(gate::to_string(ev.gate.verdict)) + ": " + reason;
+      const json evidence = {{"gate", ev.gate.evidence}, {"verdict", gate::to_string(ev.gate.verdict)}};
+      if (ev.gate.verdict == gate::Verdict::rollback) {
+        apply_rollback(ctx, r, reason, evidence);
+        ev.applied = true;
+        ev.action = "rolled_back";
+      } else if (ev.gate.verdict == gate::Verdict::promote && ev.gate.apply_promote) {
+        apply_promote(ctx, r, /*full=*/false, reason, evidence);
+        ev.applied = true;
+        ev.action = r.state == store::RolloutState::promoted ? "promoted" : "advanced";
+      } else {
+        // The anti-flapping streak counts applied evaluations that said
+        // PROMOTE in a row; any other verdict resets it.
+        std::int64_t streak = ev.gate.verdict == gate::Verdict::promote ? r.promote_streak + 1 : 0;
+        if (streak != r.promote_streak) {
+          r.promote_streak = streak;
+          ctx.store.update_rollout(r);
+        }
+      }
+    }
+    ev.rollout = r;
+    return {};
+  };
+  auto r = apply == Apply::yes ? ctx.store.write(body) : ctx.store.read(body);
+  KANARI_TRY(r);
+  return ev;
+}
+
+Result<Status> track_status(Context& ctx, const std::string& track) {
+  KANARI_TRY(validate_track_name(track));
+  Status st;
+  st.track = track;
+  auto r = ctx.store.read([&]() -> Result<void> {
+    st.stable = ctx.store.stable_of(track);
+    st.rollout = ctx.store.open_rollout(track);
+    if (st.rollout) {
+      st.policy = rollout_policy(*st.rollout);
+      st.samples = load_samples(ctx, *st.rollout, st.policy);
+    }
+    return {};
+  });
+  KANARI_TRY(r);
+  return st;
+}
+
+} // namespace kanari::rollout

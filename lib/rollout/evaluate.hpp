@@ -1,0 +1,49 @@
+// Evaluation: load the rollout and its samples from the store, ask the pure
+// gate for a verdict, and (with apply) perform it in the same write
+// transaction. Because the samples are read and the transition is made
+// under one lock, two crons evaluating at the same instant cannot both
+// promote: the second sees the new step, whose canary window is empty.
+#pragma once
+
+#include "gate/gate.hpp"
+#include "rollout/context.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace kanari::rollout {
+
+struct Samples {
+  store::SampleStats canary;   // the current step's canary outcomes
+  store::SampleStats baseline; // stable since the rollout started, topped up
+  std::int64_t baseline_top_up = 0;
+};
+
+// SPEC §6.1 windows for an open rollout.
+Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Policy& policy);
+
+struct Evaluation {
+  std::string track;
+  gate::GateResult gate;
+  bool applied = false;
+  std::string action = "none"; // advanced | promoted | rolled_back | none
+  std::optional<store::RolloutRecord> rollout; // as it is after the evaluation
+  Samples samples;
+};
+
+enum class Apply { no, yes };
+Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply);
+
+// The policy stored with a rollout.
+gate::Policy rollout_policy(const store::RolloutRecord& r);
+
+// What `canary status` shows.
+struct Status {
+  std::string track;
+  std::optional<std::string> stable;
+  std::optional<store::RolloutRecord> rollout; // the open one
+  gate::Policy policy;
+  Samples samples;
+};
+Result<Status> track_status(Context& ctx, const std::string& track);
+
+} // namespace kanari::rollout

@@ -1,0 +1,61 @@
+// The outcome ledger (SPEC §3 `record`): every task's result stored against
+// the version it ran with and the arm that version had on the track.
+//
+// - The arm is derived, never given: the open rollout's canary is `canary`,
+//   the track's stable is `stable`, any other version is refused (exit 2).
+// - (track, task, version) is unique. A repeat with the same fields is a
+//   duplicate (skipped, counted; retries are safe); a repeat with different
+//   fields is a conflict (not stored, counted, named; first write wins).
+//   The time of a repeat is not compared, so a retry later is a duplicate.
+// - Outside a shadow rollout a task runs on one version: an outcome for a
+//   task already recorded under another version is a conflict.
+// - A batch is one transaction: all or nothing. JSONL is read line by line
+//   (memory does not grow with the file) inside that transaction; the first
+//   invalid line rolls everything back unless invalid lines are skipped.
+#pragma once
+
+#include "rollout/context.hpp"
+
+#include <istream>
+#include <map>
+
+namespace kanari::rollout {
+
+struct OutcomeInput {
+  std::string track;
+  std::string task;
+  std::optional<std::string> version_ref; // none: the task's routed assignment
+  bool pass = false;
+  std::optional<double> latency_ms;
+  std::optional<double> cost;
+  std::optional<std::int64_t> tokens;
+  std::optional<double> score;
+  std::optional<std::string> error;
+  std::optional<TimeMs> at;
+};
+
+struct RecordSummary {
+  std::int64_t inserted = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t conflicts = 0;
+  std::int64_t invalid = 0;
+  std::vector<std::string> notes; // conflicts and skipped lines, for stderr
+};
+
+// Checks field ranges (task id, finite non-negative latency/cost/tokens,
+// finite score, UTF-8 error code, track name).
+Result<void> validate_outcome(const OutcomeInput& in);
+
+// Parses one JSONL line into an OutcomeInput (default_track when the line
+// has no "track"). Unknown keys are refused so typos do not pass silently.
+Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string& default_track);
+
+Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in);
+
+enum class InvalidLines { fail, skip };
+// Reads JSON Lines from `in`; blank lines are ignored. `progress`, when set,
+// is called every 65536 lines with the line count.
+Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::string& default_track,
+                                   InvalidLines invalid, const std::function<void(std::int64_t)>& progress = {});
+
+} // namespace kanari::rollout

@@ -1,0 +1,223 @@
+#include "rollout/lifecycle.hpp"
+
+#include "core/canonical_json.hpp"
+#include "crypto/sha256.hpp"
+#include "rollout/audit.hpp"
+
+namespace kanari::rollout {
+
+using nlohmann::json;
+
+json percentage_json(std::int64_t bp) {
+  if (bp % 100 == 0)
+    return bp / 100;
+  return static_cast<double>(bp) / 100.0;
+}
+
+namespace {
+
+json steps_json(const std::vector<std::int64_t>& steps_bp) {
+  json arr = json::array();
+  for (auto s : steps_bp)
+    arr.push_back(percentage_json(s));
+  return arr;
+}
+
+json rollout_evidence(const store::RolloutRecord& r) {
+  return {{"rollout", r.id},
+          {"canary", r.canary},
+          {"stable", r.stable},
+          {"step", r.step},
+          {"percentage", percentage_json(r.steps_bp.at(static_cast<size_t>(r.step)))},
+          {"steps", steps_json(r.steps_bp)}};
+}
+
+json merge(json base, const json& extra) {
+  if (extra.is_object())
+    for (auto& [k, v] : extra.items())
+      base[k] = v;
+  return base;
+}
+
+// Loads the open rollout and checks the caller's expectations.
+Result<store::RolloutRecord> load_open(Context& ctx, const std::string& track, const Expect& expect,
+                                       const char* verb) {
+  auto r = ctx.store.open_rollout(track);
+  if (!r)
+    return conflict_error(std::string("cannot ") + verb + ": track '" + track +
+                          "' has no active rollout; start one with `kanari canary start`");
+  if (expect.rollout && *expect.rollout != r->id)
+    return conflict_error(std::string("cannot ") + verb + ": the rollout changed while this command ran (now rollout " +
+                          std::to_string(r->id) + "); check `kanari canary status` and retry");
+  if (expect.step && *expect.step != r->step)
+    return conflict_error(std::string("cannot ") + verb + ": the rollout is at step " + std::to_string(r->step) +
+                          ", not step " + std::to_string(*expect.step) +
+                          " (another process moved it); check `kanari canary status` and retry");
+  return *r;
+}
+
+} // namespace
+
+Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp) {
+  if (steps_bp.empty())
+    return usage_error("give at least one step: --percentage P or --steps P1,P2,...");
+  for (size_t i = 0; i < steps_bp.size(); ++i) {
+    if (steps_bp[i] <= 0 || steps_bp[i] > 10000)
+      return usage_error("step percentages must be in (0, 100], got " + percentage_json(steps_bp[i]).dump());
+    if (i > 0 && steps_bp[i] <= steps_bp[i - 1])
+      return usage_error("steps must be strictly ascending, got " + percentage_json(steps_bp[i - 1]).dump() +
+                         " then " + percentage_json(steps_bp[i]).dump());
+  }
+  return {};
+}
+
+Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
+  KANARI_TRY(validate_track_name(in.track));
+  KANARI_TRY(validate_steps(in.steps_bp));
+  store::RolloutRecord r;
+  auto result = ctx.store.write([&]() -> Result<void> {
+    if (!ctx.store.track_has_version(in.track, in.version))
+      return not_found_error("version " + in.version.substr(0, 12) + " is not on track '" + in.track +
+                             "'; add it there with `kanari --track " + in.track + " version add ...`");
+    auto stable = ctx.store.stable_of(in.track);
+    if (!stable)
+      return conflict_error("track '" + in.track + "' has no stable version to compare against");
+    if (*stable == in.version)
+      return conflict_error("version " + in.version.substr(0, 12) + " is already the stable of track '" +
+                            in.track + "'; nothing to roll out");
+    if (auto open = ctx.store.open_rollout(in.track))
+      return conflict_error("track '" + in.track + "' already has a " + std::string(store::to_string(open->state)) +
+                            " rollout (" + open->canary.substr(0, 12) +
+                            "); promote or roll it back first, or use another --track");
+    const TimeMs now = ctx.clock.now_ms();
+    json policy = gate::policy_to_json(in.policy);
+    r.track = in.track;
+    r.canary = in.version;
+    r.stable = *stable;
+    r.steps_bp = in.steps_bp;
+    r.step = 0;
+    r.state = store::RolloutState::active;
+    r.salt = crypto::random_hex(16);
+    r.shadow = in.shadow;
+    r.policy = core::canonical_json(policy);
+    r.policy_sha256 = crypto::sha256_hex(r.policy);
+    r.started_at = now;
+    r.step_started_at = now;
+    r.id = ctx.store.insert_rollout(r);
+    append_event(ctx, {"started", in.track, r.id, r.canary, in.reason.empty() ? "canary started" : in.reason,
+                       merge(rollout_evidence(r), {{"salt", r.salt},
+                                                   {"shadow", r.shadow},
+                                                   {"policy", policy},
+                                                   {"policy_sha256", r.policy_sha256}})});
+    return {};
+  });
+  KANARI_TRY(result);
+  return r;
+}
+
+void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
+                   const json& evidence) {
+  const TimeMs now = ctx.clock.now_ms();
+  const bool last = r.step + 1 >= static_cast<std::int64_t>(r.steps_bp.size());
+  json from = rollout_evidence(r);
+  if (full || last) {
+    r.state = store::RolloutState::promoted;
+    r.ended_at = now;
+    ctx.store.set_stable(r.track, r.canary);
+    ctx.store.update_rollout(r);
+    append_event(ctx, {"promoted", r.track, r.id, r.canary,
+                       reason.empty() ? "canary promoted to stable" : reason,
+                       merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})});
+    return;
+  }
+  r.step += 1;
+  r.step_started_at = now;
+  r.promote_streak = 0;
+  r.state = store::RolloutState::active;
+  ctx.store.update_rollout(r);
+  append_event(ctx, {"step_advanced", r.track, r.id, r.canary,
+                     reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
+                     merge(merge(from, evidence),
+                           {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})});
+}
+
+void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason, const json& evidence) {
+  r.state = store::RolloutState::rolled_back;
+  r.ended_at = ctx.clock.now_ms();
+  ctx.store.update_rollout(r);
+  append_event(ctx, {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
+                     merge(rollout_evidence(r), evidence)});
+}
+
+Result<store::RolloutRecord> promote(Context& ctx, const TransitionInput& in, bool full) {
+  store::RolloutRecord r;
+  auto result = ctx.store.write([&]() -> Result<void> {
+    auto open = load_open(ctx, in.track, in.expect, "promote");
+    KANARI_TRY(open);
+    r = std::move(*open);
+    apply_promote(ctx, r, full, in.reason, in.evidence);
+    return {};
+  });
+  KANARI_TRY(result);
+  return r;
+}
+
+Result<store::RolloutRecord> rollback(Context& ctx, const TransitionInput& in) {
+  store::RolloutRecord r;
+  auto result = ctx.store.write([&]() -> Result<void> {
+    auto open = load_open(ctx, in.track, in.expect, "roll back");
+    KANARI_TRY(open);
+    r = std::move(*open);
+    apply_rollback(ctx, r, in.reason, in.evidence);
+    return {};
+  });
+  KANARI_TRY(result);
+  return r;
+}
+
+namespace {
+
+Result<store::RolloutRecord> simple_transition(Context& ctx, const TransitionInput& in, const char* verb,
+                                               std::optional<store::RolloutState> required,
+                                               const std::function<void(store::RolloutRecord&)>& change,
+                                               const char* action, const char* default_reason) {
+  store::RolloutRecord r;
+  auto result = ctx.store.write([&]() -> Result<void> {
+    auto open = load_open(ctx, in.track, in.expect, verb);
+    KANARI_TRY(open);
+    r = std::move(*open);
+    if (required && r.state != *required)
+      return conflict_error(std::string("cannot ") + verb + ": the rollout is " +
+                            std::string(store::to_string(r.state)) + ", not " +
+                            std::string(store::to_string(*required)));
+    change(r);
+    ctx.store.update_rollout(r);
+    append_event(ctx, {action, r.track, r.id, r.canary, in.reason.empty() ? default_reason : in.reason,
+                       merge(rollout_evidence(r), in.evidence)});
+    return {};
+  });
+  KANARI_TRY(result);
+  return r;
+}
+
+} // namespace
+
+Result<store::RolloutRecord> pause(Context& ctx, const TransitionInput& in) {
+  return simple_transition(ctx, in, "pause", store::RolloutState::active,
+                           [](store::RolloutRecord& r) { r.state = store::RolloutState::paused; }, "paused",
+                           "rollout paused");
+}
+
+Result<store::RolloutRecord> resume(Context& ctx, const TransitionInput& in) {
+  return simple_transition(ctx, in, "resume", store::RolloutState::paused,
+                           [](store::RolloutRecord& r) { r.state = store::RolloutState::active; }, "resumed",
+                           "rollout resumed");
+}
+
+Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in) {
+  return simple_transition(ctx, in, "approve", std::nullopt,
+                           [](store::RolloutRecord& r) { r.approved_step = r.step; }, "approved",
+                           "step approved");
+}
+
+} // namespace kanari::rollout

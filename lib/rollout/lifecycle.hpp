@@ -1,0 +1,68 @@
+// The rollout state machine (SPEC §2):
+//
+//   (none) --start--> active <--pause/resume--> paused
+//   active|paused --promote (last step or --full)--> promoted   (terminal)
+//   active|paused --promote (more steps)-----------> active, next step
+//   active|paused --rollback-----------------------> rolled_back (terminal)
+//
+// Every transition is one write transaction that loads the open rollout,
+// checks the state it expects, changes it and appends its event. A
+// transition that is not allowed, or whose expectation no longer holds
+// because another process got there first, is a conflict (exit 5) and
+// changes nothing.
+#pragma once
+
+#include "gate/policy.hpp"
+#include "rollout/context.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace kanari::rollout {
+
+struct StartInput {
+  std::string track;
+  std::string version; // a resolved id
+  std::vector<std::int64_t> steps_bp;
+  gate::Policy policy;
+  bool shadow = false;
+  std::string reason;
+};
+
+// Validates a step list: each in (0, 10000] basis points, strictly ascending.
+Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp);
+
+Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in);
+
+// What a transition expects to find: the rollout and step the caller saw.
+// Unset fields are not checked.
+struct Expect {
+  std::optional<std::int64_t> rollout;
+  std::optional<std::int64_t> step;
+};
+
+struct TransitionInput {
+  std::string track;
+  std::string reason;
+  Expect expect;
+  nlohmann::json evidence = nlohmann::json::object();
+};
+
+// Advances one step, or ends the rollout `promoted` (canary becomes stable)
+// at the last step or with `full`.
+Result<store::RolloutRecord> promote(Context& ctx, const TransitionInput& in, bool full);
+Result<store::RolloutRecord> rollback(Context& ctx, const TransitionInput& in);
+Result<store::RolloutRecord> pause(Context& ctx, const TransitionInput& in);
+Result<store::RolloutRecord> resume(Context& ctx, const TransitionInput& in);
+Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in);
+
+// The same transitions for callers already inside a write transaction
+// (evaluate --apply); `r` is the open rollout they loaded.
+void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
+                   const nlohmann::json& evidence);
+void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason,
+                    const nlohmann::json& evidence);
+
+// Percentages as users write them: 500 -> 5, 2525 -> 25.25.
+nlohmann::json percentage_json(std::int64_t bp);
+
+} // namespace kanari::rollout
