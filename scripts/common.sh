@@ -1,0 +1,42 @@
+# Shared set-up for scripts/*.sh: install missing Debian packages (quietly,
+# only when missing), then configure and build. Sourced, not run.
+set -euo pipefail
+
+KANARI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$KANARI_ROOT/build}
+
+# Everything the build and the default test suite need.
+KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev
+                 libsqlite3-dev sqlite3 libssl-dev doctest-dev)
+
+kanari_log() { printf '==> %s\n' "$*" >&2; }
+
+# ensure_packages PKG...: installs those that are not installed.
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  kanari_log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_kanari() {
+  local generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    kanari_log "configuring in $BUILD_DIR"
+    cmake -S "$KANARI_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  fi
+  kanari_log "building"
+  cmake --build "$BUILD_DIR" -j "$(nproc)" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+  # grep swallows the build's exit status; check it separately.
+  cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
+}
