@@ -7,14 +7,15 @@ CREATE TABLE blobs (
 ) WITHOUT ROWID;
 
 CREATE TABLE versions (
-  id         TEXT PRIMARY KEY,          -- SHA-256 of the canonical manifest
+  no         INTEGER PRIMARY KEY,       -- compact key for outcomes
+  id         TEXT NOT NULL UNIQUE,      -- SHA-256 of the canonical manifest
   manifest   TEXT NOT NULL,             -- the canonical manifest JSON itself
   model      TEXT NOT NULL,             -- canonical model config JSON
   label      TEXT,
   message    TEXT,
   author     TEXT NOT NULL,
   created_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE components (
   version_id TEXT NOT NULL REFERENCES versions(id),
@@ -26,10 +27,11 @@ CREATE TABLE components (
 ) WITHOUT ROWID;
 
 CREATE TABLE tracks (
-  name       TEXT PRIMARY KEY,
+  no         INTEGER PRIMARY KEY,       -- compact key for outcomes
+  name       TEXT NOT NULL UNIQUE,
   stable     TEXT REFERENCES versions(id),
   created_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE track_versions (
   seq        INTEGER PRIMARY KEY,       -- order of addition, for `version list`
@@ -61,12 +63,14 @@ CREATE TABLE rollouts (
 CREATE UNIQUE INDEX rollouts_one_open_per_track ON rollouts(track)
   WHERE state IN ('active', 'paused');
 
+-- The ledger. Tracks and versions are referred to by their integer `no`:
+-- every index below stays small, which is most of what a bulk import costs.
 CREATE TABLE outcomes (
   id         INTEGER PRIMARY KEY,
-  track      TEXT NOT NULL,
+  track_no   INTEGER NOT NULL,
   task       TEXT NOT NULL,
-  version_id TEXT NOT NULL,
-  arm        TEXT NOT NULL CHECK (arm IN ('stable', 'canary')),
+  version_no INTEGER NOT NULL,
+  canary     INTEGER NOT NULL CHECK (canary IN (0, 1)), -- the arm
   rollout_id INTEGER,                   -- the rollout open when it was recorded
   step       INTEGER,                   -- that rollout's step then
   pass       INTEGER NOT NULL CHECK (pass IN (0, 1)),
@@ -76,12 +80,12 @@ CREATE TABLE outcomes (
   score      REAL,
   error      TEXT,
   at         INTEGER NOT NULL,
-  UNIQUE (track, task, version_id)
+  UNIQUE (track_no, task, version_no)
 );
 -- The gate's windows: the canary's current step, the baseline since start.
-CREATE INDEX outcomes_window ON outcomes(rollout_id, arm, step);
+CREATE INDEX outcomes_window ON outcomes(rollout_id, canary, step);
 -- The baseline top-up: most recent outcomes of a stable version.
-CREATE INDEX outcomes_by_version ON outcomes(track, version_id, id);
+CREATE INDEX outcomes_by_version ON outcomes(version_no, track_no, id);
 
 CREATE TABLE assignments (
   track      TEXT NOT NULL,

@@ -40,6 +40,8 @@ Result<std::optional<double>> number_flag(const std::string& text, const char* f
 Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
   for (const auto& note : s.notes)
     ctx.err << "kanari: " << note << "\n";
+  if (s.notes_omitted)
+    ctx.err << "kanari: ... and " << s.notes_omitted << " more\n";
   if (ctx.g.json)
     ctx.print_json({{"inserted", s.inserted}, {"duplicates", s.duplicates}, {"conflicts", s.conflicts},
                     {"invalid", s.invalid}});

@@ -1,5 +1,6 @@
 #include "rollout/ledger.hpp"
 
+#include "rollout/outcome_line.hpp"
 #include "rollout/versions.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
@@ -83,6 +84,17 @@ private:
   std::map<std::string, TrackState> m_tracks;
 };
 
+// Notes go to stderr; past k_max_notes only the count grows, so a file of a
+// million conflicts does not hold a million messages.
+constexpr size_t k_max_notes = 100;
+
+void note(RecordSummary& sum, std::string text) {
+  if (sum.notes.size() < k_max_notes)
+    sum.notes.push_back(std::move(text));
+  else
+    ++sum.notes_omitted;
+}
+
 Result<void> finite_non_negative(const std::optional<double>& v, const char* name) {
   if (v && (!std::isfinite(*v) || *v < 0))
     return usage_error(std::string(name) + " must be a finite number >= 0, got " + json(*v).dump());
@@ -95,21 +107,20 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, const OutcomeInput& 
   KANARI_TRY(r);
   store::OutcomeRecord o{in.track, in.task, r->version, r->arm, r->rollout, r->step, in.pass, in.latency_ms,
                          in.cost, in.tokens, in.score, in.error, in.at.value_or(ctx.clock.now_ms())};
-  if (!r->shadow) {
-    if (auto other = ctx.store.other_task_version(in.track, in.task, r->version)) {
-      ++sum.conflicts;
-      sum.notes.push_back("conflict: task " + quote_for_message(in.task) + " already has an outcome for version " +
-                          other->substr(0, 12) + "; a task runs on one version outside shadow rollouts (not stored)");
-      return {};
-    }
-  }
-  switch (ctx.store.insert_outcome(o)) {
+  auto ins = ctx.store.insert_outcome(o, r->shadow ? store::TaskVersions::several : store::TaskVersions::one);
+  switch (ins.result) {
   case store::InsertResult::inserted: ++sum.inserted; break;
   case store::InsertResult::duplicate: ++sum.duplicates; break;
   case store::InsertResult::conflict:
     ++sum.conflicts;
-    sum.notes.push_back("conflict: task " + quote_for_message(in.task) + " already has a different outcome for version " +
-                        r->version.substr(0, 12) + " (first write wins; not stored)");
+    note(sum, "conflict: task " + quote_for_message(in.task) + " already has a different outcome for version " +
+                  r->version.substr(0, 12) + " (first write wins; not stored)");
+    break;
+  case store::InsertResult::other_version:
+    ++sum.conflicts;
+    note(sum, "conflict: task " + quote_for_message(in.task) + " already has an outcome for version " +
+                  ins.other_version.value_or("?").substr(0, 12) +
+                  "; a task runs on one version outside shadow rollouts (not stored)");
     break;
   }
   return {};
@@ -132,70 +143,70 @@ Result<void> validate_outcome(const OutcomeInput& in) {
 }
 
 Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string& default_track) {
-  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    return usage_error("not valid JSON (or not UTF-8)");
-  if (!j.is_object())
-    return usage_error("each line must be a JSON object like {\"task\": \"t1\", \"pass\": true}");
   OutcomeInput o;
   o.track = default_track;
   bool have_task = false, have_pass = false;
-  auto number = [](const json& v, const std::string& key) -> Result<double> {
-    if (!v.is_number())
-      return usage_error("\"" + key + "\" must be a number");
-    return v.get<double>();
-  };
-  for (auto& [key, v] : j.items()) {
-    if (key == "task") {
-      if (!v.is_string())
-        return usage_error("\"task\" must be a string");
-      o.task = v.get<std::string>();
-      have_task = true;
-    } else if (key == "pass") {
-      if (!v.is_boolean())
-        return usage_error("\"pass\" must be true or false");
-      o.pass = v.get<bool>();
-      have_pass = true;
-    } else if (key == "version") {
-      if (!v.is_string())
-        return usage_error("\"version\" must be a string (a version REF)");
-      o.version_ref = v.get<std::string>();
-    } else if (key == "track") {
-      if (!v.is_string())
-        return usage_error("\"track\" must be a string");
-      o.track = v.get<std::string>();
-    } else if (key == "latency_ms" || key == "cost" || key == "score") {
-      if (v.is_null())
-        continue;
-      auto d = number(v, key);
-      KANARI_TRY(d);
-      (key == "latency_ms" ? o.latency_ms : key == "cost" ? o.cost : o.score) = *d;
-    } else if (key == "tokens") {
-      if (v.is_null())
-        continue;
-      if (!v.is_number_integer())
-        return usage_error("\"tokens\" must be an integer");
-      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-        return usage_error("\"tokens\" is too large");
-      o.tokens = v.get<std::int64_t>();
-    } else if (key == "error") {
-      if (v.is_null())
-        continue;
-      if (!v.is_string())
-        return usage_error("\"error\" must be a string or null");
-      o.error = v.get<std::string>();
-    } else if (key == "at") {
-      if (!v.is_string())
-        return usage_error("\"at\" must be an RFC 3339 time string");
-      auto t = parse_rfc3339(v.get<std::string>());
-      if (!t)
-        return usage_error("\"at\" is not an RFC 3339 time (like 2026-11-22T10:00:00Z)");
-      o.at = *t;
-    } else {
-      return usage_error("unknown key " + quote_for_message(key, 40) +
+  unsigned seen = 0; // one bit per known key, to refuse repeats
+  using Kind = JsonScalar::Kind;
+  auto r = parse_flat_object(line, [&](const std::string& k, JsonScalar& v) -> Result<void> {
+    static constexpr std::string_view k_keys[] = {"task", "pass", "version", "track", "latency_ms",
+                                                  "cost", "tokens", "score", "error", "at"};
+    size_t index = 0;
+    while (index < std::size(k_keys) && k_keys[index] != k)
+      ++index;
+    if (index == std::size(k_keys))
+      return usage_error("unknown key " + quote_for_message(k, 40) +
                          "; allowed: task, pass, version, track, latency_ms, cost, tokens, score, error, at");
+    if (seen & (1u << index))
+      return usage_error("the key \"" + k + "\" appears twice");
+    seen |= 1u << index;
+    const bool null = v.kind == Kind::null;
+    const bool number = v.kind == Kind::number || v.kind == Kind::integer;
+    switch (index) {
+    case 0:
+      if (v.kind != Kind::string) return usage_error("\"task\" must be a string");
+      o.task = std::move(v.text);
+      have_task = true;
+      break;
+    case 1:
+      if (v.kind != Kind::boolean) return usage_error("\"pass\" must be true or false");
+      o.pass = v.boolean;
+      have_pass = true;
+      break;
+    case 2:
+      if (v.kind != Kind::string) return usage_error("\"version\" must be a string (a version REF)");
+      o.version_ref = std::move(v.text);
+      break;
+    case 3:
+      if (v.kind != Kind::string) return usage_error("\"track\" must be a string");
+      o.track = std::move(v.text);
+      break;
+    case 4: case 5: case 7:
+      if (null) break;
+      if (!number) return usage_error("\"" + k + "\" must be a number");
+      (index == 4 ? o.latency_ms : index == 5 ? o.cost : o.score) = v.number;
+      break;
+    case 6:
+      if (null) break;
+      if (v.kind != Kind::integer) return usage_error("\"tokens\" must be an integer");
+      o.tokens = v.integer;
+      break;
+    case 8:
+      if (null) break;
+      if (v.kind != Kind::string) return usage_error("\"error\" must be a string or null");
+      o.error = std::move(v.text);
+      break;
+    case 9: {
+      if (v.kind != Kind::string) return usage_error("\"at\" must be an RFC 3339 time string");
+      auto t = parse_rfc3339(v.text);
+      if (!t) return usage_error("\"at\" is not an RFC 3339 time (like 2026-11-22T10:00:00Z)");
+      o.at = *t;
+      break;
     }
-  }
+    }
+    return {};
+  });
+  KANARI_TRY(r);
   if (!have_task)
     return usage_error("missing \"task\"");
   if (!have_pass)
@@ -238,7 +249,7 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
         // unknown version (exit 4) or unrelated one (exit 2) is bad input.
         if (invalid == InvalidLines::skip) {
           ++sum.invalid;
-          sum.notes.push_back("line " + std::to_string(number) + ": " + stored.error().message + " (skipped)");
+          note(sum, "line " + std::to_string(number) + ": " + stored.error().message + " (skipped)");
           continue;
         }
         return Error{stored.error().code, "line " + std::to_string(number) + ": " + stored.error().message +

@@ -39,7 +39,8 @@ struct RecordSummary {
   std::int64_t duplicates = 0;
   std::int64_t conflicts = 0;
   std::int64_t invalid = 0;
-  std::vector<std::string> notes; // conflicts and skipped lines, for stderr
+  std::vector<std::string> notes; // conflicts and skipped lines, for stderr (the first 100)
+  std::int64_t notes_omitted = 0;
 };
 
 // Checks field ranges (task id, finite non-negative latency/cost/tokens,

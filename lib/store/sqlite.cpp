@@ -98,6 +98,11 @@ Statement& Statement::bind(int i, std::string_view v) {
     m_db->throw_error("database: bind");
   return *this;
 }
+Statement& Statement::bind_static(int i, std::string_view v) {
+  if (sqlite3_bind_text64(m_stmt, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK)
+    m_db->throw_error("database: bind");
+  return *this;
+}
 Statement& Statement::bind_blob(int i, std::string_view v) {
   if (sqlite3_bind_blob64(m_stmt, i, v.data(), v.size(), SQLITE_TRANSIENT) != SQLITE_OK)
     m_db->throw_error("database: bind");

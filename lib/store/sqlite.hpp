@@ -66,6 +66,8 @@ public:
   Statement& bind(int i, std::string_view v);
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  // Binds without copying: `v` must stay alive until the statement is reset.
+  Statement& bind_static(int i, std::string_view v);
   Statement& bind_blob(int i, std::string_view v);
   Statement& bind_null(int i);
   template <typename T> Statement& bind(int i, const std::optional<T>& v) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unordered_map>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -87,17 +89,17 @@ EventRecord read_event(const Statement& st) {
 
 #define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
 
-// One sample of outcomes (SPEC §6.1): ?1 rollout, ?2 arm, ?3 step or NULL,
-// plus a top-up of the ?6 most recent outcomes of version ?5 on track ?4
-// recorded outside this rollout.
+// One sample of outcomes (SPEC §6.1): ?1 rollout, ?2 arm (1 = canary), ?3
+// step or NULL, plus a top-up of the ?6 most recent outcomes of version ?5
+// on track ?4 recorded outside this rollout.
 #define KANARI_SAMPLE_CTE                                                              \
   "WITH s AS ("                                                                        \
   " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
-  "  WHERE rollout_id = ?1 AND arm = ?2 AND (?3 IS NULL OR step = ?3)"                  \
+  "  WHERE rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"               \
   " UNION ALL"                                                                         \
   " SELECT pass, latency_ms, cost, tokens, error FROM ("                                \
   "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
-  "   WHERE ?6 > 0 AND track = ?4 AND version_id = ?5"                                  \
+  "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                               \
   "     AND (rollout_id IS NULL OR rollout_id <> ?1)"                                   \
   "   ORDER BY id DESC LIMIT ?6)) "
 
@@ -281,39 +283,42 @@ public:
     return out;
   }
 
-  InsertResult insert_outcome(const OutcomeRecord& o) override {
-    m_db.prepare("INSERT INTO outcomes (track, task, version_id, arm, rollout_id, step, pass, latency_ms,"
-                 " cost, tokens, score, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-                 " ON CONFLICT (track, task, version_id) DO NOTHING")
-        .bind(1, o.track).bind(2, o.task).bind(3, o.version_id).bind(4, to_string(o.arm))
+  InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) override {
+    const std::int64_t track = track_no(o.track);
+    const std::int64_t version = version_no(o.version_id);
+    {
+      // One probe of the unique index finds both a repeat and an outcome of
+      // the task under another version.
+      auto st = m_db.prepare("SELECT version_no, pass, latency_ms, cost, tokens, score, error FROM outcomes"
+                             " WHERE track_no = ?1 AND task = ?2");
+      st.bind(1, track).bind_static(2, o.task);
+      std::optional<std::int64_t> other;
+      while (st.step()) {
+        if (st.get_int(0) == version) {
+          bool same = (st.get_int(1) != 0) == o.pass && st.get_opt_double(2) == o.latency_ms &&
+                      st.get_opt_double(3) == o.cost && st.get_opt_int(4) == o.tokens &&
+                      st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error;
+          return {same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
+        }
+        other = st.get_int(0);
+      }
+      if (other && versions == TaskVersions::one)
+        return {InsertResult::other_version, version_id_of(*other)};
+    }
+    m_db.prepare("INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms,"
+                 " cost, tokens, score, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
+        .bind(1, track).bind_static(2, o.task).bind(3, version).bind(4, o.arm == Arm::canary)
         .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
         .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).run();
-    if (m_db.changes() > 0)
-      return InsertResult::inserted;
-    auto st = m_db.prepare("SELECT pass, latency_ms, cost, tokens, score, error FROM outcomes"
-                           " WHERE track = ?1 AND task = ?2 AND version_id = ?3");
-    st.bind(1, o.track).bind(2, o.task).bind(3, o.version_id);
-    if (!st.step())
-      throw StoreFailure("database: an outcome conflicted but cannot be read back");
-    bool same = (st.get_int(0) != 0) == o.pass && st.get_opt_double(1) == o.latency_ms &&
-                st.get_opt_double(2) == o.cost && st.get_opt_int(3) == o.tokens &&
-                st.get_opt_double(4) == o.score && st.get_opt_text(5) == o.error;
-    return same ? InsertResult::duplicate : InsertResult::conflict;
-  }
-
-  std::optional<std::string> other_task_version(const std::string& track, const std::string& task,
-                                                const std::string& version_id) override {
-    auto st = m_db.prepare("SELECT version_id FROM outcomes WHERE track = ?1 AND task = ?2 AND version_id <> ?3 LIMIT 1");
-    st.bind(1, track).bind(2, task).bind(3, version_id);
-    if (!st.step())
-      return std::nullopt;
-    return st.get_text(0);
+    return {InsertResult::inserted, std::nullopt};
   }
 
   SampleStats sample_stats(const SampleQuery& q) override {
+    const std::int64_t track = q.top_up > 0 ? track_no(q.track) : 0;
+    const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
     auto bind = [&](Statement& st) {
-      st.bind(1, q.rollout_id).bind(2, to_string(q.arm)).bind(3, q.step).bind(4, q.track)
-          .bind(5, q.top_up_version).bind(6, q.top_up);
+      st.bind(1, q.rollout_id).bind(2, q.arm == Arm::canary).bind(3, q.step).bind(4, track).bind(5, version)
+          .bind(6, q.top_up);
     };
     SampleStats s;
     {
@@ -348,7 +353,7 @@ public:
   }
 
   std::int64_t count_outcomes(const std::string& track) override {
-    auto st = m_db.prepare("SELECT count(*) FROM outcomes WHERE track = ?1");
+    auto st = m_db.prepare("SELECT count(*) FROM outcomes WHERE track_no = (SELECT no FROM tracks WHERE name = ?1)");
     st.bind(1, track);
     return st.step() ? st.get_int(0) : 0;
   }
@@ -410,11 +415,55 @@ public:
   }
 
 private:
+  // Tracks and versions are never deleted or renumbered, so their numbers
+  // can be cached for the life of the connection.
+  std::int64_t track_no(const std::string& name) {
+    if (auto it = m_track_nos.find(name); it != m_track_nos.end())
+      return it->second;
+    auto st = m_db.prepare("SELECT no FROM tracks WHERE name = ?1");
+    st.bind(1, name);
+    if (!st.step())
+      throw StoreFailure("database: track '" + name + "' is not in the store");
+    return m_track_nos.emplace(name, st.get_int(0)).first->second;
+  }
+
+  std::int64_t version_no(const std::string& id) {
+    if (auto it = m_version_nos.find(id); it != m_version_nos.end())
+      return it->second;
+    auto st = m_db.prepare("SELECT no FROM versions WHERE id = ?1");
+    st.bind(1, id);
+    if (!st.step())
+      throw StoreFailure("database: version " + id + " is not in the store");
+    return m_version_nos.emplace(id, st.get_int(0)).first->second;
+  }
+
+  std::string version_id_of(std::int64_t no) {
+    auto st = m_db.prepare("SELECT id FROM versions WHERE no = ?1");
+    st.bind(1, no);
+    return st.step() ? st.get_text(0) : std::to_string(no);
+  }
+
+  void forget_numbers() {
+    m_track_nos.clear();
+    m_version_nos.clear();
+  }
+
+  std::unordered_map<std::string, std::int64_t> m_track_nos;
+  std::unordered_map<std::string, std::int64_t> m_version_nos;
+
   Result<void> in_transaction(Transaction::Kind kind, const std::function<Result<void>()>& fn) {
     Transaction txn(m_db, kind);
-    Result<void> r = fn();
+    Result<void> r = Error{ErrorCode::operational, ""};
+    try {
+      r = fn();
+    } catch (...) {
+      forget_numbers();
+      throw;
+    }
     if (r.ok())
       txn.commit();
+    else
+      forget_numbers(); // a rolled-back transaction may have created a track
     return r;
   }
 

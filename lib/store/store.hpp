@@ -55,10 +55,10 @@ public:
   virtual std::vector<std::string> tracks_with_open_rollouts() = 0;
 
   // Outcomes and assignments.
-  virtual InsertResult insert_outcome(const OutcomeRecord& o) = 0;
-  // Another version that already has an outcome for this task, if any.
-  virtual std::optional<std::string> other_task_version(const std::string& track, const std::string& task,
-                                                        const std::string& version_id) = 0;
+  // Stores an outcome unless (track, task, version) has one already
+  // (duplicate or conflict) or, with TaskVersions::one, the task has one for
+  // another version.
+  virtual InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) = 0;
   virtual SampleStats sample_stats(const SampleQuery& q) = 0;
   virtual std::int64_t count_outcomes(const std::string& track) = 0;
   virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;

@@ -73,7 +73,20 @@ struct OutcomeRecord {
   TimeMs at = 0;
 };
 
-enum class InsertResult { inserted, duplicate, conflict };
+enum class InsertResult {
+  inserted,
+  duplicate,     // the same outcome again (a retry)
+  conflict,      // a different outcome for the same (track, task, version)
+  other_version, // the task already has an outcome for another version
+};
+
+struct InsertOutcome {
+  InsertResult result = InsertResult::inserted;
+  std::optional<std::string> other_version; // with other_version
+};
+
+// Whether a task may carry outcomes for two versions (a shadow rollout).
+enum class TaskVersions { one, several };
 
 struct Assignment {
   std::string version_id;

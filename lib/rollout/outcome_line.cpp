@@ -1,0 +1,247 @@
+#include "rollout/outcome_line.hpp"
+
+#include "util/strings.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace kanari::rollout::detail {
+
+Error FlatObjectParser::error(const std::string& what) const {
+  return usage_error("not valid JSON at byte " + std::to_string(m_pos + 1) + ": " + what);
+}
+
+void FlatObjectParser::skip_ws() {
+  while (m_pos < m_s.size() && (m_s[m_pos] == ' ' || m_s[m_pos] == '\t' || m_s[m_pos] == '\n' || m_s[m_pos] == '\r'))
+    ++m_pos;
+}
+
+Result<void> FlatObjectParser::begin() {
+  skip_ws();
+  if (m_pos == m_s.size() || m_s[m_pos] != '{')
+    return usage_error("each line must be a JSON object like {\"task\": \"t1\", \"pass\": true}");
+  ++m_pos;
+  return {};
+}
+
+Result<bool> FlatObjectParser::next(std::string& key, JsonScalar& value) {
+  skip_ws();
+  if (m_pos < m_s.size() && m_s[m_pos] == '}') {
+    if (!m_first && m_s[m_pos - 1] == ',')
+      return error("a ',' before '}'");
+    ++m_pos;
+    return false;
+  }
+  if (!m_first) {
+    if (m_pos == m_s.size() || m_s[m_pos] != ',')
+      return error("expected ',' or '}'");
+    ++m_pos;
+    skip_ws();
+  }
+  m_first = false;
+  if (m_pos == m_s.size() || m_s[m_pos] != '"')
+    return error("expected a key in double quotes");
+  KANARI_TRY(parse_string(key));
+  skip_ws();
+  if (m_pos == m_s.size() || m_s[m_pos] != ':')
+    return error("expected ':' after a key");
+  ++m_pos;
+  skip_ws();
+  KANARI_TRY(parse_value(value));
+  return true;
+}
+
+Result<void> FlatObjectParser::end() {
+  skip_ws();
+  if (m_pos != m_s.size())
+    return error("unexpected characters after the object");
+  return {};
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+} // namespace
+
+Result<void> FlatObjectParser::parse_string(std::string& out) {
+  out.clear();
+  ++m_pos; // the opening quote
+  size_t run = m_pos; // start of the current run of plain bytes
+  auto flush = [&] {
+    std::string_view plain = m_s.substr(run, m_pos - run);
+    if (!is_valid_utf8(plain))
+      return false;
+    out.append(plain);
+    return true;
+  };
+  while (true) {
+    if (m_pos >= m_s.size())
+      return error("a string is not closed");
+    char c = m_s[m_pos];
+    if (c == '"') {
+      if (!flush())
+        return error("a string is not valid UTF-8");
+      ++m_pos;
+      return {};
+    }
+    if (static_cast<unsigned char>(c) < 0x20)
+      return error("a control character in a string must be escaped");
+    if (c != '\\') {
+      ++m_pos;
+      continue;
+    }
+    if (!flush())
+      return error("a string is not valid UTF-8");
+    if (++m_pos >= m_s.size())
+      return error("a string ends in an escape");
+    char e = m_s[m_pos++];
+    switch (e) {
+    case '"': out += '"'; break;
+    case '\\': out += '\\'; break;
+    case '/': out += '/'; break;
+    case 'b': out += '\b'; break;
+    case 'f': out += '\f'; break;
+    case 'n': out += '\n'; break;
+    case 'r': out += '\r'; break;
+    case 't': out += '\t'; break;
+    case 'u': {
+      auto read4 = [&](std::uint32_t& v) {
+        if (m_pos + 4 > m_s.size())
+          return false;
+        v = 0;
+        for (int i = 0; i < 4; ++i) {
+          int h = hex_value(m_s[m_pos++]);
+          if (h < 0)
+            return false;
+          v = (v << 4) | static_cast<std::uint32_t>(h);
+        }
+        return true;
+      };
+      std::uint32_t cp;
+      if (!read4(cp))
+        return error("\\u needs four hex digits");
+      if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return error("a lone low surrogate in \\u escape");
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        std::uint32_t lo;
+        if (m_pos + 2 > m_s.size() || m_s[m_pos] != '\\' || m_s[m_pos + 1] != 'u')
+          return error("a high surrogate must be followed by a low one");
+        m_pos += 2;
+        if (!read4(lo) || lo < 0xDC00 || lo > 0xDFFF)
+          return error("a high surrogate must be followed by a low one");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      }
+      append_utf8(out, cp);
+      break;
+    }
+    default:
+      return error(std::string("unknown escape \\") + e);
+    }
+    run = m_pos;
+  }
+}
+
+Result<void> FlatObjectParser::parse_number(JsonScalar& v) {
+  const size_t start = m_pos;
+  auto digits = [&] {
+    size_t from = m_pos;
+    while (m_pos < m_s.size() && m_s[m_pos] >= '0' && m_s[m_pos] <= '9')
+      ++m_pos;
+    return m_pos - from;
+  };
+  if (m_s[m_pos] == '-')
+    ++m_pos;
+  if (m_pos < m_s.size() && m_s[m_pos] == '0') {
+    ++m_pos;
+  } else if (digits() == 0) {
+    return error("a number needs digits");
+  }
+  bool integral = true;
+  if (m_pos < m_s.size() && m_s[m_pos] == '.') {
+    ++m_pos;
+    integral = false;
+    if (digits() == 0)
+      return error("a number needs digits after '.'");
+  }
+  if (m_pos < m_s.size() && (m_s[m_pos] == 'e' || m_s[m_pos] == 'E')) {
+    ++m_pos;
+    integral = false;
+    if (m_pos < m_s.size() && (m_s[m_pos] == '+' || m_s[m_pos] == '-'))
+      ++m_pos;
+    if (digits() == 0)
+      return error("a number needs digits in its exponent");
+  }
+  const char* first = m_s.data() + start;
+  const char* last = m_s.data() + m_pos;
+  auto r = std::from_chars(first, last, v.number);
+  if (r.ec != std::errc() || r.ptr != last || !std::isfinite(v.number))
+    return error("the number " + std::string(first, last) + " is out of range");
+  v.kind = JsonScalar::Kind::number;
+  if (integral) {
+    auto ri = std::from_chars(first, last, v.integer);
+    if (ri.ec == std::errc() && ri.ptr == last)
+      v.kind = JsonScalar::Kind::integer;
+  }
+  return {};
+}
+
+Result<void> FlatObjectParser::parse_value(JsonScalar& v) {
+  if (m_pos >= m_s.size())
+    return error("a value is missing");
+  auto literal = [&](std::string_view word) {
+    if (m_s.substr(m_pos, word.size()) != word)
+      return false;
+    m_pos += word.size();
+    return true;
+  };
+  char c = m_s[m_pos];
+  if (c == '"') {
+    v.kind = JsonScalar::Kind::string;
+    return parse_string(v.text);
+  }
+  if (c == '-' || (c >= '0' && c <= '9'))
+    return parse_number(v);
+  if (literal("true")) {
+    v.kind = JsonScalar::Kind::boolean;
+    v.boolean = true;
+    return {};
+  }
+  if (literal("false")) {
+    v.kind = JsonScalar::Kind::boolean;
+    v.boolean = false;
+    return {};
+  }
+  if (literal("null")) {
+    v.kind = JsonScalar::Kind::null;
+    return {};
+  }
+  if (c == '{' || c == '[')
+    return usage_error("values must be plain strings, numbers, booleans or null, not objects or arrays");
+  return error("expected a value");
+}
+
+} // namespace kanari::rollout::detail
