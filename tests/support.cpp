@@ -81,6 +81,7 @@ Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& st
   auto in = tmp.file("stdin", stdin_text);
   auto out = (tmp.path() / "stdout").string();
   auto err = (tmp.path() / "stderr").string();
+  std::fflush(nullptr); // or the child's freopen writes the parent's buffers again
   pid_t pid = ::fork();
   if (pid == 0) {
     std::vector<char*> argv;

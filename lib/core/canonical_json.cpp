@@ -1,5 +1,7 @@
 #include "core/canonical_json.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -193,12 +195,15 @@ Result<json> parse_json(std::string_view text, std::string_view what) {
   try {
     v = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true,
                     /*ignore_comments=*/false);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error for bad syntax or encoding; out_of_range for a number too
+    // large for a double (1e400). Both are bad input, not a kanari fault.
     std::string msg = e.what();
     // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 1, column 2: "
     if (auto p = msg.find("] "); p != std::string::npos)
       msg = msg.substr(p + 2);
-    return usage_error(std::string(what) + " is not valid JSON: " + msg);
+    // Its "last read: '...'" quotes the raw input, which may be bad UTF-8.
+    return usage_error(std::string(what) + " is not valid JSON: " + escape_invalid_utf8(msg));
   }
   if (!duplicate.empty())
     return usage_error(std::string(what) + " has the key '" + duplicate +

@@ -168,17 +168,22 @@ Result<std::vector<CheckoutFile>> checkout_files(Context& ctx, const std::string
   owner["model.json"] = "the model configuration";
   for (const auto& c : v->record.components) {
     std::string what = std::string(core::to_string(c.kind)) + " '" + c.name + "'";
-    // A file and a directory of the same name cannot both be written.
-    for (size_t p = c.name.find('/'); p != std::string::npos; p = c.name.find('/', p + 1))
-      if (auto it = owner.find(c.name.substr(0, p)); it != owner.end())
-        return usage_error("cannot check out " + what + ": " + it->second + " is written at '" + it->first + "'");
     auto [it, inserted] = owner.emplace(c.name, what);
     if (!inserted)
       return usage_error("cannot check out " + what + ": " + it->second + " is written at the same path");
+  }
+  // A file and a directory of the same name cannot both be written: check
+  // every claimed path's parents, whichever order the components came in.
+  for (const auto& [path, what] : owner)
+    for (size_t p = path.find('/'); p != std::string::npos; p = path.find('/', p + 1))
+      if (auto it = owner.find(path.substr(0, p)); it != owner.end())
+        return usage_error("cannot check out " + what + ": " + it->second + " is written at '" + it->first +
+                           "', which it needs as a directory");
+  for (const auto& c : v->record.components) {
     auto blob = ctx.store.get_blob(c.sha256);
     if (!blob)
-      return operational_error("the store has no content for " + what + " (blob " + c.sha256 +
-                               "); run `kanari doctor`");
+      return operational_error("the store has no content for " + std::string(core::to_string(c.kind)) + " '" +
+                               c.name + "' (blob " + c.sha256 + "); run `kanari doctor`");
     files.push_back({c.name, std::move(*blob)});
   }
   files.push_back({"model.json", core::canonical_json(v->model) + "\n"});

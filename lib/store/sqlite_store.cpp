@@ -491,6 +491,9 @@ Result<void> migrate(Database& db, const std::string& where) {
                              "); upgrade kanari to use this store");
   if (version == latest && app_id == k_application_id)
     return {};
+  if (app_id == 0 && version == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_master") > 0)
+    return operational_error(where + " is an SQLite database with tables of its own, not a kanari store; "
+                             "point --state at a kanari store or run `kanari init` in an empty directory");
   for (const auto& m : migrations) {
     if (m.number <= version)
       continue;

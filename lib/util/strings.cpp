@@ -62,23 +62,59 @@ bool is_lower_hex(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i], or 0 when the byte
+// there does not start one.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (len == 0 || i + len > s.size() || !is_valid_utf8(s.substr(i, len)))
+    return 0;
+  return len;
+}
+
+void append_byte_escape(std::string& out, unsigned char c) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02x", c);
+  out += buf;
+}
+
+} // namespace
+
+std::string escape_invalid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (size_t len = utf8_sequence_length(s, i)) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      append_byte_escape(out, static_cast<unsigned char>(s[i]));
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string quote_for_message(std::string_view s, size_t max) {
   std::string out = "'";
-  size_t shown = 0;
-  for (char ch : s) {
-    if (shown == max) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (i >= max) {
       out += "...";
       break;
     }
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = utf8_sequence_length(s, i);
+    if (len == 0 || c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
+      append_byte_escape(out, c);
+      ++i;
     } else {
-      out += ch;
+      // A whole character at a time, so a cut never splits one.
+      out.append(s.substr(i, len));
+      i += len;
     }
-    ++shown;
   }
   if (!is_valid_utf8(s))
     out += " (not valid UTF-8)";

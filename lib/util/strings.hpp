@@ -12,5 +12,8 @@ bool is_lower_hex(std::string_view s);
 // Renders a value for an error message: quoted, control and non-UTF-8 bytes
 // escaped, cut to `max` bytes so a binary or megabyte argument stays readable.
 std::string quote_for_message(std::string_view s, size_t max = 80);
+// `s` with every byte that is not part of a well-formed UTF-8 sequence
+// replaced by `\xNN`, so a message quoting bad input stays valid UTF-8.
+std::string escape_invalid_utf8(std::string_view s);
 
 } // namespace kanari

@@ -58,10 +58,12 @@ std::vector<Op> edit_script(const std::vector<Line>& a, const std::vector<Line>&
   while (i < n || j < m) {
     if (i < n && j < m && same(a[i], b[j])) {
       ops.push_back({' ', i++, j++});
-    } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
-      ops.push_back({'+', i, j++});
-    } else {
+    } else if (i < n && (j == m || at(i + 1, j) >= at(i, j + 1))) {
+      // On a tie delete first, so a changed line reads `-old` then `+new`
+      // as diff -u prints it.
       ops.push_back({'-', i++, j});
+    } else {
+      ops.push_back({'+', i, j++});
     }
   }
   return ops;
@@ -105,8 +107,7 @@ std::string unified_diff(std::string_view a_text, std::string_view b_text, std::
         ++a_len;
       }
       if (op.kind != '-') {
-        size_t bj = op.kind == '+' ? op.b : op.b;
-        if (!b_set) { b_start = bj; b_set = true; }
+        if (!b_set) { b_start = op.b; b_set = true; }
         ++b_len;
       }
     }

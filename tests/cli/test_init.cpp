@@ -1,0 +1,131 @@
+// `kanari init` (SPEC §2, §3): where the store goes, what it prints, and that
+// a second run changes nothing.
+#include "store/store.hpp"
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <sstream>
+
+using namespace kanari;
+using nlohmann::json;
+
+namespace {
+
+// Runs the CLI with a chosen environment, without test::Cli's --state.
+test::CliResult run_with_env(std::vector<std::string> args, std::map<std::string, std::string> env) {
+  std::istringstream in;
+  std::ostringstream out, err;
+  FakeClock clock{1'800'000'000'000};
+  cli::Io io{in, out, err,
+             [env](const std::string& name) -> std::optional<std::string> {
+               auto it = env.find(name);
+               return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+             },
+             &clock, false, false};
+  int code = cli::run(args, io);
+  return {code, out.str(), err.str()};
+}
+
+} // namespace
+
+TEST_CASE("init: creates the store and says where") {
+  test::Cli cli;
+  auto r = cli.ok({"init"});
+  CHECK(r.out == "Initialised an empty kanari store in " + cli.state() + "/kanari.db\n");
+  CHECK(r.err.empty());
+  CHECK(std::filesystem::is_regular_file(cli.state() + "/kanari.db"));
+}
+
+TEST_CASE("init: JSON output reports created then not created") {
+  test::Cli cli;
+  CHECK(cli.json({"init"}) == json{{"store", cli.state() + "/kanari.db"}, {"created", true}});
+  CHECK(cli.json({"init"}) == json{{"store", cli.state() + "/kanari.db"}, {"created", false}});
+  auto again = cli.ok({"init"});
+  CHECK(again.out == "A kanari store already exists in " + cli.state() + "/kanari.db\n");
+}
+
+TEST_CASE("init: --quiet prints nothing") {
+  test::Cli cli;
+  auto r = cli.ok({"init", "--quiet"});
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("init: creates missing parent directories of --state") {
+  test::TempDir dir;
+  test::Cli cli((dir.path() / "a/b/c").string());
+  cli.ok({"init"});
+  CHECK(std::filesystem::exists(dir.path() / "a/b/c/kanari.db"));
+}
+
+TEST_CASE("init: works in an existing empty directory") {
+  test::TempDir dir;
+  test::Cli cli(dir.str());
+  CHECK(cli.json({"init"})["created"] == true);
+  CHECK(cli.json({"version", "list"}) == json::array());
+}
+
+TEST_CASE("init: KANARI_STATE selects the directory and --state overrides it") {
+  test::TempDir dir;
+  const auto from_env = (dir.path() / "env").string();
+  const auto from_flag = (dir.path() / "flag").string();
+  auto r = run_with_env({"init", "--json"}, {{"KANARI_STATE", from_env}});
+  REQUIRE(r.code == 0);
+  CHECK(r.json()["store"] == from_env + "/kanari.db");
+  CHECK(std::filesystem::exists(from_env + "/kanari.db"));
+  auto flag = run_with_env({"--state", from_flag, "init"}, {{"KANARI_STATE", from_env}});
+  REQUIRE(flag.code == 0);
+  CHECK(std::filesystem::exists(from_flag + "/kanari.db"));
+  // Commands find the store through the environment too.
+  auto list = run_with_env({"version", "list", "--json"}, {{"KANARI_STATE", from_env}});
+  CHECK(list.code == 0);
+  CHECK(list.out == "[]\n");
+}
+
+TEST_CASE("init: a state path under a regular file exits 3") {
+  test::TempDir dir;
+  auto file = dir.file("plain", "x");
+  test::Cli cli(file + "/state");
+  auto r = cli({"init"});
+  CHECK(r.code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("cannot create") != std::string::npos);
+  CHECK(test::read_file(file) == "x");
+}
+
+TEST_CASE("init: the actor defaults to $USER and --actor overrides it") {
+  test::TempDir dir;
+  const auto state = dir.str();
+  const auto prompt = dir.file("p.md", "x\n");
+  REQUIRE(run_with_env({"--state", state, "init"}, {{"USER", "ada"}}).code == 0);
+  REQUIRE(run_with_env({"--state", state, "version", "add", "--prompt", "p.md=" + prompt}, {{"USER", "ada"}}).code == 0);
+  REQUIRE(run_with_env({"--state", state, "--track", "t2", "--actor", "bot", "version", "add", "--prompt",
+                        "p.md=" + prompt},
+                       {{"USER", "ada"}})
+              .code == 0);
+  auto s = store::open_sqlite_store(state);
+  REQUIRE(s.ok());
+  auto ev = (*s)->events("default", std::nullopt);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].actor == "ada");
+  auto ev2 = (*s)->events("t2", std::nullopt);
+  REQUIRE(ev2.size() == 1);
+  CHECK(ev2[0].actor == "bot");
+}
+
+TEST_CASE("init: --help and --version exit 0 on stdout") {
+  test::Cli cli;
+  auto help = cli({"--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("init") != std::string::npos);
+  CHECK(help.out.find("version") != std::string::npos);
+  auto sub = cli({"version", "add", "--help"});
+  CHECK(sub.code == 0);
+  CHECK(sub.out.find("--param") != std::string::npos);
+  auto ver = cli({"--version"});
+  CHECK(ver.code == 0);
+  CHECK(ver.out.rfind("kanari ", 0) == 0);
+  CHECK_FALSE(std::filesystem::exists(cli.state()));
+}

@@ -1,0 +1,288 @@
+// The SQLite store as a user meets it: created by `kanari init` with the
+// right permissions and pragmas, refused when it is missing, foreign or
+// newer, append-only for events, and the Store interface's round trips.
+// The file is inspected with the sqlite3 shell (tests/store/sqlite_shell.hpp).
+#include "core/manifest.hpp"
+#include "store/migrations.hpp"
+#include "store/sqlite_shell.hpp"
+#include "store/store.hpp"
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+using namespace kanari;
+using kanari::test::sqlite_shell;
+using kanari::test::sqlite_value;
+using nlohmann::json;
+
+namespace {
+
+std::string db_file(const std::string& state) { return state + "/" + store::k_db_file; }
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<unsigned>(st.st_mode) & 0777u;
+}
+
+std::unique_ptr<store::Store> open_store(const std::string& state) {
+  auto s = store::open_sqlite_store(state);
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
+  return std::move(*s);
+}
+
+std::unique_ptr<store::Store> init_store(const std::string& state) {
+  bool created = false;
+  auto s = store::init_sqlite_store(state, created);
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
+  CHECK(created);
+  return std::move(*s);
+}
+
+store::VersionRecord version_of(const core::Manifest& m, TimeMs at) {
+  store::VersionRecord v;
+  v.id = core::version_id(m);
+  v.manifest = core::canonical_manifest(m);
+  v.model = "{}";
+  v.author = "tester";
+  v.created_at = at;
+  v.components = m.components;
+  return v;
+}
+
+core::Manifest one_prompt(const std::string& name, const std::string& text) {
+  auto c = core::make_component(core::ComponentKind::prompt, name, text);
+  REQUIRE(c.ok());
+  auto m = core::make_manifest({*c}, json::object());
+  REQUIRE(m.ok());
+  return *m;
+}
+
+} // namespace
+
+TEST_CASE("store: init applies every migration and sets user_version application_id and WAL") {
+  test::Cli cli;
+  cli.ok({"init"});
+  const auto db = db_file(cli.state());
+  const auto& migrations = store::embedded_migrations();
+  REQUIRE_FALSE(migrations.empty());
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(migrations.back().number));
+  CHECK(sqlite_value(db, "PRAGMA application_id") == std::to_string(store::k_application_id));
+  CHECK(store::k_application_id == 0x4B4E5231);
+  CHECK(sqlite_value(db, "PRAGMA journal_mode") == "wal");
+  CHECK(sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
+                         "ORDER BY name)") ==
+        "assignments,blobs,components,events,outcomes,rollouts,track_versions,tracks,versions");
+  CHECK(sqlite_value(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == "2");
+}
+
+TEST_CASE("store: migrations are numbered densely from 1") {
+  const auto& migrations = store::embedded_migrations();
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    CHECK(migrations[i].number == static_cast<int>(i + 1));
+    CHECK(std::string(migrations[i].name).rfind(std::string(4 - std::to_string(i + 1).size(), '0') +
+                                                    std::to_string(i + 1) + "_",
+                                                0) == 0);
+  }
+}
+
+TEST_CASE("store: the store file is 0600 and its directory 0700") {
+  test::Cli cli;
+  ::umask(022);
+  cli.ok({"init"});
+  CHECK(mode_of(cli.state()) == 0700u);
+  CHECK(mode_of(db_file(cli.state())) == 0600u);
+}
+
+TEST_CASE("store: init is idempotent and a second run changes no byte") {
+  test::Cli cli;
+  auto first = cli.json({"init"});
+  CHECK(first["created"] == true);
+  CHECK(first["store"] == db_file(cli.state()));
+  cli.ok({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")});
+  const auto before = test::store_snapshot(cli.state());
+  REQUIRE_FALSE(before.empty());
+  auto second = cli.json({"init"});
+  CHECK(second["created"] == false);
+  auto human = cli.ok({"init"});
+  CHECK(human.out.find("already exists") != std::string::npos);
+  CHECK(test::store_snapshot(cli.state()) == before);
+}
+
+TEST_CASE("store: opening a missing store fails with exit 3 and creates nothing") {
+  test::TempDir dir;
+  const auto state = (dir.path() / "nowhere").string();
+  auto s = store::open_sqlite_store(state);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::operational);
+  CHECK(s.error().message.find("kanari init") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(state));
+}
+
+TEST_CASE("store: a store with a newer schema is refused with a message to upgrade") {
+  test::Cli cli;
+  cli.ok({"init"});
+  sqlite_value(db_file(cli.state()), "PRAGMA user_version = 999");
+  const auto before = test::store_snapshot(cli.state());
+  auto s = store::open_sqlite_store(cli.state());
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::operational);
+  CHECK(s.error().message.find("999") != std::string::npos);
+  CHECK(s.error().message.find("upgrade") != std::string::npos);
+  CHECK(test::store_snapshot(cli.state()) == before);
+}
+
+TEST_CASE("store: an SQLite database of another application is refused") {
+  test::TempDir dir;
+  const auto state = dir.str();
+  sqlite_value(db_file(state), "CREATE TABLE t (x); PRAGMA application_id = 1234");
+  const auto before = test::store_snapshot(state);
+  auto s = store::open_sqlite_store(state);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::operational);
+  CHECK(s.error().message.find("not a kanari store") != std::string::npos);
+  CHECK(test::store_snapshot(state) == before);
+}
+
+TEST_CASE("store: an unmarked SQLite database with tables of its own is not taken over") {
+  // application_id 0 and user_version 0, as most SQLite files are: kanari
+  // must not add its tables to someone else's database.
+  test::TempDir dir;
+  const auto state = dir.str();
+  sqlite_value(db_file(state), "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada')");
+  const auto before = test::store_snapshot(state);
+  {
+    auto s = store::open_sqlite_store(state);
+    CHECK_FALSE(s.ok());
+    if (!s.ok())
+      CHECK(s.error().code == ErrorCode::operational);
+  }
+  CHECK(sqlite_value(db_file(state), "SELECT count(*) FROM sqlite_master WHERE name = 'versions'") == "0");
+  CHECK(test::store_snapshot(state) == before);
+}
+
+TEST_CASE("store: events are append-only for anyone with the sqlite3 shell") {
+  test::Cli cli;
+  cli.ok({"init"});
+  cli.ok({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")});
+  const auto db = db_file(cli.state());
+  REQUIRE(sqlite_value(db, "SELECT count(*) FROM events") == "1");
+  auto update = sqlite_shell(db, "UPDATE events SET reason = 'forged'");
+  CHECK(update.code != 0);
+  CHECK(update.out.find("append-only") != std::string::npos);
+  auto del = sqlite_shell(db, "DELETE FROM events");
+  CHECK(del.code != 0);
+  CHECK(del.out.find("append-only") != std::string::npos);
+  CHECK(sqlite_value(db, "SELECT count(*) FROM events WHERE reason <> 'forged'") == "1");
+}
+
+TEST_CASE("store: foreign keys are enforced on kanari's connection") {
+  test::Cli cli;
+  cli.ok({"init"});
+  auto s = open_store(cli.state());
+  CHECK_THROWS_AS((void)s->write([&]() -> Result<void> {
+    s->ensure_track("default", 1);
+    s->set_stable("default", std::string(64, 'a')); // no such version
+    return {};
+  }),
+                  store::StoreFailure);
+  CHECK_FALSE(s->stable_of("default").has_value()); // rolled back with the failure
+}
+
+TEST_CASE("store: a version round-trips with its components and blobs") {
+  test::TempDir dir;
+  auto s = init_store(dir.str());
+  auto m = one_prompt("roles/a.md", std::string("bin\0ary\r\n", 9));
+  auto rec = version_of(m, 1000);
+  rec.label = "first";
+  bool inserted = false;
+  REQUIRE(s->write([&]() -> Result<void> {
+              inserted = s->insert_version(rec, m.components);
+              return {};
+            }).ok());
+  CHECK(inserted);
+  auto got = s->get_version(rec.id);
+  REQUIRE(got.has_value());
+  CHECK(got->manifest == rec.manifest);
+  CHECK(got->label == std::optional<std::string>("first"));
+  CHECK_FALSE(got->message.has_value());
+  CHECK(got->created_at == 1000);
+  REQUIRE(got->components.size() == 1);
+  CHECK(got->components[0].name == "roles/a.md");
+  CHECK(got->components[0].bytes == 9);
+  CHECK(s->get_blob(m.components[0].sha256) == std::optional<std::string>(std::string("bin\0ary\r\n", 9)));
+  // Inserting the same id again is a no-op.
+  REQUIRE(s->write([&]() -> Result<void> {
+              inserted = s->insert_version(rec, m.components);
+              return {};
+            }).ok());
+  CHECK_FALSE(inserted);
+  CHECK_FALSE(s->get_version(std::string(64, '0')).has_value());
+}
+
+TEST_CASE("store: prefix lookup returns exactly the ids starting with the prefix") {
+  test::TempDir dir;
+  auto s = init_store(dir.str());
+  std::vector<std::string> ids;
+  REQUIRE(s->write([&]() -> Result<void> {
+              for (int i = 0; i < 40; ++i) {
+                auto m = one_prompt("p.md", std::to_string(i));
+                s->insert_version(version_of(m, i), m.components);
+                ids.push_back(core::version_id(m));
+              }
+              return {};
+            }).ok());
+  for (const auto& id : ids) {
+    for (size_t len : {4u, 7u, 64u}) {
+      auto prefix = id.substr(0, len);
+      auto found = s->version_ids_with_prefix(prefix, 100);
+      size_t expected = 0;
+      for (const auto& other : ids)
+        expected += other.rfind(prefix, 0) == 0 ? 1 : 0;
+      CHECK(found.size() == expected);
+      for (const auto& f : found)
+        CHECK(f.rfind(prefix, 0) == 0);
+    }
+  }
+  CHECK(s->version_ids_with_prefix("ffff", 100).size() <= 1);
+}
+
+TEST_CASE("store: track versions are listed newest first and the first stable sticks") {
+  test::TempDir dir;
+  auto s = init_store(dir.str());
+  auto m1 = one_prompt("p.md", "1"), m2 = one_prompt("p.md", "2");
+  REQUIRE(s->write([&]() -> Result<void> {
+              s->insert_version(version_of(m1, 10), m1.components);
+              s->insert_version(version_of(m2, 20), m2.components);
+              CHECK(s->add_track_version("t", core::version_id(m1), 10));
+              CHECK(s->add_track_version("t", core::version_id(m2), 20));
+              CHECK_FALSE(s->add_track_version("t", core::version_id(m1), 30));
+              s->set_stable("t", core::version_id(m1));
+              return {};
+            }).ok());
+  auto tv = s->track_versions("t");
+  REQUIRE(tv.size() == 2);
+  CHECK(tv[0].version_id == core::version_id(m2));
+  CHECK(tv[1].version_id == core::version_id(m1));
+  CHECK(s->stable_of("t") == std::optional<std::string>(core::version_id(m1)));
+  CHECK_FALSE(s->stable_of("other").has_value());
+  CHECK(s->track_has_version("t", core::version_id(m2)));
+  CHECK_FALSE(s->track_has_version("other", core::version_id(m2)));
+  CHECK(s->version_tracks(core::version_id(m1)) == std::vector<std::string>{"t"});
+}
+
+TEST_CASE("store: a failed write transaction leaves nothing behind") {
+  test::TempDir dir;
+  auto s = init_store(dir.str());
+  auto m = one_prompt("p.md", "x");
+  auto r = s->write([&]() -> Result<void> {
+    s->insert_version(version_of(m, 1), m.components);
+    return usage_error("changed my mind");
+  });
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "changed my mind");
+  CHECK_FALSE(s->get_version(core::version_id(m)).has_value());
+  CHECK_FALSE(s->get_blob(m.components[0].sha256).has_value());
+}
