@@ -287,6 +287,7 @@ void setup_canary(CLI::App& app, Registry& reg) {
   canary->add_option("--percentage", bern->percentage, "with --prompt-version: the canary's share, (0, 100]");
   canary->add_flag("--promote", bern->promote, "Bernstein's form of `canary promote`");
   canary->add_flag("--rollback", bern->rollback, "Bernstein's form of `canary rollback`");
+  canary->add_option("--reason", bern->reason, "with the forms above: why, recorded in the event");
   canary->callback([&reg, canary, bern] {
     if (!canary->get_subcommands().empty())
       return; // a subcommand chose the action
@@ -304,11 +305,14 @@ void setup_canary(CLI::App& app, Registry& reg) {
         StartOptions so;
         so.version = b.prompt_version;
         so.percentage = b.percentage;
+        so.reason = b.reason;
         return run_start(so, reg.ctx);
       }
       if (!b.percentage.empty())
         return usage_error("--percentage goes with --prompt-version (or `canary start`)");
-      return run_transition(b.promote ? Verb::promote : Verb::rollback, TransitionOptions{}, reg.ctx);
+      TransitionOptions t;
+      t.reason = b.reason;
+      return run_transition(b.promote ? Verb::promote : Verb::rollback, t, reg.ctx);
     };
   });
 }
