@@ -8,8 +8,8 @@
 //   {"action","actor","at","evidence","reason","rollout","seq","track","version"}
 // with `at` in RFC 3339 and `evidence` the evidence object itself. Changing,
 // removing or reordering any event breaks every later hash, which
-// `audit verify` detects. docs/security.md says what this does and does not
-// prove.
+// `audit verify` detects. It cannot see events removed from the end of the
+// chain (docs/architecture.md, "What the audit chain proves").
 #pragma once
 
 #include "rollout/context.hpp"

@@ -86,7 +86,8 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
       return conflict_error("version " + in.version.substr(0, 12) + " is already the stable of track '" +
                             in.track + "'; nothing to roll out");
     if (auto open = ctx.store.open_rollout(in.track))
-      return conflict_error("track '" + in.track + "' already has a " + std::string(store::to_string(open->state)) +
+      return conflict_error("track '" + in.track + "' already has " +
+                            (open->state == store::RolloutState::active ? "an active" : "a paused") +
                             " rollout (" + open->canary.substr(0, 12) +
                             "); promote or roll it back first, or use another --track");
     const TimeMs now = ctx.clock.now_ms();
@@ -133,7 +134,8 @@ void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::
   r.step += 1;
   r.step_started_at = now;
   r.promote_streak = 0;
-  r.state = store::RolloutState::active;
+  // A paused rollout stays paused: a person promoting one step by hand has
+  // not asked cron to take over again (`canary resume` does that).
   ctx.store.update_rollout(r);
   append_event(ctx, {"step_advanced", r.track, r.id, r.canary,
                      reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,

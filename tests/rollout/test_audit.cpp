@@ -1,0 +1,169 @@
+// The audit log's hash chain (SPEC §7): `audit verify` accepts an intact
+// chain and, after someone edits kanari.db with the sqlite3 shell, exits 1
+// naming the first changed, removed or reordered event. The chain is also
+// recomputed here from `history --json` alone, as an outside auditor would.
+#include "support.hpp"
+
+#include "crypto/sha256.hpp"
+#include "rollout/audit.hpp"
+#include "store/store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+using namespace kanari;
+using namespace kanari::test;
+using nlohmann::json;
+
+namespace {
+
+// Five events: 1 stable_set, 2 started, 3 paused, 4 resumed, 5 rolled_back.
+struct World {
+  Cli cli;
+  std::string a, b;
+
+  World() {
+    cli.ok({"init"});
+    a = add("a.txt", "You are agent A.\n");
+    b = add("b.txt", "You are agent B.\n");
+    cli.ok({"canary", "start", "--version", b, "--steps", "10,50"});
+    cli.ok({"canary", "pause", "--reason", "look at it"});
+    cli.ok({"canary", "resume"});
+    cli.ok({"canary", "rollback", "--reason", "worse"});
+  }
+
+  std::string add(const std::string& name, const std::string& text) {
+    auto path = cli.dir().file(name, text);
+    return cli.json({"version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
+  }
+
+  // Runs SQL against the store with the sqlite3 shell; returns its exit status.
+  int sql(const std::string& statements, bool drop_triggers = true) {
+    std::string script = drop_triggers ? "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;\n" : "";
+    auto file = cli.dir().file("tamper.sql", script + statements + "\n");
+    auto cmd = "sqlite3 -bail '" + cli.state() + "/kanari.db' < '" + file + "' > /dev/null 2>&1";
+    return std::system(cmd.c_str());
+  }
+
+  CliResult verify() { return cli({"audit", "verify"}); }
+};
+
+void check_broken(const CliResult& r, const std::string& names) {
+  INFO("stderr: " << r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(names) != std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("audit: an intact chain verifies") {
+  World w;
+  auto r = w.verify();
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("5 events") != std::string::npos);
+  auto j = w.cli.json({"audit", "verify"});
+  CHECK(j["ok"] == true);
+  CHECK(j["events"] == 5);
+  CHECK(j["problems"].empty());
+}
+
+TEST_CASE("audit: an empty store verifies") {
+  Cli cli;
+  cli.ok({"init"});
+  CHECK(cli.json({"audit", "verify"})["events"] == 0);
+}
+
+TEST_CASE("audit: the chain can be recomputed from history --json (SPEC 7)") {
+  World w;
+  auto h = w.cli.json({"history"});
+  REQUIRE(h.size() == 5);
+  std::string prev(64, '0');
+  for (auto it = h.rbegin(); it != h.rend(); ++it) {
+    json body = *it;
+    body.erase("hash");
+    // nlohmann keeps keys sorted and dumps compactly: canonical for these values.
+    CHECK((*it)["hash"] == crypto::sha256_hex(prev + body.dump()));
+    prev = (*it)["hash"].get<std::string>();
+  }
+}
+
+TEST_CASE("audit: the store refuses to change or delete events while its triggers stand") {
+  World w;
+  CHECK(w.sql("UPDATE events SET reason = 'x' WHERE seq = 3;", false) != 0);
+  CHECK(w.sql("DELETE FROM events WHERE seq = 3;", false) != 0);
+  CHECK(w.verify().code == 0);
+}
+
+TEST_CASE("audit: a changed reason is named") {
+  World w;
+  REQUIRE(w.sql("UPDATE events SET reason = 'all fine' WHERE seq = 3;") == 0);
+  check_broken(w.verify(), "event 3 (paused) was changed");
+  auto j = w.cli({"audit", "verify", "--json"});
+  CHECK(j.code == 1);
+  CHECK(j.json()["ok"] == false);
+  REQUIRE(j.json()["problems"].size() == 1);
+  CHECK(j.json()["problems"][0].get<std::string>().find("event 3") != std::string::npos);
+}
+
+TEST_CASE("audit: changed actor, evidence, time or hash are named") {
+  World w;
+  SUBCASE("actor") {
+    REQUIRE(w.sql("UPDATE events SET actor = 'mallory' WHERE seq = 4;") == 0);
+    check_broken(w.verify(), "event 4");
+  }
+  SUBCASE("evidence") {
+    REQUIRE(w.sql("UPDATE events SET evidence = json_set(evidence, '$.salt', 'x') WHERE seq = 2;") == 0);
+    check_broken(w.verify(), "event 2");
+  }
+  SUBCASE("time") {
+    REQUIRE(w.sql("UPDATE events SET at = at + 1 WHERE seq = 1;") == 0);
+    check_broken(w.verify(), "event 1");
+  }
+  SUBCASE("the last event's hash") {
+    REQUIRE(w.sql("UPDATE events SET hash = '" + std::string(64, 'a') + "' WHERE seq = 5;") == 0);
+    check_broken(w.verify(), "event 5");
+  }
+}
+
+TEST_CASE("audit: a removed middle event is named") {
+  World w;
+  REQUIRE(w.sql("DELETE FROM events WHERE seq = 3;") == 0);
+  check_broken(w.verify(), "event 3 is missing");
+}
+
+TEST_CASE("audit: a removal hidden by renumbering is named") {
+  World w;
+  REQUIRE(w.sql("DELETE FROM events WHERE seq = 3; UPDATE events SET seq = seq - 1 WHERE seq > 3;") == 0);
+  check_broken(w.verify(), "event 3 ");
+}
+
+TEST_CASE("audit: two swapped events are named") {
+  World w;
+  REQUIRE(w.sql("UPDATE events SET seq = -1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3;"
+                " UPDATE events SET seq = 3 WHERE seq = -1;") == 0);
+  auto r = w.verify();
+  check_broken(r, "event 2 ");
+  CHECK(r.err.find("event 3") == std::string::npos); // the first break only
+}
+
+TEST_CASE("audit: a changed event with a recomputed hash still breaks the next link") {
+  World w;
+  // The forger rewrites event 3's reason and recomputes its own hash.
+  std::optional<store::EventRecord> third;
+  {
+    bool created = false;
+    auto s = store::init_sqlite_store(w.cli.state(), created);
+    REQUIRE(s.ok());
+    (*s)->for_each_event([&](const store::EventRecord& e) {
+      if (e.seq == 3)
+        third = e;
+    });
+  }
+  REQUIRE(third);
+  third->reason = "nothing to see";
+  const auto forged = rollout::event_hash(third->prev_hash, *third);
+  REQUIRE(w.sql("UPDATE events SET reason = 'nothing to see', hash = '" + forged + "' WHERE seq = 3;") == 0);
+  check_broken(w.verify(), "event 4 does not follow");
+}
