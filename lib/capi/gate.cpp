@@ -1,0 +1,160 @@
+// kanari_evaluate (a track's gate against the store, as `canary evaluate`)
+// and kanari_gate (the pure gate on counts a runtime keeps itself).
+#include "capi/handle.hpp"
+
+#include "gate/gate.hpp"
+#include "rollout/evaluate.hpp"
+#include "rollout/lifecycle.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace kanari::capi {
+
+namespace {
+
+using nlohmann::json;
+
+int verdict_code(gate::Verdict v) {
+  switch (v) {
+  case gate::Verdict::promote: return KANARI_VERDICT_PROMOTE;
+  case gate::Verdict::hold: return KANARI_VERDICT_HOLD;
+  case gate::Verdict::rollback: return KANARI_VERDICT_ROLLBACK;
+  case gate::Verdict::insufficient_data: return KANARI_VERDICT_INSUFFICIENT_DATA;
+  case gate::Verdict::awaiting_approval: return KANARI_VERDICT_AWAITING_APPROVAL;
+  case gate::Verdict::no_canary: return KANARI_VERDICT_NO_CANARY;
+  }
+  return KANARI_VERDICT_HOLD;
+}
+
+json arm(const store::SampleStats& s) {
+  return {{"n", s.n},
+          {"pass", s.pass},
+          {"pass_rate", s.n ? json(static_cast<double>(s.pass) / static_cast<double>(s.n)) : json(nullptr)}};
+}
+
+// The object `kanari canary evaluate --json` prints (SPEC §3.1); kept field
+// for field in step with cli/commands/evaluate.cpp, and compared with it by
+// tests/capi/test_capi.cpp.
+json verdict_json(const rollout::Evaluation& ev) {
+  const auto& r = ev.rollout;
+  return {{"track", ev.track},
+          {"verdict", gate::to_string(ev.gate.verdict)},
+          {"applied", ev.applied},
+          {"action", ev.action},
+          {"canary", arm(ev.samples.canary)},
+          {"stable", arm(ev.samples.baseline)},
+          {"reasons", ev.gate.reasons},
+          {"more_canary_tasks", ev.gate.more_canary_tasks ? json(*ev.gate.more_canary_tasks) : json(nullptr)},
+          {"rollout", r ? json(r->id) : json(nullptr)},
+          {"state", r ? json(store::to_string(r->state)) : json("idle")},
+          {"step", r ? json(r->step) : json(nullptr)},
+          {"percentage", r && r->state != store::RolloutState::rolled_back
+                             ? rollout::percentage_json(r->steps_bp.at(static_cast<size_t>(r->step)))
+                             : json(0)},
+          {"evidence", ev.gate.evidence}};
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Result<gate::ArmSample> arm_sample(const kanari_arm_counts& c, const char* name) {
+  if (c.has & ~(KANARI_HAS_LATENCY_P95 | KANARI_HAS_COST_MEAN | KANARI_HAS_TOKENS_MEAN))
+    return usage_error(std::string("unknown bits in ") + name + ".has: " + std::to_string(c.has));
+  gate::ArmSample s;
+  s.n = c.n;
+  s.pass = c.pass;
+  s.errors = c.errors;
+  if (c.has & KANARI_HAS_LATENCY_P95)
+    s.latency_p95_ms = c.latency_p95_ms;
+  if (c.has & KANARI_HAS_COST_MEAN)
+    s.cost_mean = c.cost_mean;
+  if (c.has & KANARI_HAS_TOKENS_MEAN)
+    s.tokens_mean = c.tokens_mean;
+  return s;
+}
+
+} // namespace
+
+} // namespace kanari::capi
+
+using namespace kanari;
+
+extern "C" {
+
+KANARI_API kanari_status kanari_evaluate(kanari_store* store, const char* track, unsigned flags, int* verdict,
+                                         char** json_out) {
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_evaluate: store must not be NULL");
+  if (json_out)
+    *json_out = nullptr;
+  return capi::guarded(store, [&]() -> Result<int> {
+    if (flags & ~KANARI_EVALUATE_APPLY)
+      return usage_error("kanari_evaluate: unknown flags " + std::to_string(flags));
+    auto t = capi::track_arg(track);
+    KANARI_TRY(t);
+    const auto apply = (flags & KANARI_EVALUATE_APPLY) ? rollout::Apply::yes : rollout::Apply::no;
+    auto ev = rollout::evaluate_track(*store->ctx, *t, apply);
+    if (apply == rollout::Apply::yes)
+      store->tracks.erase(*t); // the rollout may have changed: route from the store again
+    KANARI_TRY(ev);
+    if (json_out)
+      capi::return_string(capi::dump(capi::verdict_json(*ev)), json_out);
+    if (verdict)
+      *verdict = capi::verdict_code(ev->gate.verdict);
+    return ev->gate.verdict == gate::Verdict::rollback ? KANARI_NEGATIVE : KANARI_OK;
+  });
+}
+
+KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_input* input, int* verdict,
+                                     char** json_out) {
+  if (json_out)
+    *json_out = nullptr;
+  return capi::guarded(nullptr, [&]() -> Result<int> {
+    if (!input)
+      return usage_error("kanari_gate: input must not be NULL");
+    gate::Policy policy;
+    if (policy_json && *policy_json) {
+      auto j = nlohmann::json::parse(policy_json, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded())
+        return usage_error("the policy is not valid JSON");
+      auto p = gate::parse_policy(j);
+      KANARI_TRY(p);
+      policy = std::move(*p);
+    }
+    gate::GateInput in;
+    in.has_rollout = true;
+    auto c = capi::arm_sample(input->canary, "canary");
+    KANARI_TRY(c);
+    auto s = capi::arm_sample(input->stable, "stable");
+    KANARI_TRY(s);
+    in.canary = *c;
+    in.baseline = *s;
+    in.step_elapsed_seconds = input->step_elapsed_seconds;
+    in.paused = input->paused != 0;
+    in.final_step = input->final_step != 0;
+    in.approved = input->approved != 0;
+    in.promote_streak = input->promote_streak;
+    if (in.step_elapsed_seconds < 0)
+      return usage_error("step_elapsed_seconds must be >= 0");
+    gate::GateResult r;
+    try {
+      r = gate::evaluate(policy, in, json_out ? gate::Detail::full : gate::Detail::verdict_only);
+    } catch (const std::invalid_argument& e) {
+      // Impossible counts (negative, pass > n) are the caller's input here.
+      return usage_error(std::string("invalid gate input: ") + e.what());
+    }
+    if (json_out) {
+      nlohmann::json j = {{"verdict", gate::to_string(r.verdict)},
+                          {"apply_promote", r.apply_promote},
+                          {"reasons", r.reasons},
+                          {"evidence", r.evidence},
+                          {"more_canary_tasks", r.more_canary_tasks ? nlohmann::json(*r.more_canary_tasks)
+                                                                    : nlohmann::json(nullptr)}};
+      capi::return_string(capi::dump(j), json_out);
+    }
+    if (verdict)
+      *verdict = capi::verdict_code(r.verdict);
+    return r.verdict == gate::Verdict::rollback ? KANARI_NEGATIVE : KANARI_OK;
+  });
+}
+
+} // extern "C"

@@ -1,0 +1,87 @@
+// The C API's side of the boundary (include/kanari/kanari.h): the opaque
+// handle, and guarded(), the one place where C++ errors and exceptions turn
+// into a kanari_status and a message.
+//
+// Why it looks like this: a C caller (or Python through ctypes) cannot catch
+// a C++ exception, and an exception escaping an extern "C" function
+// terminates the process. So every exported function runs its body inside
+// guarded(), which maps Result errors to their code (the CLI's exit codes),
+// store::StoreFailure and std::bad_alloc to KANARI_OPERATIONAL, and anything
+// else to KANARI_OPERATIONAL as an internal error, exactly like cli::run.
+// The message lands in the handle (for kanari_last_error(handle)) and in a
+// thread-local (for kanari_last_error(NULL)), so a failed kanari_open, which
+// has no handle, still explains itself.
+#pragma once
+
+#include "kanari/kanari.h"
+#include "rollout/context.hpp"
+#include "rollout/routing.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+struct kanari_store {
+  std::unique_ptr<kanari::store::Store> store;
+  kanari::SystemClock clock;
+  std::unique_ptr<kanari::rollout::Context> ctx;
+  std::string error;
+
+  // Route caching (kanari_set_route_cache_ms): per track, the routing table
+  // and a Router whose salt state is computed once per rollout.
+  struct Track {
+    kanari::rollout::RoutingTable table;
+    std::optional<kanari::rollout::Router> router;
+    std::string router_salt;
+    std::int64_t router_bp = -1;
+    kanari::TimeMs loaded_at = 0;
+  };
+  std::map<std::string, Track, std::less<>> tracks;
+  std::int64_t route_cache_ms = 0;
+};
+
+namespace kanari::capi {
+
+// Records a failure on the handle (may be null) and the thread; never throws.
+kanari_status fail(kanari_store* h, kanari_status code, const char* message) noexcept;
+
+kanari_status from_error(kanari_store* h, const Error& e) noexcept;
+
+// Runs body (returning Result<int>, the success status: KANARI_OK or
+// KANARI_NEGATIVE) with every exception caught.
+template <typename Body> kanari_status guarded(kanari_store* h, Body&& body) noexcept {
+  try {
+    Result<int> r = body();
+    if (!r.ok())
+      return from_error(h, r.error());
+    return static_cast<kanari_status>(*r);
+  } catch (const store::StoreFailure& e) {
+    try {
+      return fail(h, KANARI_OPERATIONAL,
+                  (std::string(e.what()) + "; check the store's disk and permissions").c_str());
+    } catch (...) {
+      return fail(h, KANARI_OPERATIONAL, e.what());
+    }
+  } catch (const std::bad_alloc&) {
+    return fail(h, KANARI_OPERATIONAL, "out of memory");
+  } catch (const std::exception& e) {
+    try {
+      return fail(h, KANARI_OPERATIONAL, (std::string("internal error: ") + e.what() + "; please report it").c_str());
+    } catch (...) {
+      return fail(h, KANARI_OPERATIONAL, "internal error");
+    }
+  } catch (...) {
+    return fail(h, KANARI_OPERATIONAL, "internal error: unknown exception; please report it");
+  }
+}
+
+// A track argument: NULL means "default"; validated.
+Result<std::string> track_arg(const char* track);
+// A required string argument.
+Result<std::string> required(const char* value, const char* name);
+
+// Copies a malloc'd, NUL-terminated copy of s into *out (throws bad_alloc).
+void return_string(const std::string& s, char** out);
+
+} // namespace kanari::capi
