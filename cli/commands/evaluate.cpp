@@ -16,31 +16,6 @@ struct EvaluateOptions {
   bool apply = false;
 };
 
-json arm(const store::SampleStats& s) {
-  return {{"n", s.n},
-          {"pass", s.pass},
-          {"pass_rate", s.n ? json(static_cast<double>(s.pass) / static_cast<double>(s.n)) : json(nullptr)}};
-}
-
-json verdict_json(const rollout::Evaluation& ev) {
-  const auto& r = ev.rollout;
-  return {{"track", ev.track},
-          {"verdict", gate::to_string(ev.gate.verdict)},
-          {"applied", ev.applied},
-          {"action", ev.action},
-          {"canary", arm(ev.samples.canary)},
-          {"stable", arm(ev.samples.baseline)},
-          {"reasons", ev.gate.reasons},
-          {"more_canary_tasks", ev.gate.more_canary_tasks ? json(*ev.gate.more_canary_tasks) : json(nullptr)},
-          {"rollout", r ? json(r->id) : json(nullptr)},
-          {"state", r ? json(store::to_string(r->state)) : json("idle")},
-          {"step", r ? json(r->step) : json(nullptr)},
-          {"percentage", r && r->state != store::RolloutState::rolled_back
-                             ? rollout::percentage_json(r->steps_bp.at(static_cast<size_t>(r->step)))
-                             : json(0)},
-          {"evidence", ev.gate.evidence}};
-}
-
 void print_human(Context& ctx, const rollout::Evaluation& ev) {
   auto& h = ctx.human();
   h << ev.track << ": " << gate::to_string(ev.gate.verdict);
@@ -80,7 +55,7 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
     KANARI_TRY(ev);
     rollback = rollback || ev->gate.verdict == gate::Verdict::rollback;
     if (ctx.g.json)
-      all.push_back(verdict_json(*ev));
+      all.push_back(rollout::verdict_json(*ev));
     else
       print_human(ctx, *ev);
   }

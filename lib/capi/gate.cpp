@@ -26,34 +26,6 @@ int verdict_code(gate::Verdict v) {
   return KANARI_VERDICT_HOLD;
 }
 
-json arm(const store::SampleStats& s) {
-  return {{"n", s.n},
-          {"pass", s.pass},
-          {"pass_rate", s.n ? json(static_cast<double>(s.pass) / static_cast<double>(s.n)) : json(nullptr)}};
-}
-
-// The object `kanari canary evaluate --json` prints (SPEC §3.1); kept field
-// for field in step with cli/commands/evaluate.cpp, and compared with it by
-// tests/capi/test_capi.cpp.
-json verdict_json(const rollout::Evaluation& ev) {
-  const auto& r = ev.rollout;
-  return {{"track", ev.track},
-          {"verdict", gate::to_string(ev.gate.verdict)},
-          {"applied", ev.applied},
-          {"action", ev.action},
-          {"canary", arm(ev.samples.canary)},
-          {"stable", arm(ev.samples.baseline)},
-          {"reasons", ev.gate.reasons},
-          {"more_canary_tasks", ev.gate.more_canary_tasks ? json(*ev.gate.more_canary_tasks) : json(nullptr)},
-          {"rollout", r ? json(r->id) : json(nullptr)},
-          {"state", r ? json(store::to_string(r->state)) : json("idle")},
-          {"step", r ? json(r->step) : json(nullptr)},
-          {"percentage", r && r->state != store::RolloutState::rolled_back
-                             ? rollout::percentage_json(r->steps_bp.at(static_cast<size_t>(r->step)))
-                             : json(0)},
-          {"evidence", ev.gate.evidence}};
-}
-
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Result<gate::ArmSample> arm_sample(const kanari_arm_counts& c, const char* name) {
@@ -97,7 +69,7 @@ KANARI_API kanari_status kanari_evaluate(kanari_store* store, const char* track,
       store->tracks.erase(*t); // the rollout may have changed: route from the store again
     KANARI_TRY(ev);
     if (json_out)
-      capi::return_string(capi::dump(capi::verdict_json(*ev)), json_out);
+      capi::return_string(capi::dump(rollout::verdict_json(*ev)), json_out);
     if (verdict)
       *verdict = capi::verdict_code(ev->gate.verdict);
     return ev->gate.verdict == gate::Verdict::rollback ? KANARI_NEGATIVE : KANARI_OK;

@@ -103,6 +103,35 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
   return ev;
 }
 
+namespace {
+
+json arm_json(const store::SampleStats& s) {
+  return {{"n", s.n},
+          {"pass", s.pass},
+          {"pass_rate", s.n ? json(static_cast<double>(s.pass) / static_cast<double>(s.n)) : json(nullptr)}};
+}
+
+} // namespace
+
+json verdict_json(const Evaluation& ev) {
+  const auto& r = ev.rollout;
+  return {{"track", ev.track},
+          {"verdict", gate::to_string(ev.gate.verdict)},
+          {"applied", ev.applied},
+          {"action", ev.action},
+          {"canary", arm_json(ev.samples.canary)},
+          {"stable", arm_json(ev.samples.baseline)},
+          {"reasons", ev.gate.reasons},
+          {"more_canary_tasks", ev.gate.more_canary_tasks ? json(*ev.gate.more_canary_tasks) : json(nullptr)},
+          {"rollout", r ? json(r->id) : json(nullptr)},
+          {"state", r ? json(store::to_string(r->state)) : json("idle")},
+          {"step", r ? json(r->step) : json(nullptr)},
+          {"percentage", r && r->state != store::RolloutState::rolled_back
+                             ? percentage_json(r->steps_bp.at(static_cast<size_t>(r->step)))
+                             : json(0)},
+          {"evidence", ev.gate.evidence}};
+}
+
 Result<Status> track_status(Context& ctx, const std::string& track) {
   KANARI_TRY(validate_track_name(track));
   Status st;

@@ -33,6 +33,10 @@ struct Evaluation {
 enum class Apply { no, yes };
 Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply);
 
+// The verdict object of `canary evaluate --json` (SPEC §3.1), shared by the
+// CLI and the C API's kanari_evaluate.
+nlohmann::json verdict_json(const Evaluation& ev);
+
 // The policy stored with a rollout.
 gate::Policy rollout_policy(const store::RolloutRecord& r);
 
