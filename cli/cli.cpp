@@ -58,6 +58,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_history(app, reg);
   setup_audit(app, reg);
   setup_simulate(app, reg);
+  setup_doctor(app, reg);
   fall_through_everywhere(app);
 
   try {

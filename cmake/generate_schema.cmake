@@ -1,5 +1,6 @@
 # Called by embed_schema.cmake: writes OUT, a C++ file defining
 # kanari::store::embedded_migrations() from the FILES given (sorted).
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(n 0)
 foreach(f ${FILES})

@@ -7,7 +7,7 @@ BUILD_DIR=${BUILD_DIR:-$KANARI_ROOT/build}
 
 # Everything the build and the default test suite need.
 KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev
-                 libsqlite3-dev sqlite3 libssl-dev doctest-dev python3)
+                 libsqlite3-dev sqlite3 libssl-dev openssl doctest-dev python3)
 
 kanari_log() { printf '==> %s\n' "$*" >&2; }
 

@@ -2,9 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,17 @@ nlohmann::json Cli::json(std::vector<std::string> args, const std::string& stdin
   return r.json();
 }
 
+TwoVersions::TwoVersions() {
+  cli.ok({"init"});
+  a = add("a.txt", "You are agent A.\n");
+  b = add("b.txt", "You are agent B.\n");
+}
+
+std::string TwoVersions::add(const std::string& name, const std::string& text, const std::string& track) {
+  auto path = cli.dir().file(name, text);
+  return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
+}
+
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::ostringstream ss;
@@ -78,26 +91,33 @@ std::string store_snapshot(const std::string& state_dir) {
 
 Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& stdin_text) {
   TempDir tmp;
-  auto in = tmp.file("stdin", stdin_text);
-  auto out = (tmp.path() / "stdout").string();
-  auto err = (tmp.path() / "stderr").string();
-  std::fflush(nullptr); // or the child's freopen writes the parent's buffers again
+  const std::string in = tmp.file("stdin", stdin_text);
+  const std::string out = (tmp.path() / "stdout").string();
+  const std::string err = (tmp.path() / "stderr").string();
+  // Everything the child needs is built before fork: between fork and exec
+  // it only calls async-signal-safe functions, so tests may spawn from
+  // several threads at once.
+  std::string bin = KANARI_BINARY;
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
+  for (auto& a : copy)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    std::vector<char*> argv;
-    std::string bin = KANARI_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (!std::freopen(in.c_str(), "rb", stdin) || !std::freopen(out.c_str(), "wb", stdout) ||
-        !std::freopen(err.c_str(), "wb", stderr))
+    int fin = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+    int fout = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ferr = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fin < 0 || fout < 0 || ferr < 0 || ::dup2(fin, 0) < 0 || ::dup2(fout, 1) < 0 || ::dup2(ferr, 2) < 0)
       ::_exit(127);
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(out), read_file(err)};
 }
 

@@ -51,6 +51,16 @@ private:
   std::string m_state;
 };
 
+// An initialised store with two versions on the default track: `a` (the
+// stable) and `b`.
+struct TwoVersions {
+  Cli cli;
+  std::string a, b;
+  TwoVersions();
+  // Adds a version with one prompt `system` of `text`; returns its id.
+  std::string add(const std::string& name, const std::string& text, const std::string& track = "default");
+};
+
 std::string read_file(const std::filesystem::path& p);
 // Bytes of every file of the store, to prove a rejected command wrote nothing.
 std::string store_snapshot(const std::string& state_dir);

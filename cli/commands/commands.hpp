@@ -35,6 +35,9 @@ void setup_record(CLI::App& app, Registry& reg);
 void setup_history(CLI::App& app, Registry& reg);
 void setup_audit(CLI::App& app, Registry& reg);
 void setup_simulate(CLI::App& app, Registry& reg);
+void setup_doctor(CLI::App& app, Registry& reg);
+
+void setup_version_signing(CLI::App& version, Registry& reg);
 
 void setup_evaluate(CLI::App& canary, Registry& reg);
 

@@ -305,7 +305,7 @@ Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
 } // namespace
 
 void setup_version(CLI::App& app, Registry& reg) {
-  auto* version = app.add_subcommand("version", "Add, list, show, diff and check out content-addressed versions");
+  auto* version = app.add_subcommand("version", "Add, list, show, diff, check out, sign and verify content-addressed versions");
   version->require_subcommand(1);
 
   auto add = std::make_shared<AddOptions>();
@@ -342,6 +342,8 @@ void setup_version(CLI::App& app, Registry& reg) {
   c->add_option("--to", co->to, "the directory to write (must be empty unless --force)")->required();
   c->add_flag("--force", co->force, "overwrite files in a non-empty directory");
   reg.on(c, co, run_checkout);
+
+  setup_version_signing(*version, reg);
 }
 
 } // namespace kanari::cli

@@ -1,5 +1,7 @@
 #include "gate/policy.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -11,10 +13,11 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 14> k_policy_keys = {
+constexpr std::array<std::string_view, 15> k_policy_keys = {
     "alpha",           "consecutive",      "max_regression",  "max_step_seconds", "method",
     "metrics",         "min_samples",      "min_stable_samples", "min_step_seconds",
-    "on_timeout",      "planned_samples",  "regression",      "require_approval", "steps"};
+    "on_timeout",      "planned_samples",  "regression",      "require_approval", "require_signature",
+    "steps"};
 
 constexpr std::array<std::string_view, 5> k_metric_keys = {"metric", "max", "max_regression",
                                                            "max_ratio", "on_fail"};
@@ -383,6 +386,22 @@ Result<Policy> parse_policy(const json& j) {
     KANARI_TRY(x);
     p.planned_samples = *x;
   }
+  if (j.contains("require_signature") && !j.at("require_signature").is_null()) {
+    const json& v = j.at("require_signature");
+    const std::string_view expect = "null or a non-empty array of trusted public keys, each \"ed25519:\" and 64 "
+                                    "lowercase hex digits (`kanari version verify` prints a key's id)";
+    if (!v.is_array() || v.empty())
+      return key_error("require_signature", expect, v);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string key = "require_signature[" + std::to_string(i) + "]";
+      if (!v[i].is_string() || !is_ed25519_key_id(v[i].get_ref<const std::string&>()))
+        return key_error(key, expect, v[i]);
+      const auto& id = v[i].get_ref<const std::string&>();
+      if (std::find(p.require_signature.begin(), p.require_signature.end(), id) != p.require_signature.end())
+        return usage_error("policy key '" + key + "' repeats the key " + id);
+      p.require_signature.push_back(id);
+    }
+  }
   return p;
 }
 
@@ -416,6 +435,7 @@ json policy_to_json(const Policy& p) {
   j["metrics"] = std::move(metrics);
   j["alpha"] = p.alpha;
   j["planned_samples"] = p.planned_samples;
+  j["require_signature"] = p.require_signature.empty() ? json(nullptr) : json(p.require_signature);
   return j;
 }
 

@@ -58,6 +58,10 @@ struct Policy {
   // which the confidence sequence is tightest (GrowthBook's "tuning
   // parameter" N*, docs/gates.md).
   std::int64_t planned_samples = 200;
+  // `canary start` refuses a version without a valid signature by one of
+  // these keys ("ed25519:" + 64 lowercase hex; docs/security.md). Empty:
+  // no signature required. JSON: "require_signature": [keys] or null.
+  std::vector<std::string> require_signature;
 
   std::int64_t effective_min_stable_samples() const;
   bool operator==(const Policy&) const = default;

@@ -3,6 +3,7 @@
 #include "core/canonical_json.hpp"
 #include "crypto/sha256.hpp"
 #include "rollout/audit.hpp"
+#include "rollout/signatures.hpp"
 
 namespace kanari::rollout {
 
@@ -90,6 +91,12 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
                             (open->state == store::RolloutState::active ? "an active" : "a paused") +
                             " rollout (" + open->canary.substr(0, 12) +
                             "); promote or roll it back first, or use another --track");
+    json signed_by = nullptr;
+    if (!in.policy.require_signature.empty()) {
+      auto key = require_trusted_signature(ctx, in.version, in.policy.require_signature);
+      KANARI_TRY(key);
+      signed_by = *key;
+    }
     const TimeMs now = ctx.clock.now_ms();
     json policy = gate::policy_to_json(in.policy);
     r.track = in.track;
@@ -109,7 +116,8 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
                        merge(rollout_evidence(r), {{"salt", r.salt},
                                                    {"shadow", r.shadow},
                                                    {"policy", policy},
-                                                   {"policy_sha256", r.policy_sha256}})});
+                                                   {"policy_sha256", r.policy_sha256},
+                                                   {"signed_by", signed_by}})});
     return {};
   });
   KANARI_TRY(result);

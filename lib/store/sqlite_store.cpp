@@ -3,6 +3,7 @@
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/store.hpp"
+#include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -184,6 +185,23 @@ public:
     auto st = m_db.prepare("SELECT sha256, data FROM blobs ORDER BY sha256");
     while (st.step())
       fn(st.get_text(0), st.get_blob(1));
+  }
+
+  bool insert_signature(const SignatureRecord& s) override {
+    m_db.prepare("INSERT INTO signatures (version_id, key_id, signature, signer, signed_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (version_id, key_id) DO NOTHING")
+        .bind(1, s.version_id).bind(2, s.key_id).bind(3, s.signature).bind(4, s.signer).bind(5, s.signed_at).run();
+    return m_db.changes() > 0;
+  }
+
+  std::vector<SignatureRecord> signatures(const std::string& version_id) override {
+    auto st = m_db.prepare("SELECT key_id, signature, signer, signed_at FROM signatures WHERE version_id = ?1"
+                           " ORDER BY key_id");
+    st.bind(1, version_id);
+    std::vector<SignatureRecord> out;
+    while (st.step())
+      out.push_back({version_id, st.get_text(0), st.get_text(1), st.get_text(2), st.get_int(3)});
+    return out;
   }
 
   void ensure_track(const std::string& track, TimeMs now) override {
@@ -406,11 +424,23 @@ public:
   std::vector<std::string> integrity_check() override {
     auto st = m_db.prepare("PRAGMA integrity_check");
     std::vector<std::string> out;
-    while (st.step()) {
-      std::string line = st.get_text(0);
-      if (line != "ok")
-        out.push_back(line);
+    try {
+      while (st.step()) {
+        // One row may hold several problems, one per line.
+        for (auto& line : split(st.get_text(0), '\n'))
+          if (line != "ok" && !line.empty())
+            out.push_back(std::move(line));
+      }
+    } catch (const StoreFailure& e) { // the check itself can trip over a damaged page
+      out.push_back(e.what());
     }
+    if (!out.empty())
+      return out; // reading a damaged file further only fails
+    auto fk = m_db.prepare("PRAGMA foreign_key_check");
+    while (fk.step())
+      out.push_back("foreign key: a row of table " + fk.get_text(0) + " (rowid " +
+                    (fk.is_null(1) ? std::string("-") : std::to_string(fk.get_int(1))) + ") refers to a missing row of " +
+                    fk.get_text(2));
     return out;
   }
 

@@ -38,6 +38,11 @@ public:
   virtual void for_each_version_id(const std::function<void(const std::string&)>& fn) = 0;
   virtual void for_each_blob(const std::function<void(const std::string& sha, const std::string& data)>& fn) = 0;
 
+  // Signatures. insert_signature returns false when the key has signed the
+  // version already (the row is left as it was).
+  virtual bool insert_signature(const SignatureRecord& s) = 0;
+  virtual std::vector<SignatureRecord> signatures(const std::string& version_id) = 0; // by key id
+
   // Tracks.
   virtual void ensure_track(const std::string& track, TimeMs now) = 0;
   virtual bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) = 0;
@@ -71,7 +76,8 @@ public:
   virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
 
   // Maintenance.
-  virtual std::vector<std::string> integrity_check() = 0; // empty when healthy
+  // SQLite's integrity and foreign-key checks; empty when healthy.
+  virtual std::vector<std::string> integrity_check() = 0;
 };
 
 // Opens the SQLite store under `dir` (the file `dir`/kanari.db), applying any

@@ -118,6 +118,16 @@ struct SampleQuery {
   std::int64_t top_up = 0;
 };
 
+// An Ed25519 signature of a version id (docs/security.md). The store keeps
+// it as given; whoever trusts it checks it against the key.
+struct SignatureRecord {
+  std::string version_id;
+  std::string key_id;    // "ed25519:" + hex of the public key
+  std::string signature; // hex of the 64-byte signature
+  std::string signer;
+  TimeMs signed_at = 0;
+};
+
 struct EventRecord {
   std::int64_t seq = 0;
   TimeMs at = 0;

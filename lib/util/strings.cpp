@@ -62,6 +62,11 @@ bool is_lower_hex(std::string_view s) {
   return true;
 }
 
+bool is_ed25519_key_id(std::string_view s) {
+  return s.size() == k_ed25519_key_prefix.size() + 64 && s.starts_with(k_ed25519_key_prefix) &&
+         is_lower_hex(s.substr(k_ed25519_key_prefix.size()));
+}
+
 namespace {
 
 // The length of the well-formed UTF-8 sequence at s[i], or 0 when the byte

@@ -9,6 +9,10 @@ namespace kanari {
 std::vector<std::string> split(std::string_view s, char sep);
 bool is_valid_utf8(std::string_view s);
 bool is_lower_hex(std::string_view s);
+// A public-key id as kanari spells it: "ed25519:" and 64 lowercase hex
+// digits (the raw 32-byte Ed25519 public key; docs/security.md).
+inline constexpr std::string_view k_ed25519_key_prefix = "ed25519:";
+bool is_ed25519_key_id(std::string_view s);
 // Renders a value for an error message: quoted, control and non-UTF-8 bytes
 // escaped, cut to `max` bytes so a binary or megabyte argument stays readable.
 std::string quote_for_message(std::string_view s, size_t max = 80);

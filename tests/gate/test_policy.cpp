@@ -180,11 +180,12 @@ TEST_CASE("policy: the stored form has every key and round-trips") {
   for (const char* key : {"min_samples", "min_stable_samples", "max_regression", "regression",
                           "method", "steps", "min_step_seconds", "max_step_seconds",
                           "on_timeout", "consecutive", "require_approval", "metrics", "alpha",
-                          "planned_samples"}) {
+                          "planned_samples", "require_signature"}) {
     INFO(key);
     CHECK(full.contains(key));
   }
-  CHECK(full.size() == 14);
+  CHECK(full.size() == 15);
+  CHECK(full.at("require_signature").is_null());
   CHECK(full.at("max_regression").dump() == "0.1");
   CHECK(full.at("min_stable_samples").is_null());
   CHECK(full.at("require_approval") == "none");
@@ -195,8 +196,12 @@ TEST_CASE("policy: the stored form has every key and round-trips") {
       "on_timeout": "promote", "consecutive": 3, "require_approval": "final",
       "metrics": [{"metric": "latency_p95_ms", "max": 2000, "max_regression": 0.25},
                   {"metric": "error_rate", "max_ratio": 2.0, "on_fail": "hold"}],
-      "alpha": 0.01, "planned_samples": 500})");
+      "alpha": 0.01, "planned_samples": 500,
+      "require_signature": ["ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+                            "ed25519:3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"]})");
   const Policy p = parsed(custom);
+  CHECK(p.require_signature.size() == 2);
+  CHECK(p.require_signature[1].substr(8, 4) == "3d40");
   CHECK(p.require_approval == Approval::final_step);
   const json stored = policy_to_json(p);
   CHECK(stored.at("steps").dump() == "[5,12.5,33.33,100]");
@@ -221,4 +226,17 @@ TEST_CASE("policy: round trip over many exact decimals") {
     INFO(bp);
     CHECK(parsed(policy_to_json(p)).steps_bp == p.steps_bp);
   }
+}
+
+TEST_CASE("policy: require_signature takes null or trusted key ids") {
+  const std::string alice = "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  CHECK(parsed(json::parse(R"({"require_signature": null})")).require_signature.empty());
+  CHECK(parsed(json{{"require_signature", {alice}}}).require_signature == std::vector<std::string>{alice});
+  for (const json& bad : {json::array(), json("ed25519:00"), json::array({alice.substr(0, 71)}),
+                          json::array({"ED25519" + alice.substr(7)}), json::array({1}), json::object()}) {
+    INFO(bad.dump());
+    CHECK(error_of({{"require_signature", bad}}).find("policy key 'require_signature") == 0);
+  }
+  CHECK(error_of({{"require_signature", {alice, alice}}}) ==
+        "policy key 'require_signature[1]' repeats the key " + alice);
 }

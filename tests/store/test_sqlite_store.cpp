@@ -74,7 +74,7 @@ TEST_CASE("store: init applies every migration and sets user_version application
   CHECK(sqlite_value(db, "PRAGMA journal_mode") == "wal");
   CHECK(sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
                          "ORDER BY name)") ==
-        "assignments,blobs,components,events,outcomes,rollouts,track_versions,tracks,versions");
+        "assignments,blobs,components,events,outcomes,rollouts,signatures,track_versions,tracks,versions");
   CHECK(sqlite_value(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == "2");
 }
 
@@ -86,6 +86,20 @@ TEST_CASE("store: migrations are numbered densely from 1") {
                                                     std::to_string(i + 1) + "_",
                                                 0) == 0);
   }
+}
+
+TEST_CASE("store: a schema-1 store is upgraded in place, its data kept") {
+  test::Cli cli;
+  cli.ok({"init"});
+  const std::string id =
+      cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")})["id"];
+  // Take the store back to what kanari 0.1 with schema 1 wrote.
+  const auto db = db_file(cli.state());
+  sqlite_value(db, "DROP TABLE signatures; PRAGMA user_version = 1");
+  CHECK(cli.json({"version", "list"})[0]["id"] == id);
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::embedded_migrations().back().number));
+  CHECK(sqlite_value(db, "SELECT count(*) FROM signatures") == "0");
+  cli.ok({"audit", "verify"});
 }
 
 TEST_CASE("store: the store file is 0600 and its directory 0700") {

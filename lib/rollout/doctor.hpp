@@ -1,0 +1,31 @@
+// kanari doctor: everything the store can check about itself.
+//
+//   - SQLite's integrity_check and foreign_key_check;
+//   - every blob re-hashed against its address;
+//   - every version id recomputed, both from the stored manifest text and
+//     from its component rows and model config, and every component's blob
+//     present with the recorded size;
+//   - every stored signature verified against the key it names;
+//   - the event hash chain (audit.hpp).
+//
+// Each mismatch is one problem naming the thing that is wrong.
+#pragma once
+
+#include "rollout/context.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kanari::rollout {
+
+struct DoctorReport {
+  std::int64_t blobs = 0;
+  std::int64_t versions = 0;
+  std::int64_t signatures = 0;
+  std::int64_t events = 0;
+  std::vector<std::string> problems; // empty when healthy
+};
+
+DoctorReport doctor(Context& ctx);
+
+} // namespace kanari::rollout
