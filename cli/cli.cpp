@@ -33,6 +33,28 @@ void fall_through_everywhere(CLI::App& app) {
   }
 }
 
+// The deepest command the parse selected (`kanari version` for
+// `kanari version frob`).
+CLI::App* deepest_selected(CLI::App* app) {
+  for (CLI::App* sub : app->get_subcommands())
+    return deepest_selected(sub);
+  return app;
+}
+
+// CLI11 reports `kanari frob` as "A subcommand is required"; name the word
+// it did not know instead.
+std::string parse_error_message(CLI::App& app, const CLI::ParseError& e) {
+  CLI::App* cmd = deepest_selected(&app);
+  std::vector<std::string> rest;
+  for (CLI::App* a = cmd; a && rest.empty(); a = a->get_parent())
+    rest = a->remaining();
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && !rest.empty() && !cmd->get_subcommands({}).empty()) {
+    const std::string path = cmd->get_parent() ? "kanari " + cmd->get_name() : "kanari";
+    return "unknown command '" + rest.back() + "' for `" + path + "`; run `" + path + " --help` for the commands";
+  }
+  return std::string(e.what()) + "; run `kanari --help` or `kanari COMMAND --help`";
+}
+
 } // namespace
 
 int run(const std::vector<std::string>& args, const Io& io) {
@@ -72,7 +94,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
     return app.exit(e, io.out, io.err);
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes (100+) are all usage errors here (SPEC §3.2).
-    print_error(io.err, std::string(e.what()) + "; run `kanari --help` or `kanari COMMAND --help`");
+    print_error(io.err, parse_error_message(app, e));
     return 2;
   }
   if (!reg.action) {

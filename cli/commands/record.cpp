@@ -27,13 +27,17 @@ struct RecordOptions {
   bool skip_invalid = false;
 };
 
-Result<std::optional<double>> number_flag(const std::string& text, const char* flag) {
+enum class Sign { any, non_negative };
+
+Result<std::optional<double>> number_flag(const std::string& text, const char* flag, Sign sign) {
   if (text.empty())
     return std::optional<double>();
   double v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v))
-    return usage_error(std::string(flag) + " must be a finite number, got " + quote_for_message(text));
+  const bool non_negative = sign == Sign::non_negative;
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v) || (non_negative && v < 0))
+    return usage_error(std::string(flag) + " must be a finite number" + (non_negative ? " >= 0" : "") + ", got " +
+                       quote_for_message(text));
   return std::optional<double>(v);
 }
 
@@ -87,11 +91,11 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
   in.task = *o.task;
   in.version_ref = o.version;
   in.pass = o.pass;
-  auto latency = number_flag(o.latency_ms, "--latency-ms");
+  auto latency = number_flag(o.latency_ms, "--latency-ms", Sign::non_negative);
   KANARI_TRY(latency);
-  auto cost = number_flag(o.cost, "--cost");
+  auto cost = number_flag(o.cost, "--cost", Sign::non_negative);
   KANARI_TRY(cost);
-  auto score = number_flag(o.score, "--score");
+  auto score = number_flag(o.score, "--score", Sign::any);
   KANARI_TRY(score);
   in.latency_ms = *latency;
   in.cost = *cost;

@@ -87,12 +87,12 @@ Result<std::string> resolve_ref(Context& ctx, const std::string& track, const st
   if (ids.empty())
     return not_found_error("no version matches '" + ref + "'; `kanari version list` shows the track's versions");
   if (ids.size() > 1) {
-    std::string msg = "'" + ref + "' is ambiguous; it matches:";
+    std::string msg = "'" + ref + "' is ambiguous: it matches ";
     for (size_t i = 0; i < ids.size() && i < 10; ++i)
-      msg += "\n  " + ids[i];
+      msg += (i ? ", " : "") + ids[i];
     if (ids.size() > 10)
-      msg += "\n  ...";
-    msg += "\ngive more characters of the id";
+      msg += " and more";
+    msg += "; give more characters of the id";
     return not_found_error(msg);
   }
   return ids.front();

@@ -192,8 +192,8 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
       r.started += e.action == "started";
       r.advanced += e.action == "step_advanced";
       r.terminal += e.action == "promoted" || e.action == "rolled_back";
-      if (e.action == "paused" || e.action == "resumed")
-        r.last_hold = e.action;
+      if ((e.action == "paused" || e.action == "resumed") && r.last_hold.empty())
+        r.last_hold = e.action; // events() lists newest first
     }
     for (std::int64_t id = 1;; ++id) {
       auto r = st.get_rollout(id);
