@@ -79,7 +79,8 @@ done
 sq_times=""
 for i in $(seq 5); do
   rm -rf "$work/s1"; cp -r "$work/s1-pristine" "$work/s1"
-  sq_times+="$( { /usr/bin/time -f %e sqlite3 "$work/s1/kanari.db" >/dev/null 2>&1 <<SQL
+  # -o: time's own report must not go where sqlite3's output is discarded.
+  /usr/bin/time -f %e -o "$work/sq.time" sqlite3 "$work/s1/kanari.db" >/dev/null 2>&1 <<SQL
 PRAGMA synchronous=NORMAL;
 BEGIN;
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c WHERE i < 999999)
@@ -87,7 +88,7 @@ INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass
 SELECT 1, 'sq' || i, CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END, i % 5 = 0, 1, 0, i % 10 <> 0, 100 + i % 900, 1800000000000 FROM c;
 COMMIT;
 SQL
-} 2>&1 )"$'\n'
+  sq_times+="$(cat "$work/sq.time")"$'\n'
 done
 rec_med=$(printf '%s' "$rec_times" | sed '/^$/d' | stats)
 sq_med=$(printf '%s' "$sq_times" | sed '/^$/d' | stats)

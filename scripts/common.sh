@@ -36,7 +36,7 @@ build_kanari() {
     cmake -S "$KANARI_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   fi
   kanari_log "building"
-  cmake --build "$BUILD_DIR" -j "$(nproc)" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+  cmake --build "$BUILD_DIR" -j "$(nproc)" | grep -vE '^\[[0-9]+/[0-9]+\] ' >&2 || true
   # grep swallows the build's exit status; check it separately.
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
 }
