@@ -51,7 +51,19 @@ std::string public_key_id(EVP_PKEY* key) {
   return std::string(k_ed25519_key_prefix) + to_hex(raw.data(), raw.size());
 }
 
-bool is_ed25519(EVP_PKEY* key) { return EVP_PKEY_is_a(key, "ED25519") == 1; }
+// Reads a key from PEM with `read` (PEM_read_bio_PrivateKey or
+// PEM_read_bio_PUBKEY), never prompting for a passphrase.
+template <typename Read>
+Result<PkeyPtr> read_ed25519(std::string_view pem, Read read, std::string not_pem, std::string not_ed25519) {
+  auto bio = memory_bio(pem);
+  PkeyPtr key(read(bio.get(), nullptr, no_passphrase, nullptr));
+  ERR_clear_error();
+  if (!key)
+    return usage_error(std::move(not_pem));
+  if (EVP_PKEY_is_a(key.get(), "ED25519") != 1)
+    return usage_error(std::move(not_ed25519));
+  return key;
+}
 
 } // namespace
 
@@ -65,16 +77,13 @@ Ed25519PrivateKey::Ed25519PrivateKey(Ed25519PrivateKey&&) noexcept = default;
 Ed25519PrivateKey& Ed25519PrivateKey::operator=(Ed25519PrivateKey&&) noexcept = default;
 
 Result<Ed25519PrivateKey> Ed25519PrivateKey::from_pem(std::string_view pem, const std::string& what) {
-  auto bio = memory_bio(pem);
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
-  ERR_clear_error();
-  if (!key)
-    return usage_error(what + " is not a PEM private key (an encrypted key is not supported); create one with "
-                              "`openssl genpkey -algorithm ed25519 -out key.pem`");
-  if (!is_ed25519(key.get()))
-    return usage_error(what + " is not an Ed25519 key; create one with `openssl genpkey -algorithm ed25519 -out "
-                              "key.pem`");
-  return Ed25519PrivateKey(std::make_unique<Impl>(Impl{std::move(key)}));
+  auto key = read_ed25519(pem, PEM_read_bio_PrivateKey,
+                          what + " is not a PEM private key (an encrypted key is not supported); create one with "
+                                 "`openssl genpkey -algorithm ed25519 -out key.pem`",
+                          what + " is not an Ed25519 key; create one with `openssl genpkey -algorithm ed25519 -out "
+                                 "key.pem`");
+  KANARI_TRY(key);
+  return Ed25519PrivateKey(std::make_unique<Impl>(Impl{std::move(*key)}));
 }
 
 std::string Ed25519PrivateKey::key_id() const { return public_key_id(m_impl->key.get()); }
@@ -92,15 +101,12 @@ std::string Ed25519PrivateKey::sign(std::string_view msg) const {
 }
 
 Result<std::string> ed25519_public_key_id(std::string_view pem, const std::string& what) {
-  auto bio = memory_bio(pem);
-  PkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, no_passphrase, nullptr));
-  ERR_clear_error();
-  if (!key)
-    return usage_error(what + " is not a PEM public key; export one with `openssl pkey -in key.pem -pubout -out "
-                              "pub.pem`");
-  if (!is_ed25519(key.get()))
-    return usage_error(what + " is not an Ed25519 public key");
-  return public_key_id(key.get());
+  auto key = read_ed25519(pem, PEM_read_bio_PUBKEY,
+                          what + " is not a PEM public key; export one with `openssl pkey -in key.pem -pubout -out "
+                                 "pub.pem`",
+                          what + " is not an Ed25519 public key");
+  KANARI_TRY(key);
+  return public_key_id(key->get());
 }
 
 std::optional<std::string> from_hex(std::string_view hex) {
