@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include "core/canonical_json.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -65,6 +67,17 @@ Result<std::string> read_input(Context& ctx, const std::string& path, const std:
   if (f.bad())
     return operational_error(what + " '" + path + "' could not be read completely");
   return ss.str();
+}
+
+Result<nlohmann::json> read_json_object(Context& ctx, const std::string& path, const std::string& flag,
+                                        const std::string& what, const std::string& example) {
+  auto text = read_input(ctx, path, flag);
+  KANARI_TRY(text);
+  auto parsed = core::parse_json(*text, what);
+  KANARI_TRY(parsed);
+  if (!parsed->is_object())
+    return usage_error(what + " must hold a JSON object, e.g. " + example);
+  return std::move(*parsed);
 }
 
 } // namespace kanari::cli

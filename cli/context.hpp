@@ -50,4 +50,9 @@ private:
 // usage error (2); one that cannot be read is operational (3).
 Result<std::string> read_input(Context& ctx, const std::string& path, const std::string& what);
 
+// Reads FILE (named by `flag` in errors) as one JSON object; `what` names
+// it in messages ("policy file 'p.json'"), `example` shows a valid one.
+Result<nlohmann::json> read_json_object(Context& ctx, const std::string& path, const std::string& flag,
+                                        const std::string& what, const std::string& example);
+
 } // namespace kanari::cli

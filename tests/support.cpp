@@ -64,7 +64,7 @@ TwoVersions::TwoVersions() {
 }
 
 std::string TwoVersions::add(const std::string& name, const std::string& text, const std::string& track) {
-  auto path = cli.dir().file(name, text);
+  auto path = cli.dir().file(track + "-" + name, text);
   return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
 }
 

@@ -21,12 +21,8 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
 Result<json> policy_json(const PolicyFlags& f, Context& ctx) {
   json p = json::object();
   if (!f.file.empty()) {
-    auto text = read_input(ctx, f.file, "--policy");
-    KANARI_TRY(text);
-    auto parsed = core::parse_json(*text, "policy file '" + f.file + "'");
+    auto parsed = read_json_object(ctx, f.file, "--policy", "policy file '" + f.file + "'", R"({"min_samples": 20})");
     KANARI_TRY(parsed);
-    if (!parsed->is_object())
-      return usage_error("policy file '" + f.file + "' must hold a JSON object, e.g. {\"min_samples\": 20}");
     p = std::move(*parsed);
   }
   if (f.min_samples)

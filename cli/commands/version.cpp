@@ -50,12 +50,8 @@ Result<std::pair<std::string, std::string>> split_name_file(const std::string& a
 Result<json> build_model(const AddOptions& o, Context& ctx) {
   json model = json::object();
   if (!o.config.empty()) {
-    auto text = read_input(ctx, o.config, "--config");
-    KANARI_TRY(text);
-    auto parsed = core::parse_json(*text, "--config file '" + o.config + "'");
+    auto parsed = read_json_object(ctx, o.config, "--config", "--config file '" + o.config + "'", R"({"model": "m-1"})");
     KANARI_TRY(parsed);
-    if (!parsed->is_object())
-      return usage_error("--config file '" + o.config + "' must hold a JSON object, e.g. {\"model\": \"m-1\"}");
     model = std::move(*parsed);
   }
   for (const auto& p : o.params) {

@@ -15,21 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-struct World {
-  Cli cli;
-  std::string a, b;
+struct World : TwoVersions {
   int next_task = 0;
-
-  World() {
-    cli.ok({"init"});
-    a = add("a.txt", "You are agent A.\n");
-    b = add("b.txt", "You are agent B.\n");
-  }
-
-  std::string add(const std::string& name, const std::string& text, const std::string& track = "default") {
-    auto path = cli.dir().file(track + "-" + name, text);
-    return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
-  }
 
   // Records `passes` of `n` outcomes for ref (failures first).
   void outcomes(const std::string& ref, int passes, int n, const std::string& track = "default") {

@@ -12,20 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-struct World {
-  Cli cli;
-  std::string a, b;
-
-  World() {
-    cli.ok({"init"});
-    a = add("a.txt", "You are agent A.\n");
-    b = add("b.txt", "You are agent B.\n");
-  }
-
-  std::string add(const std::string& name, const std::string& text, const std::string& track = "default") {
-    auto path = cli.dir().file(name, text);
-    return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
-  }
+struct World : TwoVersions {
 
   json history(const std::string& track = "default") { return cli.json({"--track", track, "history"}); }
 

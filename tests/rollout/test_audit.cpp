@@ -19,23 +19,12 @@ using nlohmann::json;
 namespace {
 
 // Five events: 1 stable_set, 2 started, 3 paused, 4 resumed, 5 rolled_back.
-struct World {
-  Cli cli;
-  std::string a, b;
-
+struct World : TwoVersions {
   World() {
-    cli.ok({"init"});
-    a = add("a.txt", "You are agent A.\n");
-    b = add("b.txt", "You are agent B.\n");
     cli.ok({"canary", "start", "--version", b, "--steps", "10,50"});
     cli.ok({"canary", "pause", "--reason", "look at it"});
     cli.ok({"canary", "resume"});
     cli.ok({"canary", "rollback", "--reason", "worse"});
-  }
-
-  std::string add(const std::string& name, const std::string& text) {
-    auto path = cli.dir().file(name, text);
-    return cli.json({"version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
   }
 
   // Runs SQL against the store with the sqlite3 shell; returns its exit status.

@@ -12,21 +12,8 @@ using nlohmann::json;
 
 namespace {
 
-struct World {
-  Cli cli;
-  std::string a, b;
+struct World : TwoVersions {
   int next_task = 0;
-
-  World() {
-    cli.ok({"init"});
-    a = add("a.txt", "You are agent A.\n");
-    b = add("b.txt", "You are agent B.\n");
-  }
-
-  std::string add(const std::string& name, const std::string& text) {
-    auto path = cli.dir().file(name, text);
-    return cli.json({"version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
-  }
 
   void start(const std::string& policy, const std::string& steps = "10,50,100") {
     auto file = cli.dir().file("policy.json", policy);
