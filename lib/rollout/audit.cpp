@@ -56,12 +56,15 @@ store::EventRecord append_event(Context& ctx, const EventDraft& d) {
   return e;
 }
 
-ChainReport verify_chain(Context& ctx) {
+ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors) {
   ChainReport report;
   std::string prev = k_genesis_hash;
   std::int64_t expected_seq = 1;
+  std::vector<bool> found(anchors.size(), false);
   ctx.store.for_each_event([&](const store::EventRecord& e) {
     ++report.events;
+    for (size_t i = 0; i < anchors.size(); ++i)
+      found[i] = found[i] || anchors[i] == e.hash;
     if (!report.problems.empty())
       return; // the first break is what matters; later hashes all follow from it
     if (e.seq != expected_seq) {
@@ -79,6 +82,11 @@ ChainReport verify_chain(Context& ctx) {
     prev = e.hash;
     expected_seq = e.seq + 1;
   });
+  report.head = prev;
+  for (size_t i = 0; i < anchors.size(); ++i)
+    if (!found[i])
+      report.problems.push_back("no event has the hash " + anchors[i] +
+                                ": events after it were cut off, or the chain was rewritten");
   return report;
 }
 

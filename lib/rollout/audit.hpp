@@ -8,8 +8,8 @@
 //   {"action","actor","at","evidence","reason","rollout","seq","track","version"}
 // with `at` in RFC 3339 and `evidence` the evidence object itself. Changing,
 // removing or reordering any event breaks every later hash, which
-// `audit verify` detects. It cannot see events removed from the end of the
-// chain (docs/architecture.md, "What the audit chain proves").
+// `audit verify` detects. Events removed from the end of the chain are seen
+// only against an anchor, a hash saved outside the store (docs/security.md).
 #pragma once
 
 #include "rollout/context.hpp"
@@ -38,8 +38,12 @@ std::string event_hash(const std::string& prev_hash, const store::EventRecord& e
 
 struct ChainReport {
   std::int64_t events = 0;
+  std::string head; // the newest event's hash (k_genesis_hash when empty)
   std::vector<std::string> problems; // each names the first bad seq
 };
-ChainReport verify_chain(Context& ctx);
+// Verifies the whole chain. Each of `anchors` (event hashes saved earlier,
+// outside the store) must still be in it: that is what detects events cut
+// from the end, or a chain rewritten with recomputed hashes.
+ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors = {});
 
 } // namespace kanari::rollout

@@ -156,3 +156,34 @@ TEST_CASE("audit: a changed event with a recomputed hash still breaks the next l
   REQUIRE(w.sql("UPDATE events SET reason = 'nothing to see', hash = '" + forged + "' WHERE seq = 3;") == 0);
   check_broken(w.verify(), "event 4 does not follow");
 }
+
+TEST_CASE("audit: verify prints the head; an anchor saved earlier catches events cut from the end") {
+  World w;
+  const std::string head = w.cli.json({"history", "--limit", "1"})[0]["hash"];
+  CHECK(w.cli.json({"audit", "verify"})["head"] == head);
+  CHECK(w.verify().out.find("head " + head) != std::string::npos);
+  CHECK(w.cli({"audit", "verify", "--anchor", head}).code == 0);
+
+  // New events keep the old anchor in the chain.
+  const std::string c = w.add("c.txt", "You are agent C.\n");
+  w.cli.ok({"canary", "start", "--version", c, "--percentage", "10"});
+  CHECK(w.cli({"audit", "verify", "--anchor", head}).code == 0);
+  const std::string newer = w.cli.json({"audit", "verify"})["head"];
+  CHECK(newer != head);
+
+  // Someone cuts the newest event: the rest still verifies on its own
+  // (docs/security.md), but not against the anchor saved before the cut.
+  REQUIRE(w.sql("DELETE FROM events WHERE seq = 6;") == 0);
+  CHECK(w.verify().code == 0);
+  check_broken(w.cli({"audit", "verify", "--anchor", newer}), "no event has the hash " + newer);
+  CHECK(w.cli({"audit", "verify", "--anchor", head}).code == 0);
+}
+
+TEST_CASE("audit: --anchor takes a 64-hex event hash") {
+  World w;
+  for (const std::string& bad : {std::string("abc"), std::string(64, 'G'), std::string(63, 'a')}) {
+    auto r = w.cli({"audit", "verify", "--anchor", bad});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--anchor takes an event hash") != std::string::npos);
+  }
+}
