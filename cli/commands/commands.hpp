@@ -43,5 +43,8 @@ Result<std::string> resolve(Context& ctx, const std::string& ref);
 // `canary status` as JSON (SPEC §3.1) and as a table.
 nlohmann::json status_json(const rollout::Status& st);
 void print_status(Context& ctx, const rollout::Status& st);
+// Colours for human output: an event action, a gate verdict.
+std::string action_style(std::string_view action);
+std::string verdict_style(gate::Verdict v);
 
 } // namespace kanari::cli
