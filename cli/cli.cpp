@@ -60,6 +60,8 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_history(app, reg);
   setup_audit(app, reg);
   setup_simulate(app, reg);
+  setup_report(app, reg);
+  setup_metrics(app, reg);
   fall_through_everywhere(app);
 
   try {
@@ -76,6 +78,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
     print_error(io, std::string(e.what()) + "; run `kanari --help` or `kanari COMMAND --help`");
     return 2;
   }
+  ctx.g.track_given = app.get_option("--track")->count() > 0;
   if (!reg.action) {
     print_error(io, "no command given; run `kanari --help`");
     return 2;

@@ -17,6 +17,7 @@ namespace kanari::cli {
 struct GlobalOptions {
   std::string state;
   std::string track = "default";
+  bool track_given = false; // --track was on the command line
   bool json = false;
   bool quiet = false;
   std::string actor;

@@ -8,6 +8,12 @@ BUILD_DIR=${BUILD_DIR:-$KANARI_ROOT/build}
 # Everything the build and the default test suite need.
 KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev
                  libsqlite3-dev sqlite3 libssl-dev doctest-dev python3)
+# What only the tests use: Prometheus' own text-format parser for the
+# metrics test.
+KANARI_TEST_PACKAGES=(python3-prometheus-client)
+# The browser, only for the test that renders `kanari report --html`
+# (tests/report/check_html_report.py).
+KANARI_BROWSER_PACKAGES=(chromium)
 
 kanari_log() { printf '==> %s\n' "$*" >&2; }
 

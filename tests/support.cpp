@@ -36,7 +36,7 @@ Cli::Cli(std::string state_dir) : m_state(std::move(state_dir)) {}
 CliResult Cli::operator()(std::vector<std::string> args, const std::string& stdin_text) {
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
-  args.insert(args.begin(), {"--state", m_state, "--actor", "tester"});
+  args.insert(args.begin(), {"--state", m_state, "--actor", actor});
   auto getenv = [this](const std::string& name) {
     auto it = env.find(name);
     return it == env.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);

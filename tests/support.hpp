@@ -53,6 +53,7 @@ public:
   bool err_tty = false;
   std::map<std::string, std::string> env;
   const Clock* clock_override = nullptr;
+  std::string actor = "tester"; // --actor of every command
 
 private:
   TempDir m_dir;

@@ -35,6 +35,8 @@ void setup_record(CLI::App& app, Registry& reg);
 void setup_history(CLI::App& app, Registry& reg);
 void setup_audit(CLI::App& app, Registry& reg);
 void setup_simulate(CLI::App& app, Registry& reg);
+void setup_report(CLI::App& app, Registry& reg);
+void setup_metrics(CLI::App& app, Registry& reg);
 
 void setup_evaluate(CLI::App& canary, Registry& reg);
 
