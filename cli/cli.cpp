@@ -62,6 +62,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_simulate(app, reg);
   setup_report(app, reg);
   setup_metrics(app, reg);
+  setup_generate(app, reg);
   fall_through_everywhere(app);
 
   try {

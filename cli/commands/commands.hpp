@@ -37,6 +37,7 @@ void setup_audit(CLI::App& app, Registry& reg);
 void setup_simulate(CLI::App& app, Registry& reg);
 void setup_report(CLI::App& app, Registry& reg);
 void setup_metrics(CLI::App& app, Registry& reg);
+void setup_generate(CLI::App& app, Registry& reg);
 
 void setup_evaluate(CLI::App& canary, Registry& reg);
 
