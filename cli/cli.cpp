@@ -2,6 +2,7 @@
 
 #include "commands/commands.hpp"
 #include "store/failure.hpp"
+#include "util/table.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -19,8 +20,9 @@ namespace {
 
 constexpr const char* k_version = "kanari " KANARI_VERSION;
 
-void print_error(std::ostream& err, const std::string& message) {
-  err << "kanari: error: " << message << "\n";
+void print_error(const Io& io, const std::string& message) {
+  const bool colour = colour_enabled(io.err_is_terminal, io.getenv("NO_COLOR"), io.getenv("TERM"));
+  io.err << paint("kanari: error:", style::bold_red, colour) << " " << message << "\n";
 }
 
 // CLI11 2.1 applies options given after a subcommand to the parent only when
@@ -81,6 +83,9 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_audit(app, reg);
   setup_simulate(app, reg);
   setup_doctor(app, reg);
+  setup_report(app, reg);
+  setup_metrics(app, reg);
+  setup_generate(app, reg);
   fall_through_everywhere(app);
 
   try {
@@ -94,11 +99,12 @@ int run(const std::vector<std::string>& args, const Io& io) {
     return app.exit(e, io.out, io.err);
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes (100+) are all usage errors here (SPEC §3.2).
-    print_error(io.err, parse_error_message(app, e));
+    print_error(io, parse_error_message(app, e));
     return 2;
   }
+  ctx.g.track_given = app.get_option("--track")->count() > 0;
   if (!reg.action) {
-    print_error(io.err, "no command given; run `kanari --help`");
+    print_error(io, "no command given; run `kanari --help`");
     return 2;
   }
   try {
@@ -106,18 +112,18 @@ int run(const std::vector<std::string>& args, const Io& io) {
       ctx.g.actor = io.getenv("USER").value_or("unknown");
     Result<int> r = reg.action();
     if (!r.ok()) {
-      print_error(io.err, r.error().message);
+      print_error(io, r.error().message);
       return static_cast<int>(r.error().code);
     }
     return *r;
   } catch (const store::StoreFailure& e) {
-    print_error(io.err, std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+    print_error(io, std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
     return 3;
   } catch (const std::bad_alloc&) {
-    print_error(io.err, "out of memory");
+    print_error(io, "out of memory");
     return 3;
   } catch (const std::exception& e) {
-    print_error(io.err, std::string("internal error: ") + e.what() + "; please report it");
+    print_error(io, std::string("internal error: ") + e.what() + "; please report it");
     return 3;
   }
 }

@@ -48,6 +48,16 @@ std::ostream& Context::human() const {
   return g.quiet || g.json ? null_stream : out;
 }
 
+bool Context::colour() const {
+  return !g.json && colour_enabled(io.out_is_terminal, io.getenv("NO_COLOR"), io.getenv("TERM"));
+}
+
+std::unique_ptr<ProgressBar> Context::progress(ProgressBar::Options options) const {
+  if (!io.err_is_terminal || g.quiet || g.json)
+    return nullptr;
+  return std::make_unique<ProgressBar>(err, clock(), std::move(options));
+}
+
 Result<std::string> read_input(Context& ctx, const std::string& path, const std::string& what) {
   if (path == "-") {
     std::ostringstream ss;

@@ -4,6 +4,8 @@
 
 #include "cli.hpp"
 #include "rollout/context.hpp"
+#include "util/progress.hpp"
+#include "util/table.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,7 @@ namespace kanari::cli {
 struct GlobalOptions {
   std::string state;
   std::string track = "default";
+  bool track_given = false; // --track was on the command line
   bool json = false;
   bool quiet = false;
   std::string actor;
@@ -39,6 +42,12 @@ public:
   void print_json(const nlohmann::json& j) const;
   // Human output, suppressed by --quiet.
   std::ostream& human() const;
+  // Whether human output on stdout may use colour: a terminal, NO_COLOR
+  // unset or empty, TERM not `dumb`, no --json (docs/cli.md, "Human output").
+  bool colour() const;
+  // A progress bar on stderr, or null when there must be none: stderr is
+  // not a terminal, or --quiet, or --json.
+  std::unique_ptr<ProgressBar> progress(ProgressBar::Options options) const;
 
 private:
   std::unique_ptr<store::Store> m_store;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,14 @@ public:
   const std::string& state() const { return m_state; }
   TempDir& dir() { return m_dir; }
   FakeClock clock{1'800'000'000'000};
+  // What the command sees of its surroundings: whether stdout and stderr
+  // are terminals, the environment (nothing else is set), and a clock other
+  // than `clock` when set.
+  bool out_tty = false;
+  bool err_tty = false;
+  std::map<std::string, std::string> env;
+  const Clock* clock_override = nullptr;
+  std::string actor = "tester"; // --actor of every command
 
 private:
   TempDir m_dir;

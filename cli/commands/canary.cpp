@@ -102,16 +102,18 @@ void print_status(Context& ctx, const rollout::Status& st) {
     return;
   }
   h << "canary   " << r->canary << "\n";
-  h << "state    " << store::to_string(r->state) << (r->shadow ? " (shadow)" : "") << ", step " << r->step + 1 << "/"
-    << r->steps_bp.size() << " at " << pct_text(r->steps_bp.at(static_cast<size_t>(r->step))) << "  (steps";
+  const char* state_style = r->state == store::RolloutState::active ? style::green : style::yellow;
+  h << "state    " << paint(store::to_string(r->state), state_style, ctx.colour()) << (r->shadow ? " (shadow)" : "")
+    << ", step " << r->step + 1 << "/" << r->steps_bp.size() << " at "
+    << pct_text(r->steps_bp.at(static_cast<size_t>(r->step))) << "  (steps";
   for (auto s : r->steps_bp)
     h << " " << rollout::percentage_json(s).dump();
   h << ")\n";
   h << "rollout  " << r->id << ", salt " << r->salt << ", started " << format_rfc3339(r->started_at) << "\n\n";
-  h << "arm          n    pass  rate      95 % CI          p50 ms    p95 ms\n";
+  Table table({{"ARM"}, {"N", Table::Align::right}, {"PASS", Table::Align::right}, {"RATE", Table::Align::right},
+               {"95 % CI"}, {"P50 MS", Table::Align::right}, {"P95 MS", Table::Align::right}});
   auto row = [&](const char* name, const store::SampleStats& s) {
     auto ci = gate::wilson_interval(s.pass, s.n);
-    char buf[200];
     char ci_text[40] = "-";
     if (s.n)
       std::snprintf(ci_text, sizeof ci_text, "[%.1f, %.1f]", 100 * ci.lo, 100 * ci.hi);
@@ -121,13 +123,12 @@ void print_status(Context& ctx, const rollout::Status& st) {
         std::snprintf(b, sizeof b, "%.0f", *v);
       return std::string(b);
     };
-    std::snprintf(buf, sizeof buf, "%-8s %6lld %7lld  %-8s  %-15s  %8s  %8s\n", name, static_cast<long long>(s.n),
-                  static_cast<long long>(s.pass), rate_text(s).c_str(), ci_text, num(s.latency_p50_ms).c_str(),
-                  num(s.latency_p95_ms).c_str());
-    h << buf;
+    table.add_row({name, std::to_string(s.n), std::to_string(s.pass), rate_text(s), std::string(ci_text),
+                   num(s.latency_p50_ms), num(s.latency_p95_ms)});
   };
   row("canary", st.samples.canary);
   row("stable", st.samples.baseline);
+  h << table.render(ctx.colour());
   auto w = waiting_for(st);
   h << "\ngate     " << gate::to_string(st.policy.method) << ", min " << st.policy.min_samples
     << " canary tasks per step; " << (w ? "waiting for " + *w : "enough data: run `kanari canary evaluate`") << "\n";

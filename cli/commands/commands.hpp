@@ -35,6 +35,9 @@ void setup_record(CLI::App& app, Registry& reg);
 void setup_history(CLI::App& app, Registry& reg);
 void setup_audit(CLI::App& app, Registry& reg);
 void setup_simulate(CLI::App& app, Registry& reg);
+void setup_report(CLI::App& app, Registry& reg);
+void setup_metrics(CLI::App& app, Registry& reg);
+void setup_generate(CLI::App& app, Registry& reg);
 void setup_doctor(CLI::App& app, Registry& reg);
 
 void setup_version_signing(CLI::App& version, Registry& reg);
@@ -46,5 +49,8 @@ Result<std::string> resolve(Context& ctx, const std::string& ref);
 // `canary status` as JSON (SPEC §3.1) and as a table.
 nlohmann::json status_json(const rollout::Status& st);
 void print_status(Context& ctx, const rollout::Status& st);
+// Colours for human output: an event action, a gate verdict.
+std::string action_style(std::string_view action);
+std::string verdict_style(gate::Verdict v);
 
 } // namespace kanari::cli

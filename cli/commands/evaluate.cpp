@@ -18,7 +18,7 @@ struct EvaluateOptions {
 
 void print_human(Context& ctx, const rollout::Evaluation& ev) {
   auto& h = ctx.human();
-  h << ev.track << ": " << gate::to_string(ev.gate.verdict);
+  h << ev.track << ": " << paint(gate::to_string(ev.gate.verdict), verdict_style(ev.gate.verdict), ctx.colour());
   if (ev.applied) {
     h << " (applied: ";
     if (ev.action == "advanced")
@@ -38,6 +38,19 @@ void print_human(Context& ctx, const rollout::Evaluation& ev) {
   if (ev.gate.more_canary_tasks)
     h << "  about " << *ev.gate.more_canary_tasks << " more canary tasks needed for a verdict\n";
 }
+
+} // namespace
+
+std::string verdict_style(gate::Verdict v) {
+  switch (v) {
+  case gate::Verdict::promote: return style::green;
+  case gate::Verdict::rollback: return style::bold_red;
+  case gate::Verdict::no_canary: return "";
+  default: return style::yellow;
+  }
+}
+
+namespace {
 
 Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   auto lib = ctx.lib();

@@ -10,6 +10,28 @@ using nlohmann::json;
 
 namespace {
 
+// Reasons are free text: keep each event on one line of the table.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+  return out;
+}
+
+} // namespace
+
+std::string action_style(std::string_view action) {
+  if (action == "rolled_back")
+    return style::red;
+  if (action == "promoted" || action == "step_advanced" || action == "stable_set")
+    return style::green;
+  if (action == "paused")
+    return style::yellow;
+  return "";
+}
+
+namespace {
+
 struct HistoryOptions {
   std::optional<std::int64_t> limit;
 };
@@ -31,14 +53,15 @@ Result<int> run_history(const HistoryOptions& o, Context& ctx) {
     return 0;
   }
   auto& h = ctx.human();
-  if (events.empty())
+  if (events.empty()) {
     h << "No events on track '" << ctx.g.track << "'.\n";
-  for (const auto& e : events) {
-    h << e.seq << "  " << format_rfc3339(e.at) << "  " << e.action;
-    if (e.version)
-      h << "  " << e.version->substr(0, 12);
-    h << "  by " << e.actor << "\n    " << e.reason << "\n";
+    return 0;
   }
+  Table table({{"SEQ", Table::Align::right}, {"AT"}, {"ACTION"}, {"VERSION"}, {"ACTOR"}, {"REASON"}});
+  for (const auto& e : events)
+    table.add_row({std::to_string(e.seq), format_rfc3339(e.at), {e.action, action_style(e.action)},
+                   e.version ? e.version->substr(0, 12) : "-", e.actor, one_line(e.reason)});
+  h << table.render(ctx.colour());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 namespace kanari::cli {
@@ -70,13 +71,29 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
     }
     auto lib = ctx.lib();
     KANARI_TRY(lib);
+    // A bar over the file's bytes, or a line counter for standard input.
+    std::int64_t total = 0;
+    if (o.jsonl != "-") {
+      std::error_code ec;
+      auto size = std::filesystem::file_size(o.jsonl, ec);
+      if (!ec)
+        total = static_cast<std::int64_t>(size);
+    }
+    auto bar = ctx.progress({"importing", total, "lines", total > 0});
     std::function<void(std::int64_t)> progress;
-    if (ctx.io.err_is_terminal && !ctx.g.quiet)
-      progress = [&](std::int64_t lines) { ctx.err << "\rkanari: " << lines << " lines read" << std::flush; };
+    if (bar)
+      progress = [&](std::int64_t lines) {
+        if (total > 0)
+          bar->update(static_cast<std::int64_t>(file.tellg()), lines);
+        else
+          bar->update(lines);
+      };
     auto s = rollout::record_jsonl(**lib, *in, ctx.g.track,
                                    o.skip_invalid ? rollout::InvalidLines::skip : rollout::InvalidLines::fail, progress);
-    if (progress)
-      ctx.err << "\r\033[K" << std::flush;
+    if (bar && s.ok())
+      bar->finish(total > 0 ? s->inserted + s->duplicates + s->conflicts + s->invalid : -1);
+    else if (bar && bar->drew())
+      ctx.err << "\n";
     KANARI_TRY(s);
     return report(ctx, *s);
   }

@@ -43,7 +43,13 @@ Result<int> run_simulate(const SimulateOptions& o, Context& ctx) {
   auto ratio = rate_flag(o.stable_per_canary, "--stable-per-canary");
   KANARI_TRY(ratio);
   gate::SimulationConfig cfg{*s, *c, o.trials, o.eval_every, o.max_tasks, *ratio, o.seed};
-  auto r = gate::simulate(*policy, cfg);
+  auto bar = ctx.progress({"simulating", o.trials, "trials"});
+  std::function<void(std::int64_t)> progress;
+  if (bar)
+    progress = [&](std::int64_t done) { bar->update(done); };
+  auto r = gate::simulate(*policy, cfg, progress);
+  if (bar)
+    bar->finish();
   KANARI_TRY(r);
   auto mean = std::isnan(r->mean_tasks_to_verdict) ? json(nullptr) : json(r->mean_tasks_to_verdict);
   if (ctx.g.json) {

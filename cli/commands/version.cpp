@@ -162,13 +162,15 @@ Result<int> run_list(const ListOptions&, Context& ctx) {
     h << "Track '" << ctx.g.track << "' has no versions; add one with `kanari version add`.\n";
     return 0;
   }
-  h << "ID            ROLE    CREATED                   LABEL\n";
+  Table table({{"ID"}, {"ROLE"}, {"CREATED"}, {"LABEL"}});
   for (const auto& v : versions) {
     json r = role(v.version_id);
     std::string rs = r.is_null() ? "-" : r.get<std::string>();
-    h << v.version_id.substr(0, core::k_short_id_length) << "  " << rs << std::string(8 - rs.size(), ' ')
-      << format_rfc3339(v.created_at) << "  " << v.label.value_or("") << "\n";
+    table.add_row({v.version_id.substr(0, core::k_short_id_length),
+                   {rs, rs == "stable" ? style::green : rs == "canary" ? style::yellow : ""},
+                   format_rfc3339(v.created_at), v.label.value_or("")});
   }
+  h << table.render(ctx.colour());
   return 0;
 }
 

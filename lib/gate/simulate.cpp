@@ -66,7 +66,8 @@ Result<void> check_range(std::int64_t v, std::int64_t lo, std::int64_t hi, const
 
 } // namespace
 
-Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& cfg) {
+Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& cfg,
+                                  const std::function<void(std::int64_t)>& progress) {
   KANARI_TRY(check_rate(cfg.stable_rate, "stable rate"));
   KANARI_TRY(check_rate(cfg.canary_rate, "canary rate"));
   KANARI_TRY(check_range(cfg.trials, 1, k_max_trials, "trials"));
@@ -124,6 +125,8 @@ Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& 
     }
     if (!decided)
       ++out.undecided;
+    if (progress)
+      progress(trial + 1);
   }
 
   const double trials = static_cast<double>(cfg.trials);

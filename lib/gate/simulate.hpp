@@ -7,6 +7,7 @@
 #include "util/result.hpp"
 
 #include <cstdint>
+#include <functional>
 
 namespace kanari::gate {
 
@@ -36,6 +37,8 @@ struct SimulationResult {
 // (`consecutive` PROMOTEs in a row), or undecided after max_canary_tasks.
 // Deterministic for a seed (xoshiro256** seeded by splitmix64). The config is
 // validated (usage errors name the field); the policy is taken as valid.
-Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& cfg);
+// `progress`, when set, is called after every trial with the number done.
+Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& cfg,
+                                  const std::function<void(std::int64_t)>& progress = {});
 
 } // namespace kanari::gate

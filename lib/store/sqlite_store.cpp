@@ -444,6 +444,45 @@ public:
     return out;
   }
 
+  // Reports and metrics.
+
+  std::vector<std::string> track_names() override {
+    auto st = m_db.prepare("SELECT name FROM tracks ORDER BY name");
+    std::vector<std::string> out;
+    while (st.step())
+      out.push_back(st.get_text(0));
+    return out;
+  }
+
+  std::vector<ArmTotals> outcome_totals(const std::string& track) override {
+    auto st = m_db.prepare("SELECT canary, count(*), total(pass), count(error) FROM outcomes"
+                           " WHERE track_no = (SELECT no FROM tracks WHERE name = ?1) GROUP BY canary");
+    st.bind(1, track);
+    std::vector<ArmTotals> out;
+    while (st.step())
+      out.push_back({st.get_int(0) != 0 ? Arm::canary : Arm::stable, st.get_int(1),
+                     static_cast<std::int64_t>(st.get_double(2)), st.get_int(3)});
+    return out;
+  }
+
+  OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) override {
+    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes WHERE rollout_id = ?1");
+    st.bind(1, rollout_id);
+    if (!st.step() || st.get_int(0) == 0)
+      return {};
+    return {st.get_int(0), st.get_int(1), st.get_int(2)};
+  }
+
+  void for_each_rollout_outcome(std::int64_t rollout_id,
+                                const std::function<void(const RolloutOutcome&)>& fn) override {
+    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms FROM outcomes"
+                           " WHERE rollout_id = ?1 ORDER BY at, id");
+    st.bind(1, rollout_id);
+    while (st.step())
+      fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
+          st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5)});
+  }
+
 private:
   // Tracks and versions are never deleted or renumbered, so their numbers
   // can be cached for the life of the connection.

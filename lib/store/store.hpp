@@ -10,6 +10,7 @@
 #pragma once
 
 #include "store/failure.hpp"
+#include "store/report_types.hpp"
 #include "store/types.hpp"
 #include "util/result.hpp"
 
@@ -78,6 +79,16 @@ public:
   // Maintenance.
   // SQLite's integrity and foreign-key checks; empty when healthy.
   virtual std::vector<std::string> integrity_check() = 0;
+
+  // Reports and metrics.
+  // (`kanari report`, `kanari metrics`: read-only, run inside read().)
+  virtual std::vector<std::string> track_names() = 0; // sorted
+  // Per arm, every outcome recorded on the track (arms without outcomes are left out).
+  virtual std::vector<ArmTotals> outcome_totals(const std::string& track) = 0;
+  // The outcomes recorded while the rollout was open, both arms, oldest first.
+  virtual OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) = 0;
+  virtual void for_each_rollout_outcome(std::int64_t rollout_id,
+                                        const std::function<void(const RolloutOutcome&)>& fn) = 0;
 };
 
 // Opens the SQLite store under `dir` (the file `dir`/kanari.db), applying any

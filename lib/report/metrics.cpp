@@ -1,0 +1,229 @@
+#include "report/metrics.hpp"
+
+#include "rollout/evaluate.hpp"
+#include "rollout/lifecycle.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+
+namespace kanari::report {
+
+using nlohmann::json;
+
+std::string escape_label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string escape_help(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v))
+    return "NaN";
+  if (std::isinf(v))
+    return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return std::to_string(static_cast<long long>(v));
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Builder {
+public:
+  MetricFamily& family(const std::string& name, const std::string& type, const std::string& help) {
+    auto it = m_index.find(name);
+    if (it != m_index.end())
+      return m_families[it->second];
+    m_index.emplace(name, m_families.size());
+    m_families.push_back({name, type, help, {}});
+    return m_families.back();
+  }
+  // Adds a sample to a declared family.
+  void add(const std::string& name, Labels labels, double value) {
+    m_families.at(m_index.at(name)).samples.push_back({std::move(labels), value});
+  }
+  std::vector<MetricFamily> take() { return std::move(m_families); }
+
+private:
+  std::vector<MetricFamily> m_families;
+  std::map<std::string, std::size_t> m_index;
+};
+
+constexpr const char* k_counter = "counter";
+constexpr const char* k_gauge = "gauge";
+
+// Declares every family up front so the exposition's order is fixed
+// whatever the tracks hold.
+void declare(Builder& b) {
+  b.family("kanari_tracks", k_gauge, "Tracks exported (every track in the store, or the one asked for).");
+  b.family("kanari_outcomes_total", k_counter, "Outcomes recorded on the track for the arm, ever.");
+  b.family("kanari_outcome_passes_total", k_counter, "Passing outcomes recorded on the track for the arm, ever.");
+  b.family("kanari_outcome_errors_total", k_counter, "Outcomes with an error code recorded on the track for the arm, ever.");
+  b.family("kanari_gate_outcomes", k_gauge,
+           "Outcomes in the gate's current window: the canary's current step, the stable baseline (canary status).");
+  b.family("kanari_gate_passes", k_gauge, "Passing outcomes in the gate's current window.");
+  b.family("kanari_gate_pass_rate", k_gauge, "Pass rate in the gate's current window (absent while it is empty).");
+  b.family("kanari_gate_latency_seconds", k_gauge,
+           "Nearest-rank latency quantiles in the gate's current window, in seconds.");
+  b.family("kanari_rollout_state", k_gauge, "1 for the track's rollout state: idle, active or paused.");
+  b.family("kanari_rollout_percentage", k_gauge, "Percentage of keys routed to the canary now (0 when idle).");
+  b.family("kanari_rollout_step", k_gauge, "Index of the open rollout's current step, from 0.");
+  b.family("kanari_rollout_steps", k_gauge, "Number of steps of the open rollout.");
+  b.family("kanari_rollout_step_started_timestamp_seconds", k_gauge,
+           "When the open rollout's current step started, in seconds since the Unix epoch.");
+  b.family("kanari_rollout_info", k_gauge, "The open rollout of the track: its id, stable and canary versions.");
+  b.family("kanari_stable_info", k_gauge, "The stable version of the track.");
+}
+
+const char* arm_name(store::Arm a) { return a == store::Arm::canary ? "canary" : "stable"; }
+
+void add_window(Builder& b, const std::string& track, store::Arm arm, const store::SampleStats& s) {
+  const Labels l = {{"track", track}, {"arm", arm_name(arm)}};
+  b.add("kanari_gate_outcomes", l, static_cast<double>(s.n));
+  b.add("kanari_gate_passes", l, static_cast<double>(s.pass));
+  if (s.n > 0)
+    b.add("kanari_gate_pass_rate", l, static_cast<double>(s.pass) / static_cast<double>(s.n));
+  auto quantile = [&](const char* q, const std::optional<double>& ms) {
+    if (ms)
+      b.add("kanari_gate_latency_seconds", {{"track", track}, {"arm", arm_name(arm)}, {"quantile", q}},
+            *ms / 1000.0);
+  };
+  quantile("0.5", s.latency_p50_ms);
+  quantile("0.95", s.latency_p95_ms);
+}
+
+} // namespace
+
+Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const std::vector<std::string>& tracks) {
+  Builder b;
+  declare(b);
+  auto r = ctx.store.read([&]() -> Result<void> {
+    auto names = ctx.store.track_names();
+    std::vector<std::string> chosen = names;
+    if (!tracks.empty()) {
+      chosen.clear();
+      for (const auto& t : tracks) {
+        KANARI_TRY(rollout::validate_track_name(t));
+        if (!std::binary_search(names.begin(), names.end(), t))
+          return not_found_error("track '" + t + "' is not in the store; `kanari metrics` without --track exports "
+                                 "every track");
+        chosen.push_back(t);
+      }
+    }
+    b.add("kanari_tracks", {}, static_cast<double>(chosen.size()));
+    for (const auto& track : chosen) {
+      std::map<store::Arm, store::ArmTotals> totals;
+      for (const auto& t : ctx.store.outcome_totals(track))
+        totals[t.arm] = t;
+      for (auto arm : {store::Arm::canary, store::Arm::stable}) {
+        const auto& t = totals[arm];
+        const Labels l = {{"track", track}, {"arm", arm_name(arm)}};
+        b.add("kanari_outcomes_total", l, static_cast<double>(t.n));
+        b.add("kanari_outcome_passes_total", l, static_cast<double>(t.pass));
+        b.add("kanari_outcome_errors_total", l, static_cast<double>(t.errors));
+      }
+      const auto stable = ctx.store.stable_of(track);
+      const auto open = ctx.store.open_rollout(track);
+      const std::string state = open ? std::string(store::to_string(open->state)) : "idle";
+      for (const char* s : {"idle", "active", "paused"})
+        b.add("kanari_rollout_state", {{"track", track}, {"state", s}}, state == s ? 1 : 0);
+      double pct = 0;
+      if (open)
+        pct = static_cast<double>(open->steps_bp.at(static_cast<std::size_t>(open->step))) / 100.0;
+      b.add("kanari_rollout_percentage", {{"track", track}}, pct);
+      if (stable)
+        b.add("kanari_stable_info", {{"track", track}, {"version", *stable}}, 1);
+      if (!open)
+        continue;
+      b.add("kanari_rollout_step", {{"track", track}}, static_cast<double>(open->step));
+      b.add("kanari_rollout_steps", {{"track", track}}, static_cast<double>(open->steps_bp.size()));
+      b.add("kanari_rollout_step_started_timestamp_seconds", {{"track", track}},
+            static_cast<double>(open->step_started_at) / 1000.0);
+      b.add("kanari_rollout_info",
+            {{"track", track}, {"rollout", std::to_string(open->id)}, {"stable", open->stable},
+             {"canary", open->canary}},
+            1);
+      const auto samples = rollout::load_samples(ctx, *open, rollout::rollout_policy(*open));
+      add_window(b, track, store::Arm::canary, samples.canary);
+      add_window(b, track, store::Arm::stable, samples.baseline);
+    }
+    return {};
+  });
+  KANARI_TRY(r);
+  return b.take();
+}
+
+std::string exposition_text(const std::vector<MetricFamily>& families) {
+  std::string out;
+  for (const auto& f : families) {
+    if (f.samples.empty())
+      continue;
+    out += "# HELP " + f.name + " " + escape_help(f.help) + "\n";
+    out += "# TYPE " + f.name + " " + f.type + "\n";
+    for (const auto& s : f.samples) {
+      out += f.name;
+      if (!s.labels.empty()) {
+        out += '{';
+        bool first = true;
+        for (const auto& [k, v] : s.labels) {
+          if (!first)
+            out += ',';
+          first = false;
+          out += k + "=\"" + escape_label_value(v) + "\"";
+        }
+        out += '}';
+      }
+      out += ' ' + format_value(s.value) + '\n';
+    }
+  }
+  return out;
+}
+
+json metrics_json(const std::vector<MetricFamily>& families) {
+  json arr = json::array();
+  for (const auto& f : families) {
+    if (f.samples.empty())
+      continue;
+    json samples = json::array();
+    for (const auto& s : f.samples) {
+      json labels = json::object();
+      for (const auto& [k, v] : s.labels)
+        labels[k] = v;
+      samples.push_back({{"labels", labels}, {"value", s.value}});
+    }
+    arr.push_back({{"name", f.name}, {"type", f.type}, {"help", f.help}, {"samples", samples}});
+  }
+  return arr;
+}
+
+} // namespace kanari::report
