@@ -241,7 +241,7 @@ TEST_CASE("evaluate --apply: HOLD and INSUFFICIENT_DATA change nothing") {
   CHECK(w.status()["step"] == 0);
 }
 
-TEST_CASE("evaluate --all: every track with an open rollout; exit 1 if any rolls back") {
+TEST_CASE("evaluate --all: every track with an open rollout, exit 1 if any rolls back") {
   World w;
   const auto x = w.add("x.txt", "x\n", "ops");
   const auto y = w.add("y.txt", "y\n", "ops");

@@ -113,7 +113,7 @@ TEST_CASE("lifecycle: start shows the new rollout as the status object (SPEC 3.1
   CHECK(s2["rollout"] != s["rollout"]);
 }
 
-TEST_CASE("lifecycle: active rollout: start, resume and stable are refused; state unchanged") {
+TEST_CASE("lifecycle: active rollout: start, resume and stable are refused, state unchanged") {
   World w;
   w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "20"});
   w.rejected({"canary", "start", "--version", w.c, "--percentage", "20"}, 5, "already has");
@@ -151,7 +151,7 @@ TEST_CASE("lifecycle: pause and resume") {
         std::vector<std::string>{"step_advanced", "paused", "resumed", "approved", "paused", "started", "stable_set"});
 }
 
-TEST_CASE("lifecycle: promote walks the steps; the last step makes the canary stable") {
+TEST_CASE("lifecycle: promote walks the steps, the last step makes the canary stable") {
   World w;
   w.cli.ok({"canary", "start", "--version", w.b, "--steps", "10,50,100"});
   auto s = w.cli.json({"canary", "promote"});
@@ -198,7 +198,7 @@ TEST_CASE("lifecycle: promote --full skips the remaining steps") {
   CHECK(w.actions() == std::vector<std::string>{"promoted", "started", "stable_set"});
 }
 
-TEST_CASE("lifecycle: rollback ends the rollout; stable unchanged; everyone routed to stable") {
+TEST_CASE("lifecycle: rollback ends the rollout, stable unchanged, everyone routed to stable") {
   World w;
   w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "100"});
   CHECK(w.cli.json({"route", "--key", "user-1"})["version"] == w.b);

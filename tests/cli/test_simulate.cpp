@@ -43,7 +43,7 @@ TEST_CASE("simulate: a canary at 0.5 against 0.9 is rolled back nearly always") 
   CHECK(j["mean_tasks_to_verdict"].get<double>() < 20.0);
 }
 
-TEST_CASE("simulate: an equal canary is mostly promoted; sequential rarely rolls it back") {
+TEST_CASE("simulate: an equal canary is mostly promoted, sequential rarely rolls it back") {
   auto t = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "2000"});
   CHECK(t["p_promote"].get<double>() > 0.6);
   auto s = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "500", "--method",
@@ -53,7 +53,7 @@ TEST_CASE("simulate: an equal canary is mostly promoted; sequential rarely rolls
   CHECK(s["p_rollback"].get<double>() < t["p_rollback"].get<double>());
 }
 
-TEST_CASE("simulate: the same seed gives the same output; another seed another") {
+TEST_CASE("simulate: the same seed gives the same output, another seed another") {
   const std::vector<std::string> args{"--stable-rate", "0.9", "--canary-rate", "0.8", "--trials", "1000",
                                       "--seed", "42"};
   auto a = simulate(args);

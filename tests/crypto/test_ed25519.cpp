@@ -52,7 +52,7 @@ TEST_CASE("ed25519: a changed message, signature or key does not verify") {
   CHECK_FALSE(crypto::ed25519_verify("ed25519:", "\x72", sig));
 }
 
-TEST_CASE("ed25519: public keys from PEM; wrong algorithms and encrypted keys are usage errors") {
+TEST_CASE("ed25519: public keys from PEM, wrong algorithms and encrypted keys are usage errors") {
   auto pub = crypto::ed25519_public_key_id(key_file("alice.pub.pem"), "alice.pub.pem");
   REQUIRE(pub.ok());
   CHECK(*pub == k_alice_id);

@@ -270,7 +270,7 @@ TEST_CASE("rollout policy: method sequential") {
   }
 }
 
-TEST_CASE("rollout policy: invalid policy files are refused with the key named; nothing written") {
+TEST_CASE("rollout policy: invalid policy files are refused with the key named, nothing written") {
   World w;
   struct Case {
     std::string text;

@@ -58,7 +58,7 @@ struct World {
 
 } // namespace
 
-TEST_CASE("ledger: the canary window is the current step; promote resets it, the baseline stays") {
+TEST_CASE("ledger: the canary window is the current step, promote resets it, the baseline stays") {
   World w;
   w.cli.ok({"canary", "start", "--version", w.b, "--steps", "10,50,100"});
   w.outcomes("canary", 2, 8);
