@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace kanari::rollout::detail {
 
@@ -158,8 +159,15 @@ Result<void> FlatObjectParser::parse_string(std::string& out) {
       append_utf8(out, cp);
       break;
     }
-    default:
-      return error(std::string("unknown escape \\") + e);
+    default: {
+      // Shown as written only when printable ASCII: the message is printed,
+      // so it must stay UTF-8 without raw control characters.
+      if (e > 0x20 && e < 0x7F)
+        return error(std::string("unknown escape \\") + e);
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(e));
+      return error(std::string("unknown escape: '\\' followed by the byte ") + byte);
+    }
     }
     run = m_pos;
   }

@@ -3,10 +3,12 @@
 // DOM parser is the oracle.
 #include "rollout/ledger.hpp"
 #include "rollout/outcome_line.hpp"
+#include "util/strings.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -148,4 +150,32 @@ TEST_CASE("outcome line: fields, types and errors") {
   std::string long_task(257, 'x');
   CHECK_FALSE(parse_outcome_line("{\"task\":\"" + long_task + "\",\"pass\":true}", "default").ok());
   CHECK(parse_outcome_line("{\"task\":\"" + long_task.substr(1) + "\",\"pass\":true}", "default").ok());
+}
+
+TEST_CASE("outcome line parser: an unknown escape is named in a printable UTF-8 message") {
+  // Found by fuzz/fuzz_outcome_line: the message held the byte after the
+  // backslash as it was, so `\` before a non-ASCII or control byte made an
+  // error message that is not UTF-8 (printed to stderr, returned by the C
+  // API) or carries a raw control character.
+  struct Case {
+    std::string line;
+    const char* shown;
+  };
+  const Case cases[] = {
+      {"{\"task\":\"\\\x92\",\"pass\":true}", "0x92"},
+      {std::string("{\"task\":\"\\\x01\",\"pass\":true}"), "0x01"},
+      {"{\"task\":\"\\q\",\"pass\":true}", "\\q"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.line);
+    auto r = parse_outcome_line(c.line, "default");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::usage);
+    const std::string& m = r.error().message;
+    CAPTURE(m);
+    CHECK(kanari::is_valid_utf8(m));
+    CHECK(std::none_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }));
+    CHECK(m.find("unknown escape") != std::string::npos);
+    CHECK(m.find(c.shown) != std::string::npos);
+  }
 }
