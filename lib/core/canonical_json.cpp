@@ -175,6 +175,11 @@ std::string canonical_json(const json& value) {
 }
 
 Result<json> parse_json(std::string_view text, std::string_view what) {
+  // nlohmann's parser takes a NUL byte for the end of the input and would
+  // accept `{}` followed by a NUL and anything at all. A raw NUL is never
+  // valid JSON (not whitespace, and escaped inside strings).
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return usage_error(std::string(what) + " is not valid JSON: a NUL byte at byte " + std::to_string(nul + 1));
   // Duplicate keys are ambiguous (RFC 8259 §4; RFC 8785 forbids them):
   // reject them instead of silently keeping the last.
   std::vector<std::set<std::string>> seen;

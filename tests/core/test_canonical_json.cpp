@@ -171,3 +171,23 @@ TEST_CASE("canonical json: parse_json accepts one document with surrounding whit
   REQUIRE(r.ok());
   CHECK(canonical_json(*r) == R"({"a":[1,2.5,"x",true,null]})");
 }
+
+TEST_CASE("canonical json: parse_json refuses a NUL byte and does not stop reading at it") {
+  // Found while fuzzing: nlohmann's parser takes a NUL byte for the end of
+  // the input, so `{}` followed by a NUL and anything at all was accepted
+  // as `{}` (a policy or tool file with trailing bytes that were never
+  // read). A raw NUL is never valid JSON.
+  using namespace std::string_literals;
+  for (const std::string& text : {"{}\0"s, "{\"a\":1}\0{\"b\":2}"s, "[1,2]\0garbage"s, "\0"s, "1\0 "s}) {
+    CAPTURE(kanari::escape_invalid_utf8(text));
+    auto r = parse_json(text, "policy file 'p.json'");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::usage);
+    CHECK(r.error().message.find("policy file 'p.json' is not valid JSON") == 0);
+    CHECK(r.error().message.find("NUL") != std::string::npos);
+  }
+  // Escaped, U+0000 is an ordinary character.
+  auto ok = parse_json(R"({"a":"x\u0000y"})", "ok");
+  REQUIRE(ok.ok());
+  CHECK(canonical_json(*ok) == R"({"a":"x\u0000y"})");
+}
