@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -178,4 +179,31 @@ TEST_CASE("outcome line parser: an unknown escape is named in a printable UTF-8 
     CHECK(m.find("unknown escape") != std::string::npos);
     CHECK(m.find(c.shown) != std::string::npos);
   }
+}
+
+TEST_CASE("outcome line parser: a number below the smallest double reads as zero, like a JSON parser") {
+  // Found by fuzz/fuzz_outcome_line: 1e-400 was refused as "out of range"
+  // although it is valid JSON that nlohmann, strtod and Python read as 0
+  // (and that kanari accepts in policy and config files). Only a magnitude
+  // above the largest double has no finite value.
+  const std::string zeros(400, '0');
+  const std::vector<std::string> small = {"1e-400", "-1.51e-400", "0." + zeros + "1", "1e-99999999999999999999",
+                                         "5e-324", "2.2250738585072014e-308", "1" + zeros + "e-390"};
+  for (const auto& number : small) {
+    CAPTURE(number);
+    const std::string line = "{\"score\":" + number + "}";
+    auto mine = flat(line);
+    REQUIRE(mine.has_value());
+    const double oracle = json::parse(line)["score"].get<double>();
+    CHECK((*mine)["score"].get<double>() == oracle);
+    CHECK(std::signbit((*mine)["score"].get<double>()) == std::signbit(oracle));
+  }
+  const std::vector<std::string> large = {"1e400", "-1e400", "1" + zeros + "e-10", "0.1e99999999999999999999"};
+  for (const auto& number : large) {
+    CAPTURE(number);
+    CHECK_FALSE(flat("{\"score\":" + number + "}").has_value());
+  }
+  auto o = parse_outcome_line(R"({"task":"t","pass":true,"latency_ms":1e-400})", "default");
+  REQUIRE(o.ok());
+  CHECK(o->latency_ms == 0.0);
 }
