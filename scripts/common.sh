@@ -16,6 +16,12 @@ KANARI_TEST_PACKAGES=(python3-prometheus-client zsh groff-base man-db dpkg-dev f
 # (tests/report/check_html_report.py).
 KANARI_BROWSER_PACKAGES=(chromium)
 
+# The sanitizer stage (scripts/test.sh --sanitize, scripts/fuzz.sh) adds
+# clang and its runtimes: ASan, UBSan, LeakSanitizer and libFuzzer are in
+# libclang-rt-14-dev, which clang only recommends.
+KANARI_SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
+SANITIZE_BUILD_DIR=${SANITIZE_BUILD_DIR:-$KANARI_ROOT/build-asan}
+
 kanari_log() { printf '==> %s\n' "$*" >&2; }
 
 # ensure_packages PKG...: installs those that are not installed.
@@ -46,4 +52,14 @@ build_kanari() {
   cmake --build "$BUILD_DIR" -j "$(nproc)" | grep -vE '^\[[0-9]+/[0-9]+\] ' >&2 || true
   # grep swallows the build's exit status; check it separately.
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
+}
+
+# build_sanitized: the whole project and the fuzz targets with clang, ASan,
+# UBSan and LeakSanitizer in $SANITIZE_BUILD_DIR (docs/testing.md). Not
+# optimised, with line tables only and assertions on: the instrumented code
+# compiles in less than half the time of -O1/-O2, which keeps CI short.
+build_sanitized() {
+  BUILD_DIR=$SANITIZE_BUILD_DIR build_kanari -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DKANARI_SANITIZE=ON -DKANARI_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+    "-DCMAKE_C_FLAGS_DEBUG=-O0 -gline-tables-only" "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only"
 }

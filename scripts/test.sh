@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test through ctest.
-#   ./scripts/test.sh            the default suite (well under 10 minutes)
-#   BUILD_DIR=... ./scripts/test.sh   another build directory
+#   ./scripts/test.sh              the default suite (g++, in build/)
+#   ./scripts/test.sh --sanitize   the same suite built with clang, ASan, UBSan
+#                                  and LeakSanitizer (in build-asan/), plus a
+#                                  short run of every fuzz target (docs/testing.md)
+#   BUILD_DIR=... / SANITIZE_BUILD_DIR=... ./scripts/test.sh   other build directories
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+
+sanitize=no
+case "${1:-}" in
+  "") ;;
+  --sanitize) sanitize=yes ;;
+  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
 
 ensure_packages "${KANARI_PACKAGES[@]}" "${KANARI_TEST_PACKAGES[@]}"
 # Chromium is only for report_html_chromium, which is skipped without it
 # (and fails under CI, where this step has installed it).
 ensure_packages "${KANARI_BROWSER_PACKAGES[@]}"
-build_kanari
-kanari_log "running the tests"
+start=$SECONDS
+if [ "$sanitize" = yes ]; then
+  ensure_packages "${KANARI_SANITIZER_PACKAGES[@]}"
+  build_sanitized
+  BUILD_DIR=$SANITIZE_BUILD_DIR
+else
+  build_kanari
+fi
+kanari_log "built in $((SECONDS - start)) s; running the tests"
+start=$SECONDS
 cd "$BUILD_DIR"
 ctest -j "$(nproc)" --output-on-failure --timeout 300
+kanari_log "tests ran in $((SECONDS - start)) s"

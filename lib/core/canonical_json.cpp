@@ -175,15 +175,33 @@ std::string canonical_json(const json& value) {
 }
 
 Result<json> parse_json(std::string_view text, std::string_view what) {
+  // nlohmann's parser takes a NUL byte for the end of the input and would
+  // accept `{}` followed by a NUL and anything at all. A raw NUL is never
+  // valid JSON (not whitespace, and escaped inside strings).
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return usage_error(std::string(what) + " is not valid JSON: a NUL byte at byte " + std::to_string(nul + 1));
   // Duplicate keys are ambiguous (RFC 8259 §4; RFC 8785 forbids them):
   // reject them instead of silently keeping the last.
   std::vector<std::set<std::string>> seen;
   std::string duplicate;
-  auto cb = [&](int /*depth*/, json::parse_event_t ev, json& parsed) {
+  bool too_deep = false;
+  auto cb = [&](int depth, json::parse_event_t ev, json& parsed) {
     switch (ev) {
-    case json::parse_event_t::object_start: seen.emplace_back(); break;
+    case json::parse_event_t::object_start:
+    case json::parse_event_t::array_start:
+      // `depth` counts the containers around this one. Refusing it here
+      // means the deeper levels are read but never built.
+      if (depth >= k_max_json_depth) {
+        too_deep = true;
+        return false;
+      }
+      if (ev == json::parse_event_t::object_start)
+        seen.emplace_back();
+      break;
     case json::parse_event_t::object_end: seen.pop_back(); break;
     case json::parse_event_t::key:
+      if (depth > k_max_json_depth) // a key of an object refused above
+        break;
       if (!seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
         duplicate = parsed.get<std::string>();
       break;
@@ -205,6 +223,9 @@ Result<json> parse_json(std::string_view text, std::string_view what) {
     // Its "last read: '...'" quotes the raw input, which may be bad UTF-8.
     return usage_error(std::string(what) + " is not valid JSON: " + escape_invalid_utf8(msg));
   }
+  if (too_deep)
+    return usage_error(std::string(what) + " nests arrays and objects deeper than " +
+                       std::to_string(k_max_json_depth) + " levels");
   if (!duplicate.empty())
     return usage_error(std::string(what) + " has the key '" + duplicate +
                        "' more than once in one object; keep one");

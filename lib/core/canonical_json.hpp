@@ -28,8 +28,11 @@ namespace kanari::core {
 std::string canonical_json(const nlohmann::json& value);
 
 // Parses JSON text strictly: valid UTF-8, no duplicate object keys, no
-// NaN/Infinity, one document. `what` names the input in error messages.
+// NaN/Infinity, one document, arrays and objects nested at most
+// k_max_json_depth deep (serialising recurses once per level). `what` names
+// the input in error messages.
 Result<nlohmann::json> parse_json(std::string_view text, std::string_view what);
+inline constexpr int k_max_json_depth = 512;
 
 // ECMAScript number formatting of a finite double (exposed for tests).
 std::string format_double(double d);

@@ -22,11 +22,16 @@ constexpr std::array<std::string_view, 15> k_policy_keys = {
 constexpr std::array<std::string_view, 5> k_metric_keys = {"metric", "max", "max_regression",
                                                            "max_ratio", "on_fail"};
 
-// A value rendered for an error message; never throws on bad UTF-8.
+// A value rendered for an error message; never throws on bad UTF-8, and a
+// long one is cut at a character boundary so the message stays UTF-8.
 std::string shown(const json& v) {
   std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 80)
-    s = s.substr(0, 77) + "...";
+  if (s.size() > 80) {
+    std::size_t cut = 77;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) // a continuation byte
+      --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 

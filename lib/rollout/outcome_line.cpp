@@ -2,8 +2,10 @@
 
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace kanari::rollout::detail {
 
@@ -85,6 +87,22 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+// The power of ten of a number's first significant digit (12.5 -> 1,
+// 0.05 -> -2, 3e-7 -> -7), from its JSON digits; only its sign matters to
+// the caller, so a huge exponent saturates.
+std::int64_t leading_exponent(std::string_view int_digits, std::string_view frac_digits, std::string_view exp_digits,
+                              bool exp_negative) {
+  std::int64_t e = 0;
+  for (char c : exp_digits)
+    e = std::min<std::int64_t>(e * 10 + (c - '0'), 1'000'000'000);
+  if (exp_negative)
+    e = -e;
+  if (int_digits != "0")
+    return e + static_cast<std::int64_t>(int_digits.size()) - 1;
+  const size_t k = frac_digits.find_first_not_of('0');
+  return e - static_cast<std::int64_t>(k == std::string_view::npos ? frac_digits.size() : k) - 1;
+}
+
 } // namespace
 
 Result<void> FlatObjectParser::parse_string(std::string& out) {
@@ -158,8 +176,15 @@ Result<void> FlatObjectParser::parse_string(std::string& out) {
       append_utf8(out, cp);
       break;
     }
-    default:
-      return error(std::string("unknown escape \\") + e);
+    default: {
+      // Shown as written only when printable ASCII: the message is printed,
+      // so it must stay UTF-8 without raw control characters.
+      if (e > 0x20 && e < 0x7F)
+        return error(std::string("unknown escape \\") + e);
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(e));
+      return error(std::string("unknown escape: '\\' followed by the byte ") + byte);
+    }
     }
     run = m_pos;
   }
@@ -171,33 +196,41 @@ Result<void> FlatObjectParser::parse_number(JsonScalar& v) {
     size_t from = m_pos;
     while (m_pos < m_s.size() && m_s[m_pos] >= '0' && m_s[m_pos] <= '9')
       ++m_pos;
-    return m_pos - from;
+    return m_s.substr(from, m_pos - from);
   };
-  if (m_s[m_pos] == '-')
+  const bool negative = m_s[m_pos] == '-';
+  if (negative)
     ++m_pos;
+  std::string_view int_digits, frac_digits, exp_digits;
+  bool exp_negative = false;
   if (m_pos < m_s.size() && m_s[m_pos] == '0') {
-    ++m_pos;
-  } else if (digits() == 0) {
+    int_digits = m_s.substr(m_pos++, 1);
+  } else if ((int_digits = digits()).empty()) {
     return error("a number needs digits");
   }
-  bool integral = true;
   if (m_pos < m_s.size() && m_s[m_pos] == '.') {
     ++m_pos;
-    integral = false;
-    if (digits() == 0)
+    if ((frac_digits = digits()).empty())
       return error("a number needs digits after '.'");
   }
-  if (m_pos < m_s.size() && (m_s[m_pos] == 'e' || m_s[m_pos] == 'E')) {
+  const bool has_exponent = m_pos < m_s.size() && (m_s[m_pos] == 'e' || m_s[m_pos] == 'E');
+  if (has_exponent) {
     ++m_pos;
-    integral = false;
     if (m_pos < m_s.size() && (m_s[m_pos] == '+' || m_s[m_pos] == '-'))
-      ++m_pos;
-    if (digits() == 0)
+      exp_negative = m_s[m_pos++] == '-';
+    if ((exp_digits = digits()).empty())
       return error("a number needs digits in its exponent");
   }
+  const bool integral = frac_digits.empty() && !has_exponent;
   const char* first = m_s.data() + start;
   const char* last = m_s.data() + m_pos;
   auto r = std::from_chars(first, last, v.number);
+  // A magnitude below the smallest double rounds to zero, as strtod and
+  // other JSON parsers read it; one above the largest has no finite value.
+  if (r.ec == std::errc::result_out_of_range && leading_exponent(int_digits, frac_digits, exp_digits, exp_negative) < 0) {
+    v.number = negative ? -0.0 : 0.0;
+    r = {last, std::errc()};
+  }
   if (r.ec != std::errc() || r.ptr != last || !std::isfinite(v.number))
     return error("the number " + std::string(first, last) + " is out of range");
   v.kind = JsonScalar::Kind::number;

@@ -2,7 +2,7 @@
 // scalars. It accepts exactly RFC 8259 JSON (strings with every escape and
 // surrogate pairs, the full number grammar, valid UTF-8) but only the shape
 // an outcome has, and builds no tree: a million-line import spends its time
-// in the store, not in the parser. Fuzzed by tests/fuzz/fuzz_outcome_line.
+// in the store, not in the parser. Fuzzed by fuzz/fuzz_outcome_line.cpp.
 #pragma once
 
 #include "util/result.hpp"

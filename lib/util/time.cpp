@@ -109,7 +109,12 @@ std::optional<TimeMs> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se) - offset_min * 60;
-  return secs * 1000 + ms;
+  // The UTC time must have a four-digit year too, so that format_rfc3339
+  // writes back every time this accepts.
+  const TimeMs t = secs * 1000 + ms;
+  if (t < k_min_rfc3339_ms || t > k_max_rfc3339_ms)
+    return std::nullopt;
+  return t;
 }
 
 } // namespace kanari

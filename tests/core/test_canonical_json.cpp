@@ -171,3 +171,52 @@ TEST_CASE("canonical json: parse_json accepts one document with surrounding whit
   REQUIRE(r.ok());
   CHECK(canonical_json(*r) == R"({"a":[1,2.5,"x",true,null]})");
 }
+
+TEST_CASE("canonical json: parse_json refuses a NUL byte and does not stop reading at it") {
+  // Found while fuzzing: nlohmann's parser takes a NUL byte for the end of
+  // the input, so `{}` followed by a NUL and anything at all was accepted
+  // as `{}` (a policy or tool file with trailing bytes that were never
+  // read). A raw NUL is never valid JSON.
+  using namespace std::string_literals;
+  for (const std::string& text : {"{}\0"s, "{\"a\":1}\0{\"b\":2}"s, "[1,2]\0garbage"s, "\0"s, "1\0 "s}) {
+    CAPTURE(kanari::escape_invalid_utf8(text));
+    auto r = parse_json(text, "policy file 'p.json'");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::usage);
+    CHECK(r.error().message.find("policy file 'p.json' is not valid JSON") == 0);
+    CHECK(r.error().message.find("NUL") != std::string::npos);
+  }
+  // Escaped, U+0000 is an ordinary character.
+  auto ok = parse_json(R"({"a":"x\u0000y"})", "ok");
+  REQUIRE(ok.ok());
+  CHECK(canonical_json(*ok) == R"({"a":"x\u0000y"})");
+}
+
+TEST_CASE("canonical json: parse_json refuses nesting deeper than 512 levels instead of overflowing the stack") {
+  // Found by running fuzz/fuzz_canonical_json on a deeply nested input
+  // written to probe it: canonical_json and nlohmann's dump recurse once
+  // per level, so a 40 KB file of `[` (a --config, --policy or tool file)
+  // overflowed the stack under ASan, and a larger one crashes an ordinary
+  // build.
+  auto nested = [](int levels, const std::string& open, const std::string& inner, const std::string& close) {
+    std::string s;
+    for (int i = 0; i < levels; ++i)
+      s += open;
+    s += inner;
+    for (int i = 0; i < levels; ++i)
+      s += close;
+    return s;
+  };
+  auto at_limit = parse_json(nested(kanari::core::k_max_json_depth, "[", "", "]"), "ok");
+  REQUIRE(at_limit.ok());
+  CHECK(canonical_json(*at_limit).size() == 2 * kanari::core::k_max_json_depth);
+  CHECK(parse_json(nested(kanari::core::k_max_json_depth - 1, "{\"a\":", "[1]", "}"), "ok").ok());
+  for (const std::string& text : {nested(513, "[", "", "]"), nested(512, "{\"a\":", "[1]", "}"),
+                                  nested(512, "[", "{\"a\":1,\"a\":2}", "]"), nested(200'000, "[", "", "]"),
+                                  nested(100'000, "{\"k\":", "1", "}")}) {
+    auto r = parse_json(text, "--config file 'm.json'");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::usage);
+    CHECK(r.error().message == "--config file 'm.json' nests arrays and objects deeper than 512 levels");
+  }
+}

@@ -1,5 +1,6 @@
 // Policy parsing, validation messages, the stored form, and exact decimals.
 #include "gate/policy.hpp"
+#include "util/strings.hpp"
 
 #include <doctest/doctest.h>
 
@@ -239,4 +240,22 @@ TEST_CASE("policy: require_signature takes null or trusted key ids") {
   }
   CHECK(error_of({{"require_signature", {alice, alice}}}) ==
         "policy key 'require_signature[1]' repeats the key " + alice);
+}
+
+TEST_CASE("policy: a long non-ASCII value is cut at a character in error messages") {
+  // Found by fuzz/fuzz_policy: the value shown in a message was cut at 77
+  // bytes, which could split a UTF-8 character and make the message (that
+  // the CLI prints and the C API returns) invalid UTF-8.
+  for (size_t ascii = 70; ascii <= 80; ++ascii) {
+    const std::string value = std::string(ascii, 'a') + "鈣鈣鈣";
+    CAPTURE(ascii);
+    for (const json& policy : {json(value), json{{"regression", value}}, json{{"steps", {value}}}}) {
+      const std::string m = error_of(policy);
+      CAPTURE(m);
+      CHECK(kanari::is_valid_utf8(m));
+      CHECK(m.find("aaaaaaaaaa") != std::string::npos);
+      CHECK(m.size() >= 77);
+      CHECK(m.substr(m.size() - 3) == "...");
+    }
+  }
 }

@@ -3,10 +3,13 @@
 // DOM parser is the oracle.
 #include "rollout/ledger.hpp"
 #include "rollout/outcome_line.hpp"
+#include "util/strings.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -56,7 +59,10 @@ TEST_CASE("outcome line parser: agrees with a JSON parser on valid flat objects"
     REQUIRE(mine.has_value());
     auto oracle = json::parse(line);
     CHECK(mine->size() == oracle.size());
-    for (auto& [k, v] : oracle.items()) {
+    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    for (auto& item : oracle.items()) {
+      const std::string& k = item.key();
+      const json& v = item.value();
       CAPTURE(k);
       REQUIRE(mine->contains(k));
       if (v.is_number())
@@ -145,4 +151,59 @@ TEST_CASE("outcome line: fields, types and errors") {
   std::string long_task(257, 'x');
   CHECK_FALSE(parse_outcome_line("{\"task\":\"" + long_task + "\",\"pass\":true}", "default").ok());
   CHECK(parse_outcome_line("{\"task\":\"" + long_task.substr(1) + "\",\"pass\":true}", "default").ok());
+}
+
+TEST_CASE("outcome line parser: an unknown escape is named in a printable UTF-8 message") {
+  // Found by fuzz/fuzz_outcome_line: the message held the byte after the
+  // backslash as it was, so `\` before a non-ASCII or control byte made an
+  // error message that is not UTF-8 (printed to stderr, returned by the C
+  // API) or carries a raw control character.
+  struct Case {
+    std::string line;
+    const char* shown;
+  };
+  const Case cases[] = {
+      {"{\"task\":\"\\\x92\",\"pass\":true}", "0x92"},
+      {std::string("{\"task\":\"\\\x01\",\"pass\":true}"), "0x01"},
+      {"{\"task\":\"\\q\",\"pass\":true}", "\\q"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.line);
+    auto r = parse_outcome_line(c.line, "default");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::usage);
+    const std::string& m = r.error().message;
+    CAPTURE(m);
+    CHECK(kanari::is_valid_utf8(m));
+    CHECK(std::none_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }));
+    CHECK(m.find("unknown escape") != std::string::npos);
+    CHECK(m.find(c.shown) != std::string::npos);
+  }
+}
+
+TEST_CASE("outcome line parser: a number below the smallest double reads as zero, like a JSON parser") {
+  // Found by fuzz/fuzz_outcome_line: 1e-400 was refused as "out of range"
+  // although it is valid JSON that nlohmann, strtod and Python read as 0
+  // (and that kanari accepts in policy and config files). Only a magnitude
+  // above the largest double has no finite value.
+  const std::string zeros(400, '0');
+  const std::vector<std::string> small = {"1e-400", "-1.51e-400", "0." + zeros + "1", "1e-99999999999999999999",
+                                         "5e-324", "2.2250738585072014e-308", "1" + zeros + "e-390"};
+  for (const auto& number : small) {
+    CAPTURE(number);
+    const std::string line = "{\"score\":" + number + "}";
+    auto mine = flat(line);
+    REQUIRE(mine.has_value());
+    const double oracle = json::parse(line)["score"].get<double>();
+    CHECK((*mine)["score"].get<double>() == oracle);
+    CHECK(std::signbit((*mine)["score"].get<double>()) == std::signbit(oracle));
+  }
+  const std::vector<std::string> large = {"1e400", "-1e400", "1" + zeros + "e-10", "0.1e99999999999999999999"};
+  for (const auto& number : large) {
+    CAPTURE(number);
+    CHECK_FALSE(flat("{\"score\":" + number + "}").has_value());
+  }
+  auto o = parse_outcome_line(R"({"task":"t","pass":true,"latency_ms":1e-400})", "default");
+  REQUIRE(o.ok());
+  CHECK(o->latency_ms == 0.0);
 }

@@ -39,3 +39,25 @@ TEST_CASE("time: parse_rfc3339 rejects malformed and impossible dates") {
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
 }
+
+TEST_CASE("time: parse_rfc3339 refuses an offset that moves the UTC time outside years 0000-9999") {
+  // Found by the round-trip property of fuzz/fuzz_outcome_line, on a seed
+  // written to probe it: "0000-01-01T00:00:00+01:00" was
+  // accepted as a time in the year -1, which format_rfc3339 writes as
+  // "-001-12-31T23:00:00.000Z", not RFC 3339, so an accepted outcome could
+  // not be written back and read again.
+  CHECK_FALSE(parse_rfc3339("0000-01-01T00:00:00+01:00").has_value());
+  CHECK_FALSE(parse_rfc3339("0000-01-01T00:59:59.999+01:00").has_value());
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59-01:00").has_value());
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:00:00-01:00").has_value());
+  // The extremes themselves, and offsets that stay inside, still parse.
+  for (const char* ok : {"0000-01-01T00:00:00Z", "0000-01-01T01:00:00+01:00", "0000-01-01T00:00:00-01:00",
+                         "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:60.999Z", "9999-12-31T23:59:59+01:00"}) {
+    INFO(ok);
+    auto t = parse_rfc3339(ok);
+    REQUIRE(t.has_value());
+    CHECK(parse_rfc3339(format_rfc3339(*t)) == t);
+  }
+  CHECK(parse_rfc3339("0000-01-01T00:00:00Z") == TimeMs{-62'167'219'200'000});
+  CHECK(format_rfc3339(-62'167'219'200'000) == "0000-01-01T00:00:00.000Z");
+}
