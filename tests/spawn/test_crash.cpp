@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -210,6 +211,19 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
     return {st.count_outcomes("default"), st.open_rollout("default"), st.stable_of("default").value_or("")};
   };
 
+  // Kill delays scale with how long a command takes in this build (a
+  // sanitizer build is several times slower): the median of a few runs.
+  std::vector<long> runs;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(kanari({"canary", "status"}).code == 0);
+    runs.push_back(static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()));
+  }
+  std::sort(runs.begin(), runs.end());
+  const long command_ms = std::max(10L, runs[2]);
+  MESSAGE("a command takes about " << command_ms << " ms here");
+
   std::map<std::string, int> ops, killed;
   Seen seen = check("init");
   for (long i = 0; i < iterations; ++i) {
@@ -217,7 +231,7 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
     std::string op;
     // Long enough that many commands finish (so the rollout moves on and
     // every transition gets its turn), short enough that many do not.
-    long max_delay_ms = 80;
+    long max_delay_ms = 4 * command_ms;
     bool import = false;
     switch (std::uniform_int_distribution<int>(0, 4)(rng)) {
     case 0: { // an import, to the stable and (with a rollout open) the canary
@@ -227,7 +241,7 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
           << (seen.open && n % 2 ? seen.open->canary : seen.stable) << "\"}\n";
       op = "import";
       args = {"record", "--jsonl", (dir.path() / "batch.jsonl").string()};
-      max_delay_ms = 250;
+      max_delay_ms = 12 * command_ms;
       import = true;
       break;
     }
