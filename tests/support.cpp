@@ -72,6 +72,13 @@ std::string TwoVersions::add(const std::string& name, const std::string& text, c
   return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
 }
 
+bool mentions(const nlohmann::json& lines, const std::string& text) {
+  for (const auto& l : lines)
+    if (l.get<std::string>().find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::ostringstream ss;

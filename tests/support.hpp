@@ -70,6 +70,9 @@ struct TwoVersions {
   std::string add(const std::string& name, const std::string& text, const std::string& track = "default");
 };
 
+// Whether any string of the JSON array `lines` contains `text`.
+bool mentions(const nlohmann::json& lines, const std::string& text);
+
 std::string read_file(const std::filesystem::path& p);
 // Bytes of every file of the store, to prove a rejected command wrote nothing.
 std::string store_snapshot(const std::string& state_dir);

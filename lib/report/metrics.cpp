@@ -12,13 +12,17 @@ namespace kanari::report {
 
 using nlohmann::json;
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+
+// The text format's escapes: backslash and newline everywhere, the double
+// quote only inside label values.
+std::string escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
+    else if (c == '"' && quote)
       out += "\\\"";
     else if (c == '\n')
       out += "\\n";
@@ -28,19 +32,11 @@ std::string escape_label_value(std::string_view v) {
   return out;
 }
 
-std::string escape_help(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
+} // namespace
+
+std::string escape_label_value(std::string_view v) { return escape(v, true); }
+
+std::string escape_help(std::string_view v) { return escape(v, false); }
 
 std::string format_value(double v) {
   if (std::isnan(v))

@@ -57,13 +57,6 @@ void check_verdict_shape(const json& v) {
   CHECK(!v["reasons"].empty());
 }
 
-bool mentions(const json& reasons, const std::string& text) {
-  for (const auto& r : reasons)
-    if (r.get<std::string>().find(text) != std::string::npos)
-      return true;
-  return false;
-}
-
 } // namespace
 
 TEST_CASE("evaluate: NO_CANARY on an idle track, exit 0, nothing written") {

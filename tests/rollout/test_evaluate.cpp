@@ -50,13 +50,6 @@ struct World : TwoVersions {
   json status() { return cli.json({"canary", "status"}); }
 };
 
-bool mentions(const json& reasons, const std::string& text) {
-  for (const auto& r : reasons)
-    if (r.get<std::string>().find(text) != std::string::npos)
-      return true;
-  return false;
-}
-
 } // namespace
 
 TEST_CASE("rollout policy: min_step_seconds holds a PROMOTE until the step is old enough") {
