@@ -84,8 +84,8 @@ for i in $(seq 5); do
 PRAGMA synchronous=NORMAL;
 BEGIN;
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c WHERE i < 999999)
-INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, at)
-SELECT 1, 'sq' || i, CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END, i % 5 = 0, 1, 0, i % 10 <> 0, 100 + i % 900, 1800000000000 FROM c;
+INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, at, slot)
+SELECT 1, 'sq' || i, CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END, i % 5 = 0, 1, 0, i % 10 <> 0, 100 + i % 900, 1800000000000, 0 FROM c;
 COMMIT;
 SQL
   sq_times+="$(cat "$work/sq.time")"$'\n'

@@ -22,7 +22,7 @@ public:
   explicit ArmResolver(Context& ctx) : m_ctx(ctx) {}
 
   struct Resolved {
-    std::string version;
+    std::string_view version; // valid until the next resolve()
     store::Arm arm;
     std::optional<std::int64_t> rollout;
     std::optional<std::int64_t> step;
@@ -31,9 +31,9 @@ public:
 
   Result<Resolved> resolve(const OutcomeInput& in) {
     auto& t = track(in.track);
-    std::string version;
+    std::string_view version;
     if (in.version_ref) {
-      auto key = *in.version_ref;
+      const auto& key = *in.version_ref;
       auto it = t.refs.find(key);
       if (it == t.refs.end()) {
         auto id = resolve_ref(m_ctx, in.track, key);
@@ -47,7 +47,8 @@ public:
         return not_found_error("task " + quote_for_message(in.task) + " on track '" + in.track +
                                "' has no routed assignment; pass --version, or route it first with "
                                "`kanari route --key KEY --task ID`");
-      version = a->version_id;
+      m_assigned = std::move(a->version_id);
+      version = m_assigned;
     }
     Resolved r{version, store::Arm::stable, std::nullopt, std::nullopt, false};
     if (t.rollout) {
@@ -60,7 +61,7 @@ public:
     } else if (t.stable && version == *t.stable) {
       r.arm = store::Arm::stable;
     } else {
-      return usage_error("version " + version.substr(0, 12) + " is neither the stable nor the canary of track '" +
+      return usage_error("version " + std::string(version.substr(0, 12)) + " is neither the stable nor the canary of track '" +
                          in.track + "'; outcomes are recorded only for the versions being compared");
     }
     return r;
@@ -70,7 +71,7 @@ private:
   struct TrackState {
     std::optional<std::string> stable;
     std::optional<store::RolloutRecord> rollout;
-    std::map<std::string, std::string> refs;
+    std::map<std::string, std::string, std::less<>> refs;
   };
 
   TrackState& track(const std::string& name) {
@@ -82,6 +83,7 @@ private:
 
   Context& m_ctx;
   std::map<std::string, TrackState> m_tracks;
+  std::string m_assigned; // the version of the last routed task
 };
 
 // Notes go to stderr; past k_max_notes only the count grows, so a file of a
@@ -101,24 +103,25 @@ Result<void> finite_non_negative(const std::optional<double>& v, const char* nam
   return {};
 }
 
-// Stores one validated outcome; counts it into `sum`.
-Result<void> store_outcome(Context& ctx, ArmResolver& arms, const OutcomeInput& in, RecordSummary& sum) {
+// Stores one validated outcome, taking its strings; counts it into `sum`.
+Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, RecordSummary& sum) {
   auto r = arms.resolve(in);
   KANARI_TRY(r);
-  store::OutcomeRecord o{in.track, in.task, r->version, r->arm, r->rollout, r->step, in.pass, in.latency_ms,
-                         in.cost, in.tokens, in.score, in.error, in.at.value_or(ctx.clock.now_ms())};
+  const TimeMs at = in.at ? *in.at : ctx.clock.now_ms();
+  store::OutcomeRecord o{std::move(in.track), std::move(in.task), std::string(r->version), r->arm, r->rollout,
+                         r->step, in.pass, in.latency_ms, in.cost, in.tokens, in.score, std::move(in.error), at};
   auto ins = ctx.store.insert_outcome(o, r->shadow ? store::TaskVersions::several : store::TaskVersions::one);
   switch (ins.result) {
   case store::InsertResult::inserted: ++sum.inserted; break;
   case store::InsertResult::duplicate: ++sum.duplicates; break;
   case store::InsertResult::conflict:
     ++sum.conflicts;
-    note(sum, "conflict: task " + quote_for_message(in.task) + " already has a different outcome for version " +
-                  r->version.substr(0, 12) + " (first write wins; not stored)");
+    note(sum, "conflict: task " + quote_for_message(o.task) + " already has a different outcome for version " +
+                  o.version_id.substr(0, 12) + " (first write wins; not stored)");
     break;
   case store::InsertResult::other_version:
     ++sum.conflicts;
-    note(sum, "conflict: task " + quote_for_message(in.task) + " already has an outcome for version " +
+    note(sum, "conflict: task " + quote_for_message(o.task) + " already has an outcome for version " +
                   ins.other_version.value_or("?").substr(0, 12) +
                   "; a task runs on one version outside shadow rollouts (not stored)");
     break;
@@ -220,7 +223,7 @@ Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in) {
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
     ArmResolver arms(ctx);
-    return store_outcome(ctx, arms, in, sum);
+    return store_outcome(ctx, arms, OutcomeInput(in), sum);
   });
   KANARI_TRY(r);
   return sum;
@@ -243,7 +246,7 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
       if (line.find_first_not_of(" \t") == std::string::npos)
         continue;
       auto o = parse_outcome_line(line, default_track);
-      Result<void> stored = o.ok() ? store_outcome(ctx, arms, *o, sum) : Result<void>(o.error());
+      Result<void> stored = o.ok() ? store_outcome(ctx, arms, std::move(*o), sum) : Result<void>(o.error());
       if (!stored.ok()) {
         // Only bad input is skippable; a store failure throws, and an
         // unknown version (exit 4) or unrelated one (exit 2) is bad input.

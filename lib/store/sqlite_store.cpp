@@ -6,8 +6,11 @@
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
+#include <algorithm>
 #include <unordered_map>
+#include <vector>
 
 #include <cerrno>
 #include <cstring>
@@ -88,15 +91,22 @@ EventRecord read_event(const Statement& st) {
   return e;
 }
 
+// The id the next outcome will get: outcomes are never deleted, so ids only
+// grow, and a window that opens now holds only outcomes from this id on.
+#define KANARI_NEXT_OUTCOME_ID "(SELECT coalesce(max(id), 0) + 1 FROM outcomes)"
+
 #define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
 
 // One sample of outcomes (SPEC §6.1): ?1 rollout, ?2 arm (1 = canary), ?3
 // step or NULL, plus a top-up of the ?6 most recent outcomes of version ?5
-// on track ?4 recorded outside this rollout.
+// on track ?4 recorded outside this rollout. ?7 is the arm's version and ?8
+// the first outcome id the window can hold (schema/0003_ledger_by_task.sql):
+// the window is a range of outcomes_by_version, whatever the history.
 #define KANARI_SAMPLE_CTE                                                              \
   "WITH s AS ("                                                                        \
   " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
-  "  WHERE rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"               \
+  "  WHERE version_no = ?7 AND track_no = ?4 AND id >= ?8"                             \
+  "    AND rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"              \
   " UNION ALL"                                                                         \
   " SELECT pass, latency_ms, cost, tokens, error FROM ("                                \
   "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
@@ -275,9 +285,12 @@ public:
   }
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
+    m_shadow_history.clear();
     m_db.prepare("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
-                 " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
+                 " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
+                 " first_outcome, step_first_outcome)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                 " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ")")
         .bind(1, r.track).bind(2, r.canary).bind(3, r.stable).bind(4, steps_json(r.steps_bp))
         .bind(5, r.step).bind(6, to_string(r.state)).bind(7, r.salt).bind(8, r.shadow)
         .bind(9, r.policy).bind(10, r.policy_sha256).bind(11, r.started_at)
@@ -288,7 +301,8 @@ public:
 
   void update_rollout(const RolloutRecord& r) override {
     m_db.prepare("UPDATE rollouts SET step = ?2, state = ?3, step_started_at = ?4, ended_at = ?5,"
-                 " promote_streak = ?6, approved_step = ?7 WHERE id = ?1")
+                 " promote_streak = ?6, approved_step = ?7, step_first_outcome = CASE WHEN step = ?2"
+                 " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = ?1")
         .bind(1, r.id).bind(2, r.step).bind(3, to_string(r.state)).bind(4, r.step_started_at)
         .bind(5, r.ended_at).bind(6, r.promote_streak).bind(7, r.approved_step).run();
   }
@@ -301,44 +315,43 @@ public:
     return out;
   }
 
+  // Schema 3 (schema/0003_ledger_by_task.sql) keys outcomes by (task, track,
+  // slot). On a track that never had a shadow rollout every slot is 0, so
+  // the unique index refuses a second outcome of a task for any version and
+  // one INSERT ... ON CONFLICT DO NOTHING is the whole check; the lookup runs
+  // only when it refused. Elsewhere the lookup comes first, as in schema 1.
   InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) override {
     const std::int64_t track = track_no(o.track);
     const std::int64_t version = version_no(o.version_id);
-    {
-      // One probe of the unique index finds both a repeat and an outcome of
-      // the task under another version.
-      auto st = m_db.prepare("SELECT version_no, pass, latency_ms, cost, tokens, score, error FROM outcomes"
-                             " WHERE track_no = ?1 AND task = ?2");
-      st.bind(1, track).bind_static(2, o.task);
-      std::optional<std::int64_t> other;
-      while (st.step()) {
-        if (st.get_int(0) == version) {
-          bool same = (st.get_int(1) != 0) == o.pass && st.get_opt_double(2) == o.latency_ms &&
-                      st.get_opt_double(3) == o.cost && st.get_opt_int(4) == o.tokens &&
-                      st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error;
-          return {same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
-        }
-        other = st.get_int(0);
-      }
-      if (other && versions == TaskVersions::one)
-        return {InsertResult::other_version, version_id_of(*other)};
+    const bool shadow = versions == TaskVersions::several;
+    if (!shadow && !had_shadow_rollout(track)) {
+      insert_outcome_row(o, track, version, 0, true);
+      if (m_db.changes() == 1)
+        return {InsertResult::inserted, std::nullopt};
+      if (auto refused = existing_outcome(o, track, version, versions))
+        return *refused;
+      throw StoreFailure("database: the outcome of task " + o.task + " was refused by the unique index,"
+                         " but no outcome of that task is stored");
     }
-    m_db.prepare("INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms,"
-                 " cost, tokens, score, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
-        .bind(1, track).bind_static(2, o.task).bind(3, version).bind(4, o.arm == Arm::canary)
-        .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
-        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).run();
+    if (auto refused = existing_outcome(o, track, version, versions))
+      return *refused;
+    insert_outcome_row(o, track, version, shadow ? version : 0, false);
     return {InsertResult::inserted, std::nullopt};
   }
 
   SampleStats sample_stats(const SampleQuery& q) override {
-    const std::int64_t track = q.top_up > 0 ? track_no(q.track) : 0;
-    const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
-    auto bind = [&](Statement& st) {
-      st.bind(1, q.rollout_id).bind(2, q.arm == Arm::canary).bind(3, q.step).bind(4, track).bind(5, version)
-          .bind(6, q.top_up);
-    };
     SampleStats s;
+    const auto where = rollout_outcomes(q.rollout_id);
+    if (!where)
+      return s;
+    const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
+    // The current step's window opened at step_first; any other window, at
+    // the rollout's start (the step filter does the rest).
+    const std::int64_t first = q.step && *q.step == where->step ? where->step_first : where->first;
+    auto bind = [&](Statement& st) {
+      st.bind(1, q.rollout_id).bind(2, q.arm == Arm::canary).bind(3, q.step).bind(4, where->track).bind(5, version)
+          .bind(6, q.top_up).bind(7, q.arm == Arm::canary ? where->canary : where->stable).bind(8, first);
+    };
     {
       auto st = m_db.prepare(KANARI_SAMPLE_CTE
                              "SELECT count(*), total(pass), count(error), count(latency_ms), avg(cost),"
@@ -353,17 +366,24 @@ public:
         s.tokens_mean = st.get_opt_double(5);
       }
     }
-    // Nearest rank: the value at rank ceil(p * n), 1-based.
-    auto percentile = [&](std::int64_t pct) -> std::optional<double> {
-      if (s.latency_n == 0)
-        return std::nullopt;
-      std::int64_t rank = (pct * s.latency_n + 99) / 100;
-      auto st = m_db.prepare(KANARI_SAMPLE_CTE
-                             "SELECT latency_ms FROM s WHERE latency_ms IS NOT NULL"
-                             " ORDER BY latency_ms LIMIT 1 OFFSET ?7");
+    if (s.latency_n == 0)
+      return s;
+    // Nearest rank: the value at rank ceil(p * n), 1-based. One read of the
+    // latencies and a selection, rather than SQLite sorting the window once
+    // per percentile (and spilling to temporary files past a few MB).
+    std::vector<double> latencies;
+    latencies.reserve(static_cast<size_t>(s.latency_n));
+    {
+      auto st = m_db.prepare(KANARI_SAMPLE_CTE "SELECT latency_ms FROM s WHERE latency_ms IS NOT NULL");
       bind(st);
-      st.bind(7, rank - 1);
-      return st.step() ? std::optional(st.get_double(0)) : std::nullopt;
+      while (st.step())
+        latencies.push_back(st.get_double(0));
+    }
+    auto percentile = [&](std::int64_t pct) {
+      const auto rank = static_cast<size_t>((pct * static_cast<std::int64_t>(latencies.size()) + 99) / 100);
+      auto nth = latencies.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+      std::nth_element(latencies.begin(), nth, latencies.end());
+      return *nth;
     };
     s.latency_p50_ms = percentile(50);
     s.latency_p95_ms = percentile(95);
@@ -441,6 +461,16 @@ public:
       out.push_back("foreign key: a row of table " + fk.get_text(0) + " (rowid " +
                     (fk.is_null(1) ? std::string("-") : std::to_string(fk.get_int(1))) + ") refers to a missing row of " +
                     fk.get_text(2));
+    // The unique index keys outcomes by (task, track, slot); only outcomes
+    // recorded in a shadow rollout (slot != 0) rely on kanari's lookup to
+    // keep (track, task, version) unique. Each such outcome is checked
+    // against the index's entries for its task.
+    auto dup = m_db.prepare("SELECT a.id, a.task FROM outcomes a WHERE a.slot <> 0 AND EXISTS ("
+                            " SELECT 1 FROM outcomes b WHERE b.task = a.task AND b.track_no = a.track_no"
+                            " AND b.version_no = a.version_no AND b.id <> a.id)");
+    while (dup.step())
+      out.push_back("outcomes: task " + quote_for_message(dup.get_text(1)) + " (rowid " +
+                    std::to_string(dup.get_int(0)) + ") has two outcomes for one version");
     return out;
   }
 
@@ -466,8 +496,12 @@ public:
   }
 
   OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) override {
-    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes WHERE rollout_id = ?1");
-    st.bind(1, rollout_id);
+    const auto where = rollout_outcomes(rollout_id);
+    if (!where)
+      return {};
+    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes"
+                           " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1");
+    st.bind(1, rollout_id).bind(2, where->stable).bind(3, where->canary).bind(4, where->track).bind(5, where->first);
     if (!st.step() || st.get_int(0) == 0)
       return {};
     return {st.get_int(0), st.get_int(1), st.get_int(2)};
@@ -475,15 +509,86 @@ public:
 
   void for_each_rollout_outcome(std::int64_t rollout_id,
                                 const std::function<void(const RolloutOutcome&)>& fn) override {
+    const auto where = rollout_outcomes(rollout_id);
+    if (!where)
+      return;
     auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms FROM outcomes"
-                           " WHERE rollout_id = ?1 ORDER BY at, id");
-    st.bind(1, rollout_id);
+                           " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1"
+                           " ORDER BY at, id");
+    st.bind(1, rollout_id).bind(2, where->stable).bind(3, where->canary).bind(4, where->track).bind(5, where->first);
     while (st.step())
       fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
           st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5)});
   }
 
 private:
+  // Where a rollout's outcomes are in outcomes_by_version: its track, its two
+  // versions, and the first outcome id of the rollout and of its current
+  // step (schema/0003_ledger_by_task.sql).
+  struct RolloutOutcomes {
+    std::int64_t track, stable, canary, first, step, step_first;
+  };
+  std::optional<RolloutOutcomes> rollout_outcomes(std::int64_t rollout_id) {
+    auto st = m_db.prepare("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome FROM rollouts r"
+                           " JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
+                           " JOIN versions c ON c.id = r.canary WHERE r.id = ?1");
+    st.bind(1, rollout_id);
+    if (!st.step())
+      return std::nullopt;
+    return RolloutOutcomes{st.get_int(0), st.get_int(1), st.get_int(2), st.get_int(3), st.get_int(4), st.get_int(5)};
+  }
+
+  // Why an outcome of the task already stored refuses `o`: a repeat of its
+  // version (duplicate or conflict) or, with TaskVersions::one, another
+  // version; nullopt when `o` may be stored.
+  std::optional<InsertOutcome> existing_outcome(const OutcomeRecord& o, std::int64_t track, std::int64_t version,
+                                                TaskVersions versions) {
+    auto st = m_db.prepare("SELECT version_no, pass, latency_ms, cost, tokens, score, error FROM outcomes"
+                           " WHERE task = ?1 AND track_no = ?2");
+    st.bind_static(1, o.task).bind(2, track);
+    std::optional<std::int64_t> other;
+    while (st.step()) {
+      if (st.get_int(0) == version) {
+        bool same = (st.get_int(1) != 0) == o.pass && st.get_opt_double(2) == o.latency_ms &&
+                    st.get_opt_double(3) == o.cost && st.get_opt_int(4) == o.tokens &&
+                    st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error;
+        return InsertOutcome{same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
+      }
+      other = st.get_int(0);
+    }
+    if (other && versions == TaskVersions::one)
+      return InsertOutcome{InsertResult::other_version, version_id_of(*other)};
+    return std::nullopt;
+  }
+
+  // `unless_taken`: do nothing when (task, track, slot) is taken; changes()
+  // tells which happened. Without it a taken key is an error.
+  void insert_outcome_row(const OutcomeRecord& o, std::int64_t track, std::int64_t version, std::int64_t slot,
+                          bool unless_taken) {
+#define KANARI_INSERT_OUTCOME                                                                                   \
+  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens," \
+  " score, error, at, slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    auto st = m_db.prepare(unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
+                                        : KANARI_INSERT_OUTCOME);
+#undef KANARI_INSERT_OUTCOME
+    st.bind(1, track).bind_static(2, o.task).bind(3, version).bind(4, o.arm == Arm::canary)
+        .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
+        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).bind(14, slot).run();
+  }
+
+  // Whether the track ever had a shadow rollout, so outcomes with a slot of
+  // their own. Cached for one transaction: only a rollout started inside it
+  // can change the answer, and insert_rollout forgets it.
+  bool had_shadow_rollout(std::int64_t track) {
+    if (auto it = m_shadow_history.find(track); it != m_shadow_history.end())
+      return it->second;
+    auto st = m_db.prepare("SELECT EXISTS (SELECT 1 FROM rollouts r JOIN tracks t ON t.name = r.track"
+                           " WHERE t.no = ?1 AND r.shadow = 1)");
+    st.bind(1, track);
+    return m_shadow_history.emplace(track, st.step() && st.get_int(0) != 0).first->second;
+  }
+  std::unordered_map<std::int64_t, bool> m_shadow_history;
+
   // Tracks and versions are never deleted or renumbered, so their numbers
   // can be cached for the life of the connection.
   std::int64_t track_no(const std::string& name) {
@@ -522,6 +627,7 @@ private:
 
   Result<void> in_transaction(Transaction::Kind kind, const std::function<Result<void>()>& fn) {
     Transaction txn(m_db, kind);
+    m_shadow_history.clear(); // another process may have started a shadow rollout
     Result<void> r = Error{ErrorCode::operational, ""};
     try {
       r = fn();
@@ -594,6 +700,11 @@ Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
 }
 
 } // namespace
+
+void use_sqlite_without_memory_statistics() {
+  // SQLITE_MISUSE once SQLite is initialised: the setting then stays as it is.
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir) {
   auto path = db_path(dir);

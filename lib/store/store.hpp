@@ -77,7 +77,8 @@ public:
   virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
 
   // Maintenance.
-  // SQLite's integrity and foreign-key checks; empty when healthy.
+  // SQLite's integrity and foreign-key checks, and the uniqueness of
+  // (track, task, version) that the ledger keeps itself; empty when healthy.
   virtual std::vector<std::string> integrity_check() = 0;
 
   // Reports and metrics.
@@ -98,6 +99,12 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir);
 // Creates the store (the directory readable by its owner only) or opens it
 // if it exists. `created` tells which.
 Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& created);
+
+// For a process that owns SQLite (the `kanari` executable), before any store
+// is opened: turns off SQLite's global memory statistics, which take a mutex
+// on every allocation (about 6 % of a bulk import). A library must not call
+// it, since the setting is process-wide; later calls change nothing.
+void use_sqlite_without_memory_statistics();
 
 inline constexpr int k_application_id = 0x4B4E5231; // "KNR1"
 inline constexpr const char* k_db_file = "kanari.db";

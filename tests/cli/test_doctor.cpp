@@ -109,7 +109,7 @@ TEST_CASE("doctor: a damaged database page is reported by the integrity check") 
   d.w.cli.ok({"record", "--jsonl", "-"}, lines);
   sqlite_value(d.db, "PRAGMA wal_checkpoint(TRUNCATE)");
   const auto page_size = std::stol(sqlite_value(d.db, "PRAGMA page_size"));
-  const auto root = std::stol(sqlite_value(d.db, "SELECT rootpage FROM sqlite_master WHERE name = 'outcomes_window'"));
+  const auto root = std::stol(sqlite_value(d.db, "SELECT rootpage FROM sqlite_master WHERE name = 'outcomes_by_version'"));
   {
     std::fstream f(d.db, std::ios::in | std::ios::out | std::ios::binary);
     REQUIRE(f);
@@ -120,4 +120,21 @@ TEST_CASE("doctor: a damaged database page is reported by the integrity check") 
   auto p = d.problems();
   REQUIRE_FALSE(p.empty());
   CHECK(p.front().rfind("database: ", 0) == 0);
+}
+
+// Schema 3 leaves (track, task, version) unique to kanari's own lookup for
+// outcomes recorded in shadow rollouts (schema/0003_ledger_by_task.sql), so
+// doctor checks it: a second outcome of one version, written by hand with
+// another slot, is found.
+TEST_CASE("doctor: two outcomes of one task for one version") {
+  TwoVersions w;
+  const std::string db = w.cli.state() + "/kanari.db";
+  w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50", "--shadow"});
+  w.cli.ok({"record", "--task", "task-1", "--pass", "--version", "canary"});
+  w.cli.ok({"doctor"});
+  sqlite_value(db, "INSERT INTO outcomes (track_no, task, version_no, canary, pass, at, slot)"
+                   " SELECT track_no, task, version_no, canary, 0, at, 0 FROM outcomes");
+  auto r = w.cli({"doctor"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("outcomes: task 'task-1' (rowid 1) has two outcomes for one version") != std::string::npos);
 }

@@ -60,6 +60,23 @@ core::Manifest one_prompt(const std::string& name, const std::string& text) {
   return *m;
 }
 
+// Takes a store's ledger back to schemas 1 and 2, as kanari 0.1 created it.
+constexpr const char* k_ledger_to_schema_2 = R"(
+    CREATE TABLE outcomes_v2 (
+      id INTEGER PRIMARY KEY, track_no INTEGER NOT NULL, task TEXT NOT NULL, version_no INTEGER NOT NULL,
+      canary INTEGER NOT NULL CHECK (canary IN (0, 1)), rollout_id INTEGER, step INTEGER,
+      pass INTEGER NOT NULL CHECK (pass IN (0, 1)), latency_ms REAL, cost REAL, tokens INTEGER, score REAL,
+      error TEXT, at INTEGER NOT NULL, UNIQUE (track_no, task, version_no));
+    INSERT INTO outcomes_v2 SELECT id, track_no, task, version_no, canary, rollout_id, step, pass, latency_ms,
+      cost, tokens, score, error, at FROM outcomes;
+    DROP TABLE outcomes;
+    ALTER TABLE outcomes_v2 RENAME TO outcomes;
+    CREATE INDEX outcomes_window ON outcomes(rollout_id, canary, step);
+    CREATE INDEX outcomes_by_version ON outcomes(version_no, track_no, id);
+    ALTER TABLE rollouts DROP COLUMN first_outcome;
+    ALTER TABLE rollouts DROP COLUMN step_first_outcome;
+)";
+
 } // namespace
 
 TEST_CASE("store: init applies every migration and sets user_version application_id and WAL") {
@@ -95,11 +112,61 @@ TEST_CASE("store: a schema-1 store is upgraded in place, its data kept") {
       cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")})["id"];
   // Take the store back to what kanari 0.1 with schema 1 wrote.
   const auto db = db_file(cli.state());
-  sqlite_value(db, "DROP TABLE signatures; PRAGMA user_version = 1");
+  sqlite_value(db, std::string(k_ledger_to_schema_2) + "DROP TABLE signatures; PRAGMA user_version = 1;");
   CHECK(cli.json({"version", "list"})[0]["id"] == id);
   CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::embedded_migrations().back().number));
   CHECK(sqlite_value(db, "SELECT count(*) FROM signatures") == "0");
   cli.ok({"audit", "verify"});
+}
+
+// Schema 3 rebuilt the ledger around a (task, track, slot) key. A store
+// that schema 2 wrote, with ordinary and shadow outcomes, comes out of the
+// migration with the very rows, the slots kanari itself writes, and the
+// indexes of a new store; and the ledger's rules still hold on it.
+TEST_CASE("store: a schema-2 ledger is rebuilt by migration 3 with the slots kanari writes") {
+  test::TwoVersions w;
+  const auto db = db_file(w.cli.state());
+  auto path = w.cli.dir().file("c.md", "You are agent C.\n");
+  w.cli.ok({"--track", "shadowed", "version", "add", "--prompt", "system=" + w.cli.dir().file("s.md", "S\n")});
+  const std::string shadow_canary = w.cli.json({"--track", "shadowed", "version", "add", "--prompt", "system=" + path})["id"];
+  w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50"});
+  w.cli.ok({"--track", "shadowed", "canary", "start", "--version", shadow_canary, "--percentage", "50", "--shadow"});
+  std::string text;
+  for (int i = 0; i < 6; ++i) {
+    text += json{{"task", "t" + std::to_string(i)}, {"pass", i % 2 == 0}, {"version", i < 3 ? "stable" : "canary"}}.dump() + "\n";
+    for (std::string v : {"stable", "canary"})
+      text += json{{"task", "s" + std::to_string(i)}, {"pass", true}, {"version", v}, {"track", "shadowed"},
+                   {"latency_ms", 10 + i}}.dump() + "\n";
+  }
+  REQUIRE(w.cli.json({"record", "--jsonl", "-"}, text)["inserted"] == 18);
+  const std::string rows_sql = "SELECT id, track_no, task, version_no, canary, rollout_id, step, pass, latency_ms,"
+                               " cost, tokens, score, error, at, slot FROM outcomes ORDER BY id";
+  const std::string rows = sqlite_value(db, rows_sql);
+  CHECK(sqlite_value(db, "SELECT count(*) FROM outcomes WHERE slot <> 0") == "12");
+  const std::string index_sql = "SELECT name || ': ' || coalesce(sql, '') FROM sqlite_master"
+                                " WHERE tbl_name = 'outcomes' ORDER BY name";
+  const std::string indexes = sqlite_value(db, index_sql);
+  const json status = w.cli.json({"canary", "status"});
+  const json shadow_status = w.cli.json({"--track", "shadowed", "canary", "status"});
+  REQUIRE(status["canary_stats"]["n"] == 3);
+  REQUIRE(shadow_status["canary_stats"]["n"] == 6);
+
+  sqlite_value(db, std::string(k_ledger_to_schema_2) + "PRAGMA user_version = 2;");
+  REQUIRE(sqlite_value(db, "SELECT count(*) FROM pragma_table_info('outcomes') WHERE name = 'slot'") == "0");
+
+  w.cli.ok({"canary", "status"}); // opening the store migrates it
+  CHECK(sqlite_value(db, "PRAGMA user_version") == "3");
+  CHECK(sqlite_value(db, rows_sql) == rows);
+  CHECK(sqlite_value(db, index_sql) == indexes);
+  // The gate's windows, now ranges of outcomes_by_version, hold the same.
+  CHECK(w.cli.json({"canary", "status"}) == status);
+  CHECK(w.cli.json({"--track", "shadowed", "canary", "status"}) == shadow_status);
+  w.cli.ok({"doctor"});
+  // The rules, after: every line again is a duplicate, and the ordinary
+  // track still refuses a second version of a task.
+  CHECK(w.cli.json({"record", "--jsonl", "-"}, text)["duplicates"] == 18);
+  auto r = w.cli.json({"record", "--task", "t0", "--pass", "--version", "canary"});
+  CHECK(r["conflicts"] == 1);
 }
 
 TEST_CASE("store: the store file is 0600 and its directory 0700") {

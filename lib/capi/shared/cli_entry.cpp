@@ -5,6 +5,7 @@
 // in-process tests link) does not depend on the CLI.
 #include "cli.hpp"
 #include "kanari/kanari.h"
+#include "store/store.hpp"
 
 #include <iostream>
 #include <string>
@@ -14,6 +15,7 @@
 extern "C" KANARI_API int kanari_cli_main(int argc, char** argv) {
   try {
     std::ios::sync_with_stdio(false);
+    kanari::store::use_sqlite_without_memory_statistics(); // the executable owns SQLite
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i)
       args.emplace_back(argv[i]);
