@@ -169,6 +169,27 @@ TEST_CASE("store: a schema-2 ledger is rebuilt by migration 3 with the slots kan
   CHECK(r["conflicts"] == 1);
 }
 
+// A schema-2 ledger that breaks SPEC §3 (edited by hand: one task, two
+// versions, outside any shadow rollout) cannot get schema 3's unique index:
+// the migration fails with exit 3 and the file is left as it was.
+TEST_CASE("store: migration 3 refuses a hand-edited ledger and changes nothing") {
+  test::TwoVersions w;
+  const auto db = db_file(w.cli.state());
+  w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50"});
+  w.cli.ok({"record", "--task", "t1", "--pass", "--version", "canary"});
+  sqlite_value(db, std::string(k_ledger_to_schema_2) +
+                       "PRAGMA user_version = 2; PRAGMA wal_checkpoint(TRUNCATE);"
+                       "INSERT INTO outcomes (track_no, task, version_no, canary, pass, at)"
+                       " SELECT track_no, task, (SELECT no FROM versions WHERE id = '" + w.a + "'), 0, 1, at"
+                       " FROM outcomes;");
+  const std::string before = test::store_snapshot(w.cli.state());
+  auto r = w.cli({"canary", "status"});
+  CHECK(r.code == 3);
+  CHECK(r.err.find("UNIQUE constraint failed: outcomes.task") != std::string::npos);
+  CHECK(test::store_snapshot(w.cli.state()) == before);
+  CHECK(sqlite_value(db, "PRAGMA user_version") == "2");
+}
+
 TEST_CASE("store: the store file is 0600 and its directory 0700") {
   test::Cli cli;
   ::umask(022);
