@@ -20,8 +20,9 @@ runs=${BENCH_RUNS:-7}
 row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 # median/min/max of numbers on stdin
 stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%g (min %g, max %g)", m, v[1], v[NR]}'; }
-# hyperfine median/min/max in ms for one command
-hf() { hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/hf.json" "$@" >/dev/null 2>&1
+# hyperfine median/min/max in ms for one command (-i: `canary evaluate` exits 1
+# when its verdict is ROLLBACK, which is a result here, not a failure)
+hf() { hyperfine -N -i --warmup 3 --runs "$runs" --export-json "$work/hf.json" "$@" >/dev/null 2>&1
        python3 -c "import json;r=json.load(open('$work/hf.json'))['results'][0];print('%.2f ms (min %.2f, max %.2f)'%(r['median']*1e3,r['min']*1e3,r['max']*1e3))"; }
 
 echo "# kanari benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -98,9 +99,21 @@ row "record --jsonl peak RSS (KB)" "$(printf '%s' "$rss" | sed '/^$/d' | stats)"
 
 rm -rf "$work/s1"; cp -r "$work/s1-pristine" "$work/s1"
 export KANARI_STATE="$work/s1"
+# The 1 M outcomes are all in the open rollout's windows here (800 k
+# baseline, 200 k canary): the status reads and ranks every one of them.
+row "canary status, 1 M outcomes all in the current windows" "$(hf "$K canary status")" "-" "grows with the window"
+# The usual shape: the 1 M outcomes are history, the open rollout has 1,000.
+canary_id=$("$K" canary status --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["canary"])')
+"$K" canary rollback -q
+"$K" canary start --version "$canary_id" --percentage 20 -q
+gen_outcomes 1000 cur | "$K" record --jsonl - -q
+F="$BUILD_DIR/bench/kanari_startup_floor"
+row "process start: /bin/true; a C program linking libcrypto; the same computing one EVP SHA-256" \
+  "-" "$(hf /bin/true); $(hf "$F"); $(hf "$F sha256 salt:user-1")" "the floor under route --key"
 row "route --key on 1 M outcomes" "$(hf "$K route --key user-1")" "$(hf "$K --version")" "kanari --version = process start"
 row "record --task on 1 M outcomes" "$(hf --setup "$K route --key u --task bench-task" "$K record --task bench-task --pass")" "-" "-"
-row "canary status on 1 M outcomes" "$(hf "$K canary status")" "-" "-"
+row "canary status on 1 M outcomes, window 1000" "$(hf "$K canary status")" "-" "-"
+row "canary evaluate on 1 M outcomes, window 1000" "$(hf "$K canary evaluate")" "-" "-"
 
 # --- evaluate/status as history grows: 100 rollouts, a fixed current window
 history_store() { # history_store DIR PER_ROLLOUT
