@@ -1,6 +1,7 @@
 // kanari_evaluate (a track's gate against the store, as `canary evaluate`)
 // and kanari_gate (the pure gate on counts a runtime keeps itself).
 #include "capi/handle.hpp"
+#include "core/canonical_json.hpp"
 
 #include "gate/gate.hpp"
 #include "rollout/evaluate.hpp"
@@ -85,10 +86,11 @@ KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_
       return usage_error("kanari_gate: input must not be NULL");
     gate::Policy policy;
     if (policy_json && *policy_json) {
-      auto j = nlohmann::json::parse(policy_json, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded())
-        return usage_error("the policy is not valid JSON");
-      auto p = gate::parse_policy(j);
+      // The CLI's strict parser: no duplicate keys, and a depth limit, so a
+      // deeply nested policy cannot overflow the host process's stack.
+      auto j = core::parse_json(policy_json, "the policy");
+      KANARI_TRY(j);
+      auto p = gate::parse_policy(*j);
       KANARI_TRY(p);
       policy = std::move(*p);
     }

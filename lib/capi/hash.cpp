@@ -1,6 +1,7 @@
 // kanari_version_id: the content address of a manifest given as JSON text
 // (SPEC §4), computed by the same core::version_id the CLI stores.
 #include "capi/handle.hpp"
+#include "core/canonical_json.hpp"
 
 #include "core/manifest.hpp"
 
@@ -44,9 +45,10 @@ Result<core::Component> component(const json& c, size_t i) {
 }
 
 Result<std::string> manifest_id(const char* text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    return usage_error("the manifest is not valid JSON (or not UTF-8)");
+  // The CLI's strict parser: duplicate keys refused, nesting limited.
+  auto parsed = core::parse_json(text, "the manifest");
+  KANARI_TRY(parsed);
+  json j = std::move(*parsed);
   if (!j.is_object())
     return usage_error("the manifest must be a JSON object with components, format and model");
   for (auto& [key, v] : j.items()) {

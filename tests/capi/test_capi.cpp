@@ -318,6 +318,15 @@ TEST_CASE("capi: the pure gate on counts is gate::evaluate") {
     CHECK(std::string(kanari_last_error(nullptr)).find("regression") != std::string::npos);
     CHECK(kanari_gate("{", &in, nullptr, nullptr) == KANARI_USAGE);
     CHECK(kanari_gate(nullptr, nullptr, nullptr, nullptr) == KANARI_USAGE);
+    // As strict as the CLI's --policy: a repeated key and nesting past the
+    // limit are refused with a message. The nesting used to be parsed
+    // recursively to any depth, and a deep enough policy overflowed the
+    // host's stack.
+    CHECK(kanari_gate("{\"min_samples\": 5, \"min_samples\": 50}", &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("min_samples") != std::string::npos);
+    const std::string deep = "{\"x\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+    CHECK(kanari_gate(deep.c_str(), &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("nest") != std::string::npos);
   }
 }
 
@@ -347,11 +356,17 @@ TEST_CASE("capi: version ids reproduce the SPEC §4 vectors and the CLI's versio
   for (const char* bad : {"", "[]", "{\"components\":{}}", "{\"format\":\"v2\",\"components\":[]}",
                           "{\"components\":[],\"extra\":1}",
                           "{\"components\":[{\"kind\":\"prompt\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
-                          "{\"components\":[{\"kind\":\"x\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}"}) {
+                          "{\"components\":[{\"kind\":\"x\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
+                          // As strict as the CLI: a repeated key; nesting past the limit.
+                          "{\"components\":[],\"components\":[]}"}) {
     CAPTURE(bad);
     CHECK(kanari_version_id(bad, id) == KANARI_USAGE);
     CHECK(std::string(kanari_last_error(nullptr)).size() > 10);
   }
+  const std::string deep = "{\"components\":[],\"model\":{\"x\":" + std::string(100000, '[') +
+                           std::string(100000, ']') + "}}";
+  CHECK(kanari_version_id(deep.c_str(), id) == KANARI_USAGE);
+  CHECK(std::string(kanari_last_error(nullptr)).find("nest") != std::string::npos);
 }
 
 TEST_CASE("capi: errors are status codes with messages, never exceptions") {
