@@ -495,13 +495,17 @@ public:
     return out;
   }
 
+// Every outcome of rollout ?1: its two versions ?2 and ?3 on its track ?4,
+// from its first outcome id ?5 on (RolloutOutcomes::bind).
+#define KANARI_ROLLOUT_OUTCOMES_WHERE \
+  " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1"
+
   OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) override {
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return {};
-    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes"
-                           " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1");
-    st.bind(1, rollout_id).bind(2, where->stable).bind(3, where->canary).bind(4, where->track).bind(5, where->first);
+    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE);
+    where->bind(st, rollout_id);
     if (!st.step() || st.get_int(0) == 0)
       return {};
     return {st.get_int(0), st.get_int(1), st.get_int(2)};
@@ -513,9 +517,8 @@ public:
     if (!where)
       return;
     auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms FROM outcomes"
-                           " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1"
-                           " ORDER BY at, id");
-    st.bind(1, rollout_id).bind(2, where->stable).bind(3, where->canary).bind(4, where->track).bind(5, where->first);
+                           KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
+    where->bind(st, rollout_id);
     while (st.step())
       fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
           st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5)});
@@ -527,6 +530,10 @@ private:
   // step (schema/0003_ledger_by_task.sql).
   struct RolloutOutcomes {
     std::int64_t track, stable, canary, first, step, step_first;
+    // The parameters of KANARI_ROLLOUT_OUTCOMES_WHERE.
+    void bind(Statement& st, std::int64_t rollout_id) const {
+      st.bind(1, rollout_id).bind(2, stable).bind(3, canary).bind(4, track).bind(5, first);
+    }
   };
   std::optional<RolloutOutcomes> rollout_outcomes(std::int64_t rollout_id) {
     auto st = m_db.prepare("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome FROM rollouts r"
