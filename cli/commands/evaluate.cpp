@@ -52,31 +52,67 @@ std::string verdict_style(gate::Verdict v) {
 
 namespace {
 
+// The exit code of several tracks: the worst of theirs, an error (3, or its
+// own code) over a rollback (1) over anything else (0).
+int worse(int a, int b) {
+  auto rank = [](int code) { return code == 0 ? 0 : code == 1 ? 1 : code == 3 ? 3 : 2; };
+  return rank(b) > rank(a) ? b : a;
+}
+
+// One track's evaluation; a failure (its error, or a store failure) becomes
+// an Error, so that `--all` goes on with the other tracks.
+Result<rollout::Evaluation> evaluate_one(rollout::Context& lib, const std::string& track, rollout::Apply apply) {
+  try {
+    return rollout::evaluate_track(lib, track, apply);
+  } catch (const store::StoreFailure& e) {
+    return operational_error(std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+  }
+}
+
 Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  std::vector<std::string> tracks;
-  if (o.all)
-    tracks = (*lib)->store.tracks_with_open_rollouts();
-  else
-    tracks.push_back(ctx.g.track);
+  if (!o.all) {
+    auto ev = rollout::evaluate_track(**lib, ctx.g.track, o.apply ? rollout::Apply::yes : rollout::Apply::no);
+    KANARI_TRY(ev);
+    if (ctx.g.json)
+      ctx.print_json(rollout::verdict_json(*ev));
+    else
+      print_human(ctx, *ev);
+    return ev->gate.verdict == gate::Verdict::rollback ? 1 : 0;
+  }
+  // Every track is evaluated, each in its own transaction, even when one
+  // fails: a damaged rollout on one track must not stop cron from rolling
+  // back a bad canary on another. What was applied where is printed.
+  const auto tracks = (*lib)->store.tracks_with_open_rollouts();
   const auto apply = o.apply ? rollout::Apply::yes : rollout::Apply::no;
   json all = json::array();
-  bool rollback = false;
+  int code = 0;
   for (const auto& t : tracks) {
-    auto ev = rollout::evaluate_track(**lib, t, apply);
-    KANARI_TRY(ev);
-    rollback = rollback || ev->gate.verdict == gate::Verdict::rollback;
+    auto ev = evaluate_one(**lib, t, apply);
+    if (!ev.ok()) {
+      const int failed = static_cast<int>(ev.error().code);
+      code = worse(code, failed);
+      ctx.err << "kanari: error: track '" << t << "': " << ev.error().message << "\n";
+      if (ctx.g.json)
+        all.push_back({{"track", t}, {"error", ev.error().message}, {"exit_code", failed}, {"applied", false},
+                       {"action", "none"}, {"verdict", nullptr}});
+      else
+        ctx.human() << t << ": " << paint("ERROR", style::bold_red, ctx.colour()) << " (nothing applied)\n  "
+                    << ev.error().message << "\n";
+      continue;
+    }
+    code = worse(code, ev->gate.verdict == gate::Verdict::rollback ? 1 : 0);
     if (ctx.g.json)
       all.push_back(rollout::verdict_json(*ev));
     else
       print_human(ctx, *ev);
   }
   if (ctx.g.json)
-    ctx.print_json(o.all ? all : all.at(0));
-  else if (o.all && tracks.empty())
+    ctx.print_json(all);
+  else if (tracks.empty())
     ctx.human() << "No track has an open rollout.\n";
-  return rollback ? 1 : 0;
+  return code;
 }
 
 } // namespace
@@ -85,7 +121,9 @@ void setup_evaluate(CLI::App& canary, Registry& reg) {
   auto opts = std::make_shared<EvaluateOptions>();
   auto* e = canary.add_subcommand(
       "evaluate", "The gate's verdict (PROMOTE, HOLD, ROLLBACK, ...); exit 1 when a rollback is due or applied");
-  e->add_flag("--all", opts->all, "every track with an open rollout (prints a JSON array with --json)");
+  e->add_flag("--all", opts->all,
+              "every track with an open rollout, each in its own transaction, going on past a track that fails "
+              "(prints a JSON array with --json; exit code: the worst track's, 3 over 1 over 0)");
   e->add_flag("--apply", opts->apply, "perform the verdict atomically: advance/promote or roll back");
   reg.on(e, opts, run_evaluate);
 }

@@ -49,10 +49,14 @@ Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
     ctx.err << "kanari: ... and " << s.notes_omitted << " more\n";
   if (ctx.g.json)
     ctx.print_json({{"inserted", s.inserted}, {"duplicates", s.duplicates}, {"conflicts", s.conflicts},
-                    {"invalid", s.invalid}});
-  else
+                    {"invalid", s.invalid}, {"late", s.late}, {"backdated", s.backdated}});
+  else {
     ctx.human() << "Recorded " << s.inserted << " outcome" << (s.inserted == 1 ? "" : "s") << " (" << s.duplicates
                 << " duplicate, " << s.conflicts << " conflicting, " << s.invalid << " invalid skipped)\n";
+    if (s.late || s.backdated)
+      ctx.human() << "  of these, counted in no gate window: " << s.late << " late (their version's rollout had ended), "
+                  << s.backdated << " backdated (dated before their window opened)\n";
+  }
   return 0;
 }
 
@@ -64,6 +68,8 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
     std::ifstream file;
     std::istream* in = &ctx.in;
     if (o.jsonl != "-") {
+      if (std::error_code ec; std::filesystem::is_directory(o.jsonl, ec))
+        return usage_error("--jsonl '" + o.jsonl + "' is a directory; give a JSON Lines file, or - for stdin");
       file.open(o.jsonl, std::ios::binary);
       if (!file)
         return usage_error("--jsonl file '" + o.jsonl + "' cannot be opened");
@@ -144,16 +150,20 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
 void setup_record(CLI::App& app, Registry& reg) {
   auto o = std::make_shared<RecordOptions>();
   auto* r = app.add_subcommand("record", "Store task outcomes against the version they ran with (idempotent)");
-  r->add_option("--task", o->task, "the task id (1 to 256 bytes of UTF-8)");
+  r->add_option("--task", o->task, "the task id (1 to 256 bytes of UTF-8, no NUL)");
   r->add_flag("--pass", o->pass, "the task passed");
   r->add_flag("--fail", o->fail, "the task failed");
-  r->add_option("--version", o->version, "the version REF it ran with (default: the assignment from `route --task`)");
+  r->add_option("--version", o->version,
+                "the version REF it ran with (default: the assignment from `route --task`); a version of an ended "
+                "rollout is stored as a late outcome, counted in no gate window");
   r->add_option("--latency-ms", o->latency_ms, "latency in milliseconds (>= 0)");
   r->add_option("--cost", o->cost, "cost (>= 0, any unit, used consistently)");
   r->add_option("--tokens", o->tokens, "tokens used (whole number >= 0)");
   r->add_option("--score", o->score, "a score (any finite number)");
   r->add_option("--error", o->error, "an error code; counts toward the error rate");
-  r->add_option("--at", o->at, "when it ran, RFC 3339 (default: now)");
+  r->add_option("--at", o->at,
+                "when it ran, RFC 3339 (default: now; at most 10 minutes ahead of this host's clock). An outcome dated "
+                "before its window opened is stored as backdated and counts in no gate window");
   r->add_option("--jsonl", o->jsonl,
                 "many outcomes, one JSON object per line (- = stdin): task, pass, version, track, latency_ms, "
                 "cost, tokens, score, error, at; all or nothing");

@@ -60,6 +60,11 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
   arm("canary", r.canary, r.latency.canary);
   arm("stable", r.stable, r.latency.stable);
   h << arms.render(colour) << "\n";
+  const std::int64_t late = r.late_canary.n + r.late_stable.n, backdated = r.backdated_canary.n + r.backdated_stable.n;
+  if (late || backdated)
+    h << "counted in no window: " << late << " late (canary " << r.late_canary.n << ", " << r.late_canary.pass
+      << " passed; stable " << r.late_stable.n << ", " << r.late_stable.pass << " passed), " << backdated
+      << " backdated (canary " << r.backdated_canary.n << ", stable " << r.backdated_stable.n << ")\n\n";
   Table timeline({{"SEQ", Table::Align::right}, {"AT"}, {"ACTION"}, {"CANARY %", Table::Align::right}, {"VERDICT"},
                   {"ACTOR"}, {"REASON"}});
   for (const auto& m : r.markers) {

@@ -4,6 +4,7 @@
 #include "rollout/routing.hpp"
 #include "util/strings.hpp"
 
+#include <filesystem>
 #include <fstream>
 
 namespace kanari::cli {
@@ -23,6 +24,8 @@ Result<void> validate_key(std::string_view key) {
     return usage_error("a routing key must not be empty");
   if (!is_valid_utf8(key))
     return usage_error("routing key " + quote_for_message(key) + " is not valid UTF-8");
+  if (key.find('\0') != std::string_view::npos)
+    return usage_error("routing key " + quote_for_message(key) + " contains U+0000 (NUL)");
   return {};
 }
 
@@ -44,6 +47,8 @@ Result<int> route_many(const RouteOptions& o, Context& ctx, rollout::Context& li
   std::ifstream file;
   std::istream* in = &ctx.in;
   if (o.keys != "-") {
+    if (std::error_code ec; std::filesystem::is_directory(o.keys, ec))
+      return usage_error("--keys '" + o.keys + "' is a directory; give a file of keys, one per line, or - for stdin");
     file.open(o.keys, std::ios::binary);
     if (!file)
       return usage_error("--keys file '" + o.keys + "' cannot be opened");

@@ -60,9 +60,11 @@ std::string ms_text(double ms) {
 std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
 // A time label fitting the span shown: seconds for short spans, the date
-// for spans over a day.
+// for spans over a day, and the year too for spans over half a year.
 std::string time_label(TimeMs t, TimeMs span) {
   const std::string s = format_rfc3339(t); // 2026-11-22T10:00:00.000Z
+  if (span > 180LL * 24 * 3600 * 1000)
+    return s.substr(0, 10); // the year matters over half a year
   if (span > 36LL * 3600 * 1000)
     return s.substr(5, 5) + " " + s.substr(11, 5);
   if (span < 20LL * 1000)
@@ -451,9 +453,16 @@ std::string render_html(const RolloutReport& r) {
   meta("started", html_escape(format_rfc3339(ro.started_at)));
   meta("ended", ro.ended_at ? html_escape(format_rfc3339(*ro.ended_at)) : "still open");
   meta("policy sha256", "<code>" + html_escape(ro.policy_sha256) + "</code>");
+  auto count = [](const ArmCount& c) {
+    return std::to_string(c.n) + (c.n ? " (" + std::to_string(c.pass) + " passed)" : "");
+  };
+  meta("late outcomes", "canary " + count(r.late_canary) + ", stable " + count(r.late_stable) +
+                            " &middot; recorded after the rollout ended for tasks routed before; in no window");
+  meta("backdated outcomes", "canary " + count(r.backdated_canary) + ", stable " + count(r.backdated_stable) +
+                                 " &middot; dated before the window they would fall in; in no window");
   s += "</table>\n";
 
-  s += "<h2>Outcomes per arm</h2>\n<p class=\"sub\">Every outcome recorded while the rollout was open, all steps "
+  s += "<h2>Outcomes per arm</h2>\n<p class=\"sub\">Every outcome the rollout's windows counted, all steps "
        "together; pass rates with Wilson 95 % intervals, nearest-rank latency percentiles.</p>\n"
        "<table class=\"arms\">\n<thead><tr><th>arm</th><th class=\"num\">n</th><th class=\"num\">pass</th>"
        "<th class=\"num\">pass rate</th><th class=\"num\">95 % CI</th><th class=\"num\">errors</th>"

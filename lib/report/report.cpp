@@ -159,6 +159,15 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
     }
     rep.to = rep.buckets.back().end;
     ctx.store.for_each_rollout_outcome(ro->id, [&](const store::RolloutOutcome& o) {
+      const bool canary_arm = o.arm == store::Arm::canary;
+      if (o.counted != store::Counted::yes) {
+        ArmCount& c = o.counted == store::Counted::late ? (canary_arm ? rep.late_canary : rep.late_stable)
+                                                        : (canary_arm ? rep.backdated_canary : rep.backdated_stable);
+        ++c.n;
+        c.pass += o.pass ? 1 : 0;
+        c.errors += o.error ? 1 : 0;
+        return;
+      }
       auto i = static_cast<std::size_t>(std::clamp<TimeMs>((o.at - rep.from) / rep.bucket_ms, 0,
                                                            static_cast<TimeMs>(nb) - 1));
       const bool canary = o.arm == store::Arm::canary;
@@ -194,6 +203,8 @@ json arm_bucket_json(const ArmCount& c) {
           {"pass_rate", c.n ? json(static_cast<double>(c.pass) / static_cast<double>(c.n)) : json(nullptr)},
           {"wilson95", c.n ? json::array({ci.lo, ci.hi}) : json(nullptr)}};
 }
+
+json count_json(const ArmCount& c) { return {{"n", c.n}, {"pass", c.pass}, {"errors", c.errors}}; }
 
 json arm_summary_json(const ArmCount& s, const LatencyArm& l) {
   auto j = arm_bucket_json(s);
@@ -251,6 +262,8 @@ json report_json(const RolloutReport& r) {
           {"buckets", buckets},
           {"arms", {{"canary", arm_summary_json(r.canary, r.latency.canary)},
                     {"stable", arm_summary_json(r.stable, r.latency.stable)}}},
+          {"late", {{"canary", count_json(r.late_canary)}, {"stable", count_json(r.late_stable)}}},
+          {"backdated", {{"canary", count_json(r.backdated_canary)}, {"stable", count_json(r.backdated_stable)}}},
           {"latency_bins_ms", r.latency.edges_ms},
           {"latency_log_scale", r.latency.log_scale},
           {"timeline", spans},

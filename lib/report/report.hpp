@@ -2,8 +2,9 @@
 // reads the rollout, its outcomes and its events in one snapshot and
 // reduces them to what the page draws:
 //
-// - pass rate over time: the outcomes recorded while the rollout was open,
-//   bucketed by time per arm, each bucket with its Wilson 95 % interval
+// - pass rate over time: the outcomes the rollout's windows counted,
+//   bucketed by time per arm (late and backdated outcomes are counted
+//   apart), each bucket with its Wilson 95 % interval
 //   (gate::wilson_interval), so a bucket of 3 tasks shows how little it says;
 // - latency per arm: a histogram on log-spaced bins and nearest-rank
 //   p50/p95/p99 over the whole rollout;
@@ -71,7 +72,13 @@ struct RolloutReport {
   TimeMs from = 0, to = 0; // the time axis
   TimeMs bucket_ms = 0;
   std::vector<TimeBucket> buckets;
-  ArmCount canary, stable; // over the whole rollout
+  ArmCount canary, stable; // over the whole rollout: the outcomes its windows counted
+  // Stored against the rollout but counted in no window: late outcomes
+  // (recorded after the rollout ended, for a task routed before) and
+  // backdated ones (dated before the window they would fall in). Neither is
+  // in the buckets, the latency histogram or the time axis.
+  ArmCount late_canary, late_stable;
+  ArmCount backdated_canary, backdated_stable;
   LatencyHistogram latency;
   std::vector<StepSpan> steps;
   std::vector<Marker> markers;

@@ -38,11 +38,17 @@ json event_json(const store::EventRecord& e) {
   return j;
 }
 
+TimeMs transition_time(Context& ctx, const std::string& track) {
+  const TimeMs now = ctx.clock.now_ms();
+  const auto last = ctx.store.last_event_time(track);
+  return last ? std::max(now, *last) : now;
+}
+
 store::EventRecord append_event(Context& ctx, const EventDraft& d) {
   auto last = ctx.store.last_event();
   store::EventRecord e;
   e.seq = last ? last->seq + 1 : 1;
-  e.at = ctx.clock.now_ms();
+  e.at = transition_time(ctx, d.track);
   e.actor = ctx.actor;
   e.action = d.action;
   e.track = d.track;

@@ -30,7 +30,13 @@ struct EventDraft {
   nlohmann::json evidence = nlohmann::json::object();
 };
 
-// Appends inside the caller's write transaction.
+// The time a transition of `track` stores: the clock, but never earlier than
+// the track's newest event, so a host with a slow clock cannot make a step
+// look older than it is (and fire max_step_seconds early), nor date an
+// event before the one it follows. Call inside the write transaction.
+TimeMs transition_time(Context& ctx, const std::string& track);
+
+// Appends inside the caller's write transaction, at transition_time().
 store::EventRecord append_event(Context& ctx, const EventDraft& draft);
 
 nlohmann::json event_json(const store::EventRecord& e); // the hashed form plus prev_hash/hash

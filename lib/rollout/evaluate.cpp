@@ -7,7 +7,10 @@ namespace kanari::rollout {
 using nlohmann::json;
 
 gate::Policy rollout_policy(const store::RolloutRecord& r) {
-  auto p = gate::parse_policy(json::parse(r.policy));
+  const json stored = json::parse(r.policy, nullptr, /*allow_exceptions=*/false);
+  if (stored.is_discarded())
+    throw store::StoreFailure("rollout " + std::to_string(r.id) + " has a stored policy that is not JSON");
+  auto p = gate::parse_policy(stored);
   if (!p.ok())
     throw store::StoreFailure("rollout " + std::to_string(r.id) + " has a policy this kanari cannot read: " +
                               p.error().message);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 
 namespace kanari::rollout {
 
@@ -27,6 +28,8 @@ public:
     std::optional<std::int64_t> rollout;
     std::optional<std::int64_t> step;
     bool shadow;
+    store::Counted counted;        // yes or late; backdated is the caller's to decide
+    TimeMs window_start;           // the start of the window the outcome falls in
   };
 
   Result<Resolved> resolve(const OutcomeInput& in) {
@@ -50,7 +53,8 @@ public:
       m_assigned = std::move(a->version_id);
       version = m_assigned;
     }
-    Resolved r{version, store::Arm::stable, std::nullopt, std::nullopt, false};
+    Resolved r{version, store::Arm::stable, std::nullopt, std::nullopt, false, store::Counted::yes,
+               std::numeric_limits<TimeMs>::min()};
     if (t.rollout) {
       r.rollout = t.rollout->id;
       r.step = t.rollout->step;
@@ -58,11 +62,21 @@ public:
     }
     if (t.rollout && version == t.rollout->canary) {
       r.arm = store::Arm::canary;
+      r.window_start = t.rollout->step_started_at;
     } else if (t.stable && version == *t.stable) {
       r.arm = store::Arm::stable;
+      if (t.rollout)
+        r.window_start = t.rollout->started_at;
     } else {
-      return usage_error("version " + std::string(version.substr(0, 12)) + " is neither the stable nor the canary of track '" +
-                         in.track + "'; outcomes are recorded only for the versions being compared");
+      const auto& past = earlier_rollout(t, in.track, version);
+      if (!past)
+        return usage_error("version " + std::string(version.substr(0, 12)) + " is neither the stable nor the canary of track '" +
+                           in.track + "', and never was; outcomes are recorded only for the versions being compared");
+      r.arm = past->canary == version ? store::Arm::canary : store::Arm::stable;
+      r.rollout = past->id;
+      r.step = past->step;
+      r.shadow = past->shadow;
+      r.counted = store::Counted::late;
     }
     return r;
   }
@@ -72,12 +86,23 @@ private:
     std::optional<std::string> stable;
     std::optional<store::RolloutRecord> rollout;
     std::map<std::string, std::string, std::less<>> refs;
+    // Per version that is no arm now: the last rollout in which it was one.
+    std::map<std::string, std::optional<store::RolloutRecord>, std::less<>> earlier;
   };
+
+  const std::optional<store::RolloutRecord>& earlier_rollout(TrackState& t, const std::string& track,
+                                                             std::string_view version) {
+    auto it = t.earlier.find(version);
+    if (it == t.earlier.end())
+      it = t.earlier.emplace(std::string(version), m_ctx.store.last_rollout_with_arm(track, std::string(version)))
+               .first;
+    return it->second;
+  }
 
   TrackState& track(const std::string& name) {
     auto it = m_tracks.find(name);
     if (it == m_tracks.end())
-      it = m_tracks.emplace(name, TrackState{m_ctx.store.stable_of(name), m_ctx.store.open_rollout(name), {}}).first;
+      it = m_tracks.emplace(name, TrackState{m_ctx.store.stable_of(name), m_ctx.store.open_rollout(name), {}, {}}).first;
     return it->second;
   }
 
@@ -105,14 +130,25 @@ Result<void> finite_non_negative(const std::optional<double>& v, const char* nam
 
 // Stores one validated outcome, taking its strings; counts it into `sum`.
 Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, RecordSummary& sum) {
+  const TimeMs now = ctx.clock.now_ms();
+  if (in.at && *in.at > now + k_max_future_ms)
+    return usage_error("\"at\" " + format_rfc3339(*in.at) + " is more than 10 minutes after this host's clock (" +
+                       format_rfc3339(now) + "); give the time the task ran, in UTC");
   auto r = arms.resolve(in);
   KANARI_TRY(r);
-  const TimeMs at = in.at ? *in.at : ctx.clock.now_ms();
+  const TimeMs at = in.at ? *in.at : now;
   store::OutcomeRecord o{std::move(in.track), std::move(in.task), std::string(r->version), r->arm, r->rollout,
-                         r->step, in.pass, in.latency_ms, in.cost, in.tokens, in.score, std::move(in.error), at};
+                         r->step, in.pass, in.latency_ms, in.cost, in.tokens, in.score, std::move(in.error), at,
+                         r->counted};
+  if (o.counted == store::Counted::yes && at < r->window_start)
+    o.counted = store::Counted::backdated;
   auto ins = ctx.store.insert_outcome(o, r->shadow ? store::TaskVersions::several : store::TaskVersions::one);
   switch (ins.result) {
-  case store::InsertResult::inserted: ++sum.inserted; break;
+  case store::InsertResult::inserted:
+    ++sum.inserted;
+    sum.late += o.counted == store::Counted::late ? 1 : 0;
+    sum.backdated += o.counted == store::Counted::backdated ? 1 : 0;
+    break;
   case store::InsertResult::duplicate: ++sum.duplicates; break;
   case store::InsertResult::conflict:
     ++sum.conflicts;
@@ -243,6 +279,9 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
         progress(number);
       if (!line.empty() && line.back() == '\r')
         line.pop_back();
+      // Editors on some systems start a UTF-8 file with a byte order mark.
+      if (number == 1 && line.starts_with("\xEF\xBB\xBF"))
+        line.erase(0, 3);
       if (line.find_first_not_of(" \t") == std::string::npos)
         continue;
       auto o = parse_outcome_line(line, default_track);

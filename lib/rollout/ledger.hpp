@@ -2,7 +2,15 @@
 // the version it ran with and the arm that version had on the track.
 //
 // - The arm is derived, never given: the open rollout's canary is `canary`,
-//   the track's stable is `stable`, any other version is refused (exit 2).
+//   the track's stable is `stable`. A version that was an arm of an earlier
+//   rollout of the track is a *late* outcome (a task routed before a
+//   promotion or rollback that finished after it): stored against the last
+//   such rollout, with the arm it had there, counted in no window. Any other
+//   version is refused (exit 2).
+// - An outcome's time is its `at` (default: now). One dated before the
+//   window it would fall in (the current step for the canary, the rollout
+//   for the stable) is *backdated*: stored, counted in no window. One dated
+//   more than k_max_future_ms after the clock is refused (exit 2).
 // - (track, task, version) is unique. A repeat with the same fields is a
 //   duplicate (skipped, counted; retries are safe); a repeat with different
 //   fields is a conflict (not stored, counted, named; first write wins).
@@ -34,8 +42,14 @@ struct OutcomeInput {
   std::optional<TimeMs> at;
 };
 
+// How far in the future an outcome's `at` may lie (clock skew between the
+// agent's host and the recording one): 10 minutes.
+inline constexpr TimeMs k_max_future_ms = 10 * 60 * 1000;
+
 struct RecordSummary {
   std::int64_t inserted = 0;
+  std::int64_t late = 0;      // of the inserted: late outcomes of an ended arm
+  std::int64_t backdated = 0; // of the inserted: dated before their window
   std::int64_t duplicates = 0;
   std::int64_t conflicts = 0;
   std::int64_t invalid = 0;

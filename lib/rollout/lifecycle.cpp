@@ -97,7 +97,7 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
       KANARI_TRY(key);
       signed_by = *key;
     }
-    const TimeMs now = ctx.clock.now_ms();
+    const TimeMs now = transition_time(ctx, in.track);
     json policy = gate::policy_to_json(in.policy);
     r.track = in.track;
     r.canary = in.version;
@@ -126,7 +126,7 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
 
 void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
                    const json& evidence) {
-  const TimeMs now = ctx.clock.now_ms();
+  const TimeMs now = transition_time(ctx, r.track);
   const bool last = r.step + 1 >= static_cast<std::int64_t>(r.steps_bp.size());
   json from = rollout_evidence(r);
   if (full || last) {
@@ -153,7 +153,7 @@ void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::
 
 void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason, const json& evidence) {
   r.state = store::RolloutState::rolled_back;
-  r.ended_at = ctx.clock.now_ms();
+  r.ended_at = transition_time(ctx, r.track);
   ctx.store.update_rollout(r);
   append_event(ctx, {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
                      merge(rollout_evidence(r), evidence)});

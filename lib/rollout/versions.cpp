@@ -27,6 +27,10 @@ Result<void> validate_task_id(std::string_view task) {
     return usage_error("a task id must be 1 to 256 bytes, got " + std::to_string(task.size()) + " bytes");
   if (!is_valid_utf8(task))
     return usage_error("task id " + quote_for_message(task) + " is not valid UTF-8");
+  // "t\u0000" would be a task distinct from "t" that most callers print,
+  // log and compare as "t".
+  if (task.find('\0') != std::string_view::npos)
+    return usage_error("task id " + quote_for_message(task) + " contains U+0000 (NUL)");
   return {};
 }
 

@@ -26,9 +26,12 @@ struct RolloutOutcome {
   bool pass = false;
   bool error = false; // it has an error code
   std::optional<double> latency_ms;
+  Counted counted = Counted::yes;
 };
 
-// How many outcomes a rollout has and when the first and last were recorded.
+// How many outcomes of a rollout count in its windows, and the times of the
+// first and last of them (late and backdated outcomes are left out: a
+// backdated `at` may lie years before the rollout).
 struct OutcomeSpan {
   std::int64_t n = 0;
   TimeMs first = 0;

@@ -45,6 +45,11 @@ namespace {
 
 Arm arm_from(std::string_view s) { return s == "canary" ? Arm::canary : Arm::stable; }
 
+// outcomes.excluded (schema/0004_outcome_windows.sql) is Counted's value.
+static_assert(static_cast<int>(Counted::yes) == 0 && static_cast<int>(Counted::late) == 1 &&
+              static_cast<int>(Counted::backdated) == 2);
+Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? Counted::backdated : Counted::yes; }
+
 const char* const k_rollout_columns =
     "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "
     "started_at, step_started_at, ended_at, promote_streak, approved_step";
@@ -107,11 +112,12 @@ EventRecord read_event(const Statement& st) {
   " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
   "  WHERE version_no = ?7 AND track_no = ?4 AND id >= ?8"                             \
   "    AND rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"              \
+  "    AND excluded = 0"                                                               \
   " UNION ALL"                                                                         \
   " SELECT pass, latency_ms, cost, tokens, error FROM ("                                \
   "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
   "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                               \
-  "     AND (rollout_id IS NULL OR rollout_id <> ?1)"                                   \
+  "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                  \
   "   ORDER BY id DESC LIMIT ?6)) "
 
 class SqliteStore final : public Store {
@@ -307,6 +313,18 @@ public:
         .bind(5, r.ended_at).bind(6, r.promote_streak).bind(7, r.approved_step).run();
   }
 
+  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
+                                                     const std::string& version_id) override {
+    static const std::string sql = std::string("SELECT ") + k_rollout_columns +
+                                   " FROM rollouts WHERE track = ?1 AND (canary = ?2 OR stable = ?2)"
+                                   " ORDER BY id DESC LIMIT 1";
+    auto st = m_db.prepare(sql.c_str());
+    st.bind(1, track).bind(2, version_id);
+    if (!st.step())
+      return std::nullopt;
+    return read_rollout(st);
+  }
+
   std::vector<std::string> tracks_with_open_rollouts() override {
     auto st = m_db.prepare("SELECT track FROM rollouts WHERE state IN ('active', 'paused') ORDER BY track");
     std::vector<std::string> out;
@@ -419,6 +437,14 @@ public:
     return read_event(st);
   }
 
+  std::optional<TimeMs> last_event_time(const std::string& track) override {
+    auto st = m_db.prepare("SELECT at FROM events WHERE track = ?1 ORDER BY seq DESC LIMIT 1");
+    st.bind(1, track);
+    if (!st.step())
+      return std::nullopt;
+    return st.get_int(0);
+  }
+
   void insert_event(const EventRecord& e) override {
     m_db.prepare("INSERT INTO events (" KANARI_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
         .bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.action).bind(5, e.track)
@@ -504,7 +530,8 @@ public:
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return {};
-    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE);
+    auto st = m_db.prepare("SELECT count(*), min(at), max(at) FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE
+                           " AND excluded = 0");
     where->bind(st, rollout_id);
     if (!st.step() || st.get_int(0) == 0)
       return {};
@@ -516,12 +543,12 @@ public:
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return;
-    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms FROM outcomes"
+    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms, excluded FROM outcomes"
                            KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
     where->bind(st, rollout_id);
     while (st.step())
       fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
-          st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5)});
+          st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5), counted_from(st.get_int(6))});
   }
 
 private:
@@ -574,13 +601,14 @@ private:
                           bool unless_taken) {
 #define KANARI_INSERT_OUTCOME                                                                                   \
   "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens," \
-  " score, error, at, slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+  " score, error, at, slot, excluded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     auto st = m_db.prepare(unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
                                         : KANARI_INSERT_OUTCOME);
 #undef KANARI_INSERT_OUTCOME
     st.bind(1, track).bind_static(2, o.task).bind(3, version).bind(4, o.arm == Arm::canary)
         .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
-        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).bind(14, slot).run();
+        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).bind(14, slot)
+        .bind(15, static_cast<std::int64_t>(o.counted)).run();
   }
 
   // Whether the track ever had a shadow rollout, so outcomes with a slot of

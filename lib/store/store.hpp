@@ -59,6 +59,10 @@ public:
   virtual std::int64_t insert_rollout(const RolloutRecord& r) = 0;
   virtual void update_rollout(const RolloutRecord& r) = 0;
   virtual std::vector<std::string> tracks_with_open_rollouts() = 0;
+  // The newest rollout of the track in which the version was the canary or
+  // the stable: where a late outcome of that version belongs.
+  virtual std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
+                                                             const std::string& version_id) = 0;
 
   // Outcomes and assignments.
   // Stores an outcome unless (track, task, version) has one already
@@ -72,6 +76,9 @@ public:
 
   // Events: append-only, one hash chain over the store.
   virtual std::optional<EventRecord> last_event() = 0;
+  // The time of the track's newest event (a transition never stores an
+  // earlier one).
+  virtual std::optional<TimeMs> last_event_time(const std::string& track) = 0;
   virtual void insert_event(const EventRecord& e) = 0;
   virtual std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) = 0;
   virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
@@ -86,7 +93,8 @@ public:
   virtual std::vector<std::string> track_names() = 0; // sorted
   // Per arm, every outcome recorded on the track (arms without outcomes are left out).
   virtual std::vector<ArmTotals> outcome_totals(const std::string& track) = 0;
-  // The outcomes recorded while the rollout was open, both arms, oldest first.
+  // The outcomes of the rollout, both arms, oldest first: those recorded
+  // while it was open and its late ones (RolloutOutcome::counted tells).
   virtual OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) = 0;
   virtual void for_each_rollout_outcome(std::int64_t rollout_id,
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;

@@ -57,6 +57,15 @@ struct RolloutRecord {
 enum class Arm { stable, canary };
 std::string_view to_string(Arm a);
 
+// Whether an outcome counts in its arm's gate window (docs/gates.md,
+// "Windows"). Decided when it is recorded; late and backdated outcomes are
+// stored and reported but never counted.
+enum class Counted {
+  yes,
+  late,       // its version was an arm of an earlier rollout, not of the open one
+  backdated,  // its time is before the window it would fall in
+};
+
 struct OutcomeRecord {
   std::string track;
   std::string task;
@@ -71,6 +80,7 @@ struct OutcomeRecord {
   std::optional<double> score;
   std::optional<std::string> error;
   TimeMs at = 0;
+  Counted counted = Counted::yes;
 };
 
 enum class InsertResult {

@@ -28,9 +28,12 @@ struct World {
   kanari_store* h = nullptr;
 
   explicit World(const std::string& percentage = "30", const std::vector<std::string>& extra = {}) {
-    // The CLI's fake clock runs ahead of the handle's system clock, so both
-    // see a step that has just started (elapsed 0) and report alike.
-    cli.clock.set(4'000'000'000'000);
+    // The handle reads the system clock, so the CLI does too: an outcome
+    // the handle records now must fall in the window of a rollout the CLI
+    // started a moment ago (a CLI clock ahead of it would make every such
+    // outcome backdated).
+    static const kanari::SystemClock system_clock;
+    cli.clock_override = &system_clock;
     cli.ok({"init"});
     a = add("a.txt", "You are agent A.\n");
     b = add("b.txt", "You are agent B.\n");
@@ -244,7 +247,16 @@ TEST_CASE("capi: kanari_evaluate returns the CLI's evaluate JSON and applies onc
   json capi = json::parse(take(text));
   auto cli = w.cli({"canary", "evaluate", "--json"});
   CHECK(cli.code == 1);
-  CHECK(capi == cli.json());
+  // The same verdict, counts, reasons and evidence; the step's elapsed
+  // seconds come from two reads of the system clock and may differ by one.
+  auto cli_json = cli.json();
+  auto& elapsed = cli_json["evidence"]["step_state"]["elapsed_seconds"];
+  REQUIRE(elapsed.is_number_integer());
+  const auto capi_elapsed = capi["evidence"]["step_state"]["elapsed_seconds"].get<std::int64_t>();
+  CHECK(elapsed.get<std::int64_t>() - capi_elapsed >= 0);
+  CHECK(elapsed.get<std::int64_t>() - capi_elapsed <= 1);
+  elapsed = capi_elapsed;
+  CHECK(capi == cli_json);
   CHECK(capi["verdict"] == "ROLLBACK");
   CHECK(capi["canary"]["n"] == 10);
 

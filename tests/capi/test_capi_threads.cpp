@@ -14,6 +14,10 @@ using namespace kanari::test;
 
 TEST_CASE("capi threads: concurrent handles route and record with no lost outcomes") {
   Cli cli;
+  // The handles record at the system clock's time, inside the window of a
+  // rollout started on that clock.
+  static const kanari::SystemClock system_clock;
+  cli.clock_override = &system_clock;
   cli.ok({"init"});
   cli.json({"version", "add", "--prompt", "s=" + cli.dir().file("a.txt", "A\n")});
   auto b = cli.json({"version", "add", "--prompt", "s=" + cli.dir().file("b.txt", "B\n")})["id"].get<std::string>();

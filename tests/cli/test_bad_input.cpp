@@ -212,6 +212,15 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"jsonl SQL then bad", jsonl("j13", "{\"task\":\"" + std::string("'; DROP TABLE outcomes; --") + "\",\"pass\":true,\"version\":\"stable\"}\n{}\n"), 2, "line 2"},
       {"jsonl unknown version", jsonl("j14", R"({"task":"t","pass":true,"version":"ffff"})" "\n"), 4, "ffff"},
       {"jsonl from stdin, bad", {"record", "--jsonl", "-"}, 2, "line 2", good_line + "\n" + good_line + "x\n{\n"},
+      // Release 2: times from the future, NUL in ids, directories as files.
+      {"record --at an hour ahead", record({"--pass", "--at", "2027-01-15T09:00:00Z"}), 2, "10 minutes"},
+      {"record --at year 9999", record({"--pass", "--at", "9999-12-31T23:59:59Z"}), 2, "10 minutes"},
+      {"jsonl at year 9999", jsonl("j15", good_line + "\n" R"({"task":"f","pass":true,"version":"stable","at":"9999-12-31T23:59:59Z"})" "\n"), 2, "line 2"},
+      {"jsonl task with escaped NUL", jsonl("j16", R"({"task":"nul\u0000","pass":true,"version":"stable"})" "\n"), 2, "NUL"},
+      {"jsonl BOM on line 2", jsonl("j17", good_line + "\n\xEF\xBB\xBF" + good_line + "\n"), 2, "line 2"},
+      {"jsonl is a directory", {"record", "--jsonl", cli.dir().str()}, 2, "is a directory"},
+      {"route --keys is a directory", {"route", "--keys", cli.dir().str()}, 2, "is a directory"},
+      {"route --keys with a NUL key", {"route", "--keys", "-"}, 2, "NUL", std::string("k1\nk\0\n", 6)},
       // history, simulate, audit.
       {"history limit 0", {"history", "--limit", "0"}, 2, "--limit"},
       {"history limit text", {"history", "--limit", "ten"}, 2, "--limit"},

@@ -86,7 +86,7 @@ struct Ledger {
   // they repeat within the batch and across batches.
   void batch(const std::string& track, const std::string& stable, const std::string& canary, bool shadow) {
     std::string text;
-    json expected{{"inserted", 0}, {"duplicates", 0}, {"conflicts", 0}, {"invalid", 0}};
+    json expected{{"inserted", 0}, {"duplicates", 0}, {"conflicts", 0}, {"invalid", 0}, {"late", 0}, {"backdated", 0}};
     for (int i = 0; i < 40; ++i) {
       const std::string task = "t" + std::to_string(rng() % 12);
       const std::string version = ids[rng() % 2 ? stable : canary];

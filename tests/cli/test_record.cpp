@@ -61,7 +61,8 @@ struct World {
 };
 
 json summary(std::int64_t inserted, std::int64_t duplicates, std::int64_t conflicts, std::int64_t invalid) {
-  return {{"inserted", inserted}, {"duplicates", duplicates}, {"conflicts", conflicts}, {"invalid", invalid}};
+  return {{"inserted", inserted}, {"duplicates", duplicates}, {"conflicts", conflicts},
+          {"invalid", invalid},   {"late", 0},               {"backdated", 0}};
 }
 
 } // namespace
@@ -81,8 +82,13 @@ TEST_CASE("record: the arm is derived from the version") {
   w.rejected({"record", "--task", "t5", "--pass", "--version", "xyz"}, 4);
   w.rejected({"record", "--task", "t5", "--pass"}, 4, "route"); // no version, no routed assignment
   w.cli.ok({"canary", "rollback"});
-  w.rejected({"record", "--task", "t5", "--pass", "--version", "canary"}, 4);
-  w.rejected({"record", "--task", "t5", "--pass", "--version", w.b}, 2); // no longer the canary
+  w.rejected({"record", "--task", "t5", "--pass", "--version", "canary"}, 4); // no canary to name
+  // The rolled-back canary by id: a late outcome of its rollout, stored but
+  // counted in no window (tests/cli/test_windows.cpp has the rest).
+  auto late = w.cli.json({"record", "--task", "t5", "--pass", "--version", w.b});
+  CHECK(late["inserted"] == 1);
+  CHECK(late["late"] == 1);
+  w.rejected({"record", "--task", "t6", "--pass", "--version", w.c}, 2, "never was");
 }
 
 TEST_CASE("record: a routed task needs no version") {
@@ -106,11 +112,12 @@ TEST_CASE("record: a routed task needs no version") {
 
 TEST_CASE("record: duplicates are counted, not stored twice, even at another time") {
   World w;
+  // The rollout started at the fake clock's 2027-01-15T08:00:00Z.
   std::vector<std::string> args{"--task", "t1", "--pass", "--version", "canary", "--latency-ms", "120", "--at",
-                                "2026-11-22T10:00:00Z"};
+                                "2027-01-15T08:00:00Z"};
   CHECK(w.record(args) == summary(1, 0, 0, 0));
   CHECK(w.record(args) == summary(0, 1, 0, 0));
-  args.back() = "2026-11-23T10:00:00Z";
+  args.back() = "2027-01-15T08:05:00Z";
   CHECK(w.record(args) == summary(0, 1, 0, 0));
   CHECK(w.canary() == std::pair<std::int64_t, std::int64_t>{1, 1});
   // The same task id on another track is another task.
@@ -183,7 +190,7 @@ TEST_CASE("record --jsonl: file and stdin, with duplicates and conflicts counted
   const std::string lines = "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"
                             "{\"task\": \"j2\", \"pass\": false, \"version\": \"canary\", \"latency_ms\": 900}\n"
                             "\n"
-                            "{\"task\": \"j3\", \"pass\": true, \"version\": \"stable\", \"at\": \"2026-11-22T10:00:00Z\"}\r\n"
+                            "{\"task\": \"j3\", \"pass\": true, \"version\": \"stable\", \"at\": \"2027-01-15T08:00:00Z\"}\r\n"
                             "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"   // duplicate
                             "{\"task\": \"j2\", \"pass\": true, \"version\": \"canary\"}\n"; // conflict
   auto file = w.cli.dir().file("o.jsonl", lines);

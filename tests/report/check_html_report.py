@@ -72,21 +72,25 @@ def make_store(state):
     k("version", "add", "--prompt", "system=" + os.path.join(work, "a.md"))
     canary = json.loads(k("version", "add", "--prompt", "system=" + os.path.join(work, "b.md"), "--json"))["id"]
     k("canary", "start", "--version", canary, "--steps", "25,100", "--reason", "try B")
-    start = datetime.now(timezone.utc) - timedelta(minutes=40)
-    def batch(prefix, count, minutes0, fail_every, latency0, step):
+    # An outcome counts only when it is dated inside its window (from the
+    # rollout's or step's start on) and at most 10 minutes ahead of the
+    # clock, and this runs on the real clock: the two batches are dated over
+    # the next 9 minutes, the second after the first.
+    start = datetime.now(timezone.utc) + timedelta(seconds=2)
+    def batch(prefix, count, seconds0, fail_every, latency0, step):
         lines = []
         for i in range(count):
             for arm, version, fail, lat in (("c", "canary", 10, latency0 + 9 * i), ("s", "stable", fail_every, 70 + 4 * i)):
-                at = start + timedelta(minutes=minutes0, seconds=step * i)
+                at = start + timedelta(seconds=seconds0 + step * i)
                 lines.append(json.dumps({"task": "%s%s%d" % (prefix, arm, i), "pass": i % fail != 3,
                                          "version": version, "latency_ms": lat,
                                          "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}))
         return "\n".join(lines) + "\n"
-    k("record", "--jsonl", "-", stdin=batch("a", 30, 1, 5, 120, 30))
+    k("record", "--jsonl", "-", stdin=batch("a", 30, 0, 5, 120, 8))
     k("canary", "evaluate", "--apply")  # PROMOTE: advances to 100 %
     k("--actor", EVIL_ACTOR, "canary", "pause", "--reason", EVIL_REASON)
     k("--actor", EVIL_ACTOR, "canary", "resume", "--reason", EVIL_REASON)
-    k("record", "--jsonl", "-", stdin=batch("b", 25, 20, 6, 110, 40))
+    k("record", "--jsonl", "-", stdin=batch("b", 25, 250, 6, 110, 12))
     out = json.loads(k("canary", "evaluate", "--apply", "--json"))
     if out["action"] != "promoted":
         sys.exit("setup: expected the gate to promote, got %s" % out)

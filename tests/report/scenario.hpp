@@ -42,7 +42,9 @@ struct ReportScenario {
     b = cli.json({"version", "add", "--prompt", "p=" + cli.dir().file("b.txt", "B\n")})["id"];
     cli.clock.set(t0 + minute);
     rollout = cli.json({"canary", "start", "--version", b, "--steps", "50,100", "--reason", "try b"})["rollout"];
-    // Step 0: canary 18/20, stable 16/20, from minute 2 every 30 s.
+    // Step 0: canary 18/20, stable 16/20, from minute 2 every 30 s,
+    // recorded after the last of them ran.
+    cli.clock.set(t0 + 12 * minute);
     cli.ok({"record", "--jsonl", "-"}, lines("c0-", "canary", 20, t0 + 2 * minute, 30'000, true) +
                                            lines("s0-", "stable", 20, t0 + 2 * minute, 30'000, false));
     cli.clock.set(t0 + 15 * minute);
@@ -54,6 +56,7 @@ struct ReportScenario {
     cli.ok({"canary", "resume", "--reason", evil_reason});
     cli.actor = "tester";
     // Step 1: canary 15/15, stable 12/15, from minute 17 every 20 s.
+    cli.clock.set(t0 + 22 * minute);
     cli.ok({"record", "--jsonl", "-"}, lines("c1-", "canary", 15, t0 + 17 * minute, 20'000, true, true) +
                                            lines("s1-", "stable", 15, t0 + 17 * minute, 20'000, false));
   }

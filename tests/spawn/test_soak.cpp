@@ -3,6 +3,8 @@
 //   - every outcome a recorder was told it stored is there, and no other:
 //     the store holds exactly the sum of the `inserted` counts;
 //   - a retry of a stored batch never stores anything again;
+//   - outcomes of a version that was a canary are never refused, during its
+//     rollout or after it ended (late outcomes);
 //   - every command ended with an exit code its contract allows (a lock
 //     held past the busy timeout, exit 3, fails the soak);
 //   - each rollout advanced through each step once: its step_advanced
@@ -114,17 +116,44 @@ TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once 
       if (retry.code == 0)
         w.tally.retry_inserted += json::parse(retry.out)["inserted"].get<std::int64_t>();
     });
+  // Versions that have been the canary of a rollout: an outcome naming one
+  // by id is always accepted, as the canary's or, once its rollout ended,
+  // as a late outcome of it; never refused (exit 0 only).
+  std::mutex arms_mutex;
+  std::vector<std::string> arms;
+  std::atomic<std::int64_t> late{0};
+  spawn("late-recorder", [&](Worker& w, int k) {
+    std::string id;
+    {
+      std::lock_guard lock(arms_mutex);
+      if (arms.empty())
+        return;
+      id = arms[static_cast<size_t>(k) % arms.size()];
+    }
+    std::string batch;
+    for (int n = 0; n < 20; ++n)
+      batch += R"({"task":"late-)" + std::to_string(k) + "-" + std::to_string(n) + R"(","pass":false,"version":")" + id + "\"}\n";
+    auto r = w.run({"--json", "record", "--jsonl", "-"}, {0}, batch);
+    if (r.code != 0)
+      return;
+    const auto j = json::parse(r.out);
+    w.tally.inserted += j["inserted"].get<std::int64_t>();
+    late += j["late"].get<std::int64_t>();
+  });
   spawn("router", [](Worker& w, int k) { w.run({"route", "--key", "user-" + std::to_string(k)}, {0}); });
   for (int e = 0; e < 2; ++e)
     spawn("evaluator" + std::to_string(e), [](Worker& w, int) { w.run({"canary", "evaluate", "--all", "--apply"}, {0, 1}); });
   spawn("promoter", [](Worker& w, int) { w.run({"canary", "promote"}, {0, 5}); });
-  spawn("starter", [&dir](Worker& w, int k) {
+  spawn("starter", [&dir, &arms_mutex, &arms](Worker& w, int k) {
     const std::string file = dir.file("starter-" + std::to_string(k) + ".md", "version s" + std::to_string(k) + "\n");
     auto add = w.run({"--json", "version", "add", "--prompt", "p.md=" + file}, {0});
     if (add.code != 0)
       return;
     const std::string id = json::parse(add.out)["id"];
-    w.run({"canary", "start", "--version", id, "--steps", "10,50,100", "--min-samples", "5"}, {0, 5});
+    if (w.run({"canary", "start", "--version", id, "--steps", "10,50,100", "--min-samples", "5"}, {0, 5}).code == 0) {
+      std::lock_guard lock(arms_mutex);
+      arms.push_back(id);
+    }
   });
   for (auto& t : threads)
     t.join();
@@ -138,7 +167,7 @@ TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once 
     total.retry_inserted += w->tally.retry_inserted;
   }
   MESSAGE("soak: " << soak_seconds() << " s, " << total.runs << " kanari processes, " << total.inserted
-                   << " outcomes stored");
+                   << " outcomes stored, " << late.load() << " of them late");
   CHECK(total.inserted > 0);
   CHECK(total.retry_inserted == 0);
   const std::string db = state + "/kanari.db";
