@@ -59,6 +59,8 @@ public:
   virtual std::int64_t insert_rollout(const RolloutRecord& r) = 0;
   virtual void update_rollout(const RolloutRecord& r) = 0;
   virtual std::vector<std::string> tracks_with_open_rollouts() = 0;
+  // Every rollout id, ascending (for `kanari doctor`).
+  virtual void for_each_rollout_id(const std::function<void(std::int64_t)>& fn) = 0;
 
   // Outcomes and assignments.
   // Stores an outcome unless (track, task, version) has one already
