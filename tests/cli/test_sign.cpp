@@ -237,6 +237,11 @@ TEST_CASE("require_signature: every promotion re-checks the canary's signature (
   CHECK(st["stable"] == w.a);
   CHECK(st["step"] == 0);
 
+  // doctor names the swap.
+  auto doc = w.cli({"doctor"});
+  CHECK(doc.code == 1);
+  CHECK(doc.err.find("rollout 1: its canary is " + c + " but its events say " + w.b) != std::string::npos);
+
   // Put back, the signed canary advances and ships, step by step.
   sqlite_value(db(w.cli), "UPDATE rollouts SET canary = '" + w.b + "'");
   w.cli.ok({"record", "--task", "c2", "--pass", "--version", "canary"});
