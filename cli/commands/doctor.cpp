@@ -21,11 +21,12 @@ Result<int> run_doctor(const DoctorOptions&, Context& ctx) {
                     {"versions", report.versions},
                     {"signatures", report.signatures},
                     {"events", report.events},
+                    {"rollouts", report.rollouts},
                     {"problems", report.problems}});
   } else if (ok) {
     ctx.human() << "Store healthy: database integrity ok, " << report.blobs << " blobs and " << report.versions
                 << " version ids re-hashed, " << report.signatures << " signatures and " << report.events
-                << " events verified.\n";
+                << " events verified, " << report.rollouts << " rollouts checked against their events.\n";
   }
   for (const auto& p : report.problems)
     ctx.err << "kanari: doctor: " << p << "\n";
@@ -37,7 +38,8 @@ Result<int> run_doctor(const DoctorOptions&, Context& ctx) {
 void setup_doctor(CLI::App& app, Registry& reg) {
   auto o = std::make_shared<DoctorOptions>();
   auto* d = app.add_subcommand("doctor", "Check the store: SQLite integrity, every blob and version id re-hashed, "
-                                         "signatures and the event chain verified; exit 1 naming each mismatch");
+                                         "signatures and the event chain verified, rollouts and stables checked "
+                                         "against their events; exit 1 naming each mismatch");
   reg.on(d, o, run_doctor);
 }
 

@@ -11,9 +11,11 @@ using nlohmann::json;
 namespace {
 
 json hashed_form(const store::EventRecord& e) {
-  json evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
-  if (evidence.is_discarded())
-    evidence = e.evidence; // a damaged row still hashes deterministically
+  // Strictly: text that is not one JSON value with unique keys hashes as the
+  // string it is, so a damaged or forged row still hashes deterministically
+  // and cannot borrow the hash of the object it imitates.
+  auto parsed = core::parse_json(e.evidence, "evidence");
+  json evidence = parsed.ok() ? std::move(*parsed) : json(e.evidence);
   return {{"seq", e.seq},
           {"at", format_rfc3339(e.at)},
           {"actor", e.actor},
@@ -23,6 +25,20 @@ json hashed_form(const store::EventRecord& e) {
           {"version", e.version ? json(*e.version) : json(nullptr)},
           {"reason", e.reason},
           {"evidence", evidence}};
+}
+
+// Why the event's stored evidence is not exactly the canonical JSON of its
+// strict parse (no duplicate keys), or nullopt when it is. kanari stores
+// nothing else, and only then does the hash cover what every reader sees: a
+// lenient parser and SQLite's JSON functions disagree on which of two equal
+// keys counts.
+std::optional<std::string> evidence_problem(const store::EventRecord& e) {
+  auto parsed = core::parse_json(e.evidence, "it");
+  if (!parsed.ok())
+    return parsed.error().message;
+  if (core::canonical_json(*parsed) != e.evidence)
+    return std::string("it is not in canonical form (key order, spacing or number spelling differ)");
+  return std::nullopt;
 }
 
 } // namespace
@@ -81,6 +97,10 @@ ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors) 
       report.problems.push_back("event " + std::to_string(e.seq) +
                                 " does not follow its predecessor: prev_hash does not match (an event before it was "
                                 "changed, removed or reordered)");
+    } else if (auto bad = evidence_problem(e)) {
+      report.problems.push_back("event " + std::to_string(e.seq) + " (" + e.action +
+                                "): its stored evidence is not the canonical JSON that was hashed (the row was "
+                                "edited): " + *bad);
     } else if (event_hash(e.prev_hash, e) != e.hash) {
       report.problems.push_back("event " + std::to_string(e.seq) + " (" + e.action +
                                 ") was changed: its content no longer matches its hash");

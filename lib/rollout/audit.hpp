@@ -6,10 +6,11 @@
 // where prev_hash is the previous event's hash in lowercase hex (64 zeros
 // for the first event) and the event JSON is
 //   {"action","actor","at","evidence","reason","rollout","seq","track","version"}
-// with `at` in RFC 3339 and `evidence` the evidence object itself. Changing,
-// removing or reordering any event breaks every later hash, which
-// `audit verify` detects. Events removed from the end of the chain are seen
-// only against an anchor, a hash saved outside the store (docs/security.md).
+// with `at` in RFC 3339 and `evidence` the evidence object itself, whose
+// stored text must be exactly its canonical JSON. Changing, removing or
+// reordering any event breaks every later hash, which `audit verify` detects.
+// Events removed from the end of the chain are seen only against an anchor,
+// a hash saved outside the store (docs/security.md).
 #pragma once
 
 #include "rollout/context.hpp"

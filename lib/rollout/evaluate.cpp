@@ -85,7 +85,7 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
         ev.applied = true;
         ev.action = "rolled_back";
       } else if (ev.gate.verdict == gate::Verdict::promote && ev.gate.apply_promote) {
-        apply_promote(ctx, r, /*full=*/false, reason, evidence);
+        KANARI_TRY(apply_promote(ctx, r, /*full=*/false, reason, evidence)); // refused: nothing written
         ev.applied = true;
         ev.action = r.state == store::RolloutState::promoted ? "promoted" : "advanced";
       } else {

@@ -124,8 +124,42 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
   return r;
 }
 
-void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
-                   const json& evidence) {
+Result<gate::Policy> read_stored_policy(const store::RolloutRecord& r) {
+  if (const auto h = crypto::sha256_hex(r.policy); h != r.policy_sha256)
+    return negative_error("its stored policy hashes to " + h + ", not to its policy_sha256 " + r.policy_sha256);
+  auto parsed = core::parse_json(r.policy, "it");
+  if (!parsed.ok())
+    return negative_error("its stored policy cannot be read by this kanari: " + parsed.error().message);
+  auto policy = gate::parse_policy(*parsed);
+  if (!policy.ok())
+    return negative_error("its stored policy cannot be read by this kanari: " + policy.error().message);
+  return policy;
+}
+
+namespace {
+
+// SPEC §9.1: require_signature holds at every promotion step, checked
+// cryptographically against the canary the row names now.
+Result<void> check_promotion(Context& ctx, const store::RolloutRecord& r) {
+  const std::string what = "cannot promote rollout " + std::to_string(r.id) + ": ";
+  auto policy = read_stored_policy(r);
+  if (!policy.ok())
+    return negative_error(what + policy.error().message + " (the store was altered); run `kanari doctor`");
+  if (policy->require_signature.empty())
+    return {};
+  auto key = require_trusted_signature(ctx, r.canary, policy->require_signature);
+  if (!key.ok())
+    return negative_error(what + key.error().message +
+                          "; `canary start` found a trusted signature, so the store was altered since: run "
+                          "`kanari doctor`");
+  return {};
+}
+
+} // namespace
+
+Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
+                           const json& evidence) {
+  KANARI_TRY(check_promotion(ctx, r));
   const TimeMs now = transition_time(ctx, r.track);
   const bool last = r.step + 1 >= static_cast<std::int64_t>(r.steps_bp.size());
   json from = rollout_evidence(r);
@@ -137,7 +171,7 @@ void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::
     append_event(ctx, {"promoted", r.track, r.id, r.canary,
                        reason.empty() ? "canary promoted to stable" : reason,
                        merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})});
-    return;
+    return {};
   }
   r.step += 1;
   r.step_started_at = now;
@@ -149,6 +183,7 @@ void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::
                      reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
                      merge(merge(from, evidence),
                            {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})});
+  return {};
 }
 
 void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason, const json& evidence) {
@@ -165,8 +200,7 @@ Result<store::RolloutRecord> promote(Context& ctx, const TransitionInput& in, bo
     auto open = load_open(ctx, in.track, in.expect, "promote");
     KANARI_TRY(open);
     r = std::move(*open);
-    apply_promote(ctx, r, full, in.reason, in.evidence);
-    return {};
+    return apply_promote(ctx, r, full, in.reason, in.evidence);
   });
   KANARI_TRY(result);
   return r;

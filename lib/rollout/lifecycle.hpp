@@ -57,10 +57,21 @@ Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in);
 
 // The same transitions for callers already inside a write transaction
 // (evaluate --apply); `r` is the open rollout they loaded.
-void apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
-                   const nlohmann::json& evidence);
+//
+// Every promotion step re-checks the rollout's require_signature against the
+// canary the row names now (SPEC §9.1): a canary swapped in the store after
+// `canary start`, or a stored policy this build cannot read, is refused with
+// a negative error (exit 1) and `r` and the store are left unchanged.
+Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
+                           const nlohmann::json& evidence);
 void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason,
                     const nlohmann::json& evidence);
+
+// The policy stored with a rollout, read as strictly as it was written: its
+// text is strict JSON (core::parse_json) that gate::parse_policy accepts, and
+// hashes to the row's policy_sha256. Otherwise a negative error (exit 1)
+// saying what is wrong and to run `kanari doctor`.
+Result<gate::Policy> read_stored_policy(const store::RolloutRecord& r);
 
 // Percentages as users write them: 500 -> 5, 2525 -> 25.25.
 nlohmann::json percentage_json(std::int64_t bp);

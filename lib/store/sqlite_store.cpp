@@ -60,8 +60,16 @@ RolloutRecord read_rollout(const Statement& st) {
   r.track = st.get_text(1);
   r.canary = st.get_text(2);
   r.stable = st.get_text(3);
-  for (const auto& v : nlohmann::json::parse(st.get_text_view(4)))
+  // The steps column is kanari's own JSON; one edited into something else
+  // is a damaged row, reported like any other database failure.
+  const auto steps = nlohmann::json::parse(st.get_text_view(4), nullptr, /*allow_exceptions=*/false);
+  if (!steps.is_array())
+    throw StoreFailure("rollout " + std::to_string(r.id) + ": its steps column is not a JSON array");
+  for (const auto& v : steps) {
+    if (!v.is_number_integer())
+      throw StoreFailure("rollout " + std::to_string(r.id) + ": its steps column holds a value that is not an integer");
     r.steps_bp.push_back(v.get<std::int64_t>());
+  }
   r.step = st.get_int(5);
   r.state = rollout_state_from_string(st.get_text_view(6)).value_or(RolloutState::rolled_back);
   r.salt = st.get_text(7);
@@ -323,6 +331,12 @@ public:
     if (!st.step())
       return std::nullopt;
     return read_rollout(st);
+  }
+
+  void for_each_rollout_id(const std::function<void(std::int64_t)>& fn) override {
+    auto st = m_db.prepare("SELECT id FROM rollouts ORDER BY id");
+    while (st.step())
+      fn(st.get_int(0));
   }
 
   std::vector<std::string> tracks_with_open_rollouts() override {

@@ -63,6 +63,8 @@ public:
   // the stable: where a late outcome of that version belongs.
   virtual std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
                                                              const std::string& version_id) = 0;
+  // Every rollout id, ascending (for `kanari doctor`).
+  virtual void for_each_rollout_id(const std::function<void(std::int64_t)>& fn) = 0;
 
   // Outcomes and assignments.
   // Stores an outcome unless (track, task, version) has one already

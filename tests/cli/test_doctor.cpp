@@ -1,5 +1,7 @@
 // kanari doctor: a healthy store passes; each kind of damage is found and
 // named, every mismatch on its own line, exit 1.
+#include "core/manifest.hpp"
+#include "crypto/sha256.hpp"
 #include "store/sqlite_shell.hpp"
 #include "support.hpp"
 
@@ -7,6 +9,7 @@
 
 #include <fstream>
 
+using namespace kanari;
 using namespace kanari::test;
 using nlohmann::json;
 
@@ -53,9 +56,10 @@ TEST_CASE("doctor: a healthy store passes, and doctor writes nothing") {
   auto r = d.w.cli({"doctor"});
   CHECK(r.code == 0);
   CHECK(r.out == "Store healthy: database integrity ok, 2 blobs and 2 version ids re-hashed, 1 signatures and 3 "
-                 "events verified.\n");
+                 "events verified, 1 rollouts checked against their events.\n");
   auto j = d.w.cli.json({"doctor"});
-  CHECK(j == json{{"ok", true}, {"blobs", 2}, {"versions", 2}, {"signatures", 1}, {"events", 3}, {"problems", json::array()}});
+  CHECK(j == json{{"ok", true}, {"blobs", 2}, {"versions", 2}, {"signatures", 1}, {"events", 3}, {"rollouts", 1},
+                  {"problems", json::array()}});
   CHECK(store_snapshot(d.w.cli.state()) == before);
 }
 
@@ -137,4 +141,174 @@ TEST_CASE("doctor: two outcomes of one task for one version") {
   auto r = w.cli({"doctor"});
   CHECK(r.code == 1);
   CHECK(r.err.find("outcomes: task 'task-1' (rowid 1) has two outcomes for one version") != std::string::npos);
+}
+
+// SPEC 9.1: a rollout row is what its events made it. Each column written
+// by hand after `canary start` is named, with the value its events give.
+TEST_CASE("doctor: a rollout row that disagrees with its events") {
+  Damaged d;
+  const std::string c = d.w.add("c.txt", "You are agent C.\n"); // never signed, never started
+  const std::string policy = sqlite_value(d.db, "SELECT policy FROM rollouts WHERE id = 1");
+  struct Case {
+    std::string sql;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {"UPDATE rollouts SET canary = '" + c + "'", "rollout 1: its canary is " + c + " but its events say " + d.w.b},
+      {"UPDATE rollouts SET stable = '" + c + "'", "rollout 1: its stable is " + c + " but its events say " + d.w.a},
+      {"UPDATE rollouts SET steps = '[1000]'", "rollout 1: its steps are [10] but its events say [50]"},
+      {"UPDATE rollouts SET salt = '" + std::string(32, '0') + "'",
+       "rollout 1: its salt is " + std::string(32, '0') + " but its events say "},
+      {"UPDATE rollouts SET shadow = 1", "rollout 1: its shadow flag is true but its events say false"},
+      {"UPDATE rollouts SET state = 'paused'", "rollout 1: its state is paused but its events say active"},
+      {"UPDATE rollouts SET step = 1", "rollout 1: its step is 1 but its events say 0"},
+      {"UPDATE rollouts SET approved_step = 0", "rollout 1: its approved step is 0 but its events say none"},
+  };
+  SUBCASE("each column") {
+    for (const auto& k : cases) {
+      CAPTURE(k.sql);
+      sqlite_value(d.db, "BEGIN; CREATE TABLE saved AS SELECT * FROM rollouts; " + k.sql + "; COMMIT");
+      auto p = d.problems();
+      CHECK(p.size() == 1);
+      CHECK(has(p, k.names));
+      sqlite_value(d.db, "DELETE FROM rollouts; INSERT INTO rollouts SELECT * FROM saved; DROP TABLE saved");
+      d.w.cli.ok({"doctor"});
+    }
+  }
+
+  SUBCASE("the policy, rehashed so that policy_sha256 matches") {
+    const std::string forged = R"({"min_samples":1})";
+    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
+                           crypto::sha256_hex(forged) + "'");
+    auto p = d.problems();
+    CHECK(p.size() == 2);
+    CHECK(has(p, "rollout 1: its policy is not the one its started event (event 3) recorded"));
+    CHECK(has(p, "rollout 1: its policy_sha256 is " + crypto::sha256_hex(forged) + " but its events say " +
+                     crypto::sha256_hex(policy)));
+  }
+  SUBCASE("a row no started event created") {
+    sqlite_value(d.db, "INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
+                       " policy_sha256, started_at, step_started_at)"
+                       " SELECT track, '" + c + "', stable, steps, 0, 'rolled_back', salt, shadow, policy,"
+                       " policy_sha256, started_at, step_started_at FROM rollouts");
+    auto p = d.problems();
+    CHECK(p.size() == 1);
+    CHECK(has(p, "rollout 2: no started event created it"));
+  }
+  SUBCASE("a started rollout whose row was deleted") {
+    sqlite_value(d.db, "DELETE FROM rollouts");
+    auto p = d.problems();
+    CHECK(p.size() == 1);
+    CHECK(has(p, "rollout 1: event 3 started it, but the store has no such rollout"));
+  }
+  SUBCASE("a steps column that is not JSON") {
+    sqlite_value(d.db, "UPDATE rollouts SET steps = 'garbage'");
+    auto p = d.problems();
+    CHECK(has(p, "rollout 1: its steps column is not a JSON array"));
+  }
+}
+
+// The attack of issue 13: a signed canary is started under require_signature,
+// then the row's canary is swapped for an unsigned version. Promotion refuses
+// it (tests/cli/test_sign.cpp); doctor names both the swap and, when the
+// promotion happened before this check existed, the event that shipped it.
+TEST_CASE("doctor: a canary swapped after start, and a track stable set by hand") {
+  Damaged d;
+  const std::string c = d.w.add("c.txt", "You are agent C.\n");
+  sqlite_value(d.db, "UPDATE rollouts SET canary = '" + c + "'");
+  auto p = d.problems();
+  CHECK(has(p, "rollout 1: its canary is " + c + " but its events say " + d.w.b));
+
+  // An older kanari promoted the swapped canary: the promoted event names it.
+  sqlite_value(d.db, "UPDATE rollouts SET canary = '" + d.w.b + "'");
+  d.w.cli.ok({"canary", "promote", "--full"});
+  d.w.cli.ok({"doctor"});
+  sqlite_value(d.db, "UPDATE tracks SET stable = '" + c + "'");
+  p = d.problems();
+  CHECK(p.size() == 1);
+  CHECK(has(p, "track 'default': its stable is " + c + " but its events say " + d.w.b));
+}
+
+TEST_CASE("doctor: a rollout event naming another version than the rollout's canary") {
+  Damaged d;
+  const std::string c = d.w.add("c.txt", "You are agent C.\n");
+  // What kanari before the promotion check wrote after the swap: the promoted
+  // event names the swapped canary and the track's stable follows it.
+  sqlite_value(d.db, "UPDATE rollouts SET canary = '" + c + "'");
+  d.w.cli.ok({"canary", "promote", "--full"}); // no require_signature in this rollout's policy
+  auto p = d.problems();
+  CHECK(has(p, "rollout 1: event 4 (promoted) names version " + c + ", not its canary " + d.w.b));
+}
+
+// SPEC 9.1: the evidence stored in a row is the exact canonical JSON that
+// was hashed. A duplicate key hashes like the original under a lenient
+// parse while SQLite's JSON functions read the forged value.
+TEST_CASE("doctor: event evidence rewritten with a duplicate key") {
+  Damaged d;
+  sqlite_value(d.db, "DROP TRIGGER events_no_update; UPDATE events SET evidence = '{\"salt\":\"" +
+                         std::string(32, '0') + "\",' || substr(evidence, 2) WHERE seq = 3");
+  CHECK(sqlite_value(d.db, "SELECT json_extract(evidence, '$.salt') FROM events WHERE seq = 3") ==
+        std::string(32, '0'));
+  auto p = d.problems();
+  CHECK(has(p, "events: event 3 (started): its stored evidence is not the canonical JSON that was hashed"));
+  CHECK(has(p, "has the key 'salt' more than once"));
+}
+
+// SPEC 9.1: a stored policy this build cannot read is named, whether its
+// hash was updated with it or not.
+TEST_CASE("doctor: a stored policy this build cannot read") {
+  Damaged d;
+  SUBCASE("a key this build refuses") {
+    const std::string forged = R"({"min_samples":"ten"})";
+    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
+                           crypto::sha256_hex(forged) + "'");
+    auto p = d.problems();
+    CHECK(has(p, "rollout 1: its stored policy cannot be read by this kanari: policy key 'min_samples'"));
+  }
+  SUBCASE("a duplicate key") {
+    const std::string forged = R"({"min_samples":1,"min_samples":10})";
+    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
+                           crypto::sha256_hex(forged) + "'");
+    auto p = d.problems();
+    CHECK(has(p, "rollout 1: its stored policy cannot be read by this kanari: "));
+    CHECK(has(p, "more than once"));
+  }
+  SUBCASE("not JSON") {
+    sqlite_value(d.db,
+                 "UPDATE rollouts SET policy = 'garbage', policy_sha256 = '" + crypto::sha256_hex("garbage") + "'");
+    auto p = d.problems();
+    CHECK(has(p, "rollout 1: its stored policy cannot be read by this kanari: "));
+  }
+  SUBCASE("a hash that does not match") {
+    sqlite_value(d.db, "UPDATE rollouts SET policy_sha256 = '" + std::string(64, 'a') + "'");
+    auto p = d.problems();
+    CHECK(p.size() == 2);
+    CHECK(has(p, "rollout 1: its stored policy hashes to "));
+    CHECK(has(p, "rollout 1: its policy_sha256 is " + std::string(64, 'a') + " but its events say "));
+  }
+}
+
+// SPEC 9.1: a component name `version add` would refuse, in a version whose
+// id, manifest, rows and blob are otherwise all consistent (what an attacker
+// writes to make `version checkout` write outside its target).
+TEST_CASE("doctor: a component name version add would refuse") {
+  for (const std::string name : {"../../x", "/abs/x", "a//b", "./x"}) {
+    CAPTURE(name);
+    Damaged d;
+    const std::string content = "You are agent X.\n";
+    core::Component comp{core::ComponentKind::prompt, name, crypto::sha256_hex(content), content.size(), content};
+    const core::Manifest m{{comp}, json::object()};
+    const std::string id = core::version_id(m);
+    sqlite_value(d.db, "INSERT INTO blobs (sha256, data) VALUES ('" + comp.sha256 + "', CAST('" + content +
+                           "' AS BLOB)); INSERT INTO versions (id, manifest, model, author, created_at) VALUES ('" +
+                           id + "', '" + core::canonical_manifest(m) + "', '{}', 'mallory', 0);"
+                           " INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES ('" + id +
+                           "', 'prompt', '" + name + "', '" + comp.sha256 + "', " +
+                           std::to_string(content.size()) + ");"
+                           " INSERT INTO track_versions (track, version_id, added_at) VALUES ('default', '" + id +
+                           "', 0)");
+    auto p = d.problems();
+    CHECK(p.size() == 1);
+    CHECK(has(p, "version " + id + ": prompt '" + name + "' has a name `version add` refuses"));
+  }
 }

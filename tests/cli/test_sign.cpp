@@ -2,6 +2,7 @@
 // require_signature at canary start, and what the store keeps (never the
 // private key).
 #include "crypto/ed25519.hpp"
+#include "crypto/sha256.hpp"
 #include "store/sqlite_shell.hpp"
 #include "support.hpp"
 
@@ -199,4 +200,75 @@ TEST_CASE("require_signature: malformed policy values are usage errors") {
     CHECK(r.code == 2);
     CHECK(r.err.find("policy key 'require_signature") != std::string::npos);
   }
+}
+
+// SPEC 9.1: require_signature holds at every promotion step, not only at
+// start. Someone with write access swaps the open rollout's canary for an
+// unsigned version after a signed one was started; neither `canary promote`
+// nor `evaluate --apply` moves it on, and nothing is written.
+TEST_CASE("require_signature: every promotion re-checks the canary's signature (exit 1)") {
+  TwoVersions w;
+  w.cli.ok({"version", "sign", w.b, "--key", key_path("alice.pem")});
+  const std::string policy =
+      w.cli.dir().file("policy.json", json{{"require_signature", {k_alice_id}}, {"min_samples", 1}}.dump());
+  w.cli.ok({"canary", "start", "--version", w.b, "--steps", "10,50,100", "--policy", policy});
+  w.cli.ok({"record", "--task", "s1", "--pass", "--version", "stable"});
+  const std::string c = w.add("c.txt", "You are agent C.\n"); // never signed
+  sqlite_value(db(w.cli), "UPDATE rollouts SET canary = '" + c + "'");
+  w.cli.ok({"record", "--task", "c1", "--pass", "--version", "canary"});
+
+  const std::string before = store_snapshot(w.cli.state());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"canary", "promote"}, std::vector<std::string>{"canary", "promote", "--full"},
+        std::vector<std::string>{"canary", "evaluate", "--apply"}}) {
+    INFO("kanari " << join(args));
+    auto r = w.cli(args);
+    CHECK(r.code == 1);
+    CHECK(r.err.rfind("kanari: error: cannot promote rollout 1: version " + c.substr(0, 12) +
+                          " is not signed by a trusted key",
+                      0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.empty());
+    CHECK(store_snapshot(w.cli.state()) == before);
+  }
+  // Without --apply, evaluate still says what the gate thinks.
+  CHECK(w.cli.json({"canary", "evaluate"})["verdict"] == "PROMOTE");
+  auto st = w.cli.json({"canary", "status"});
+  CHECK(st["stable"] == w.a);
+  CHECK(st["step"] == 0);
+
+  // doctor names the swap.
+  auto doc = w.cli({"doctor"});
+  CHECK(doc.code == 1);
+  CHECK(doc.err.find("rollout 1: its canary is " + c + " but its events say " + w.b) != std::string::npos);
+
+  // Put back, the signed canary advances and ships, step by step.
+  sqlite_value(db(w.cli), "UPDATE rollouts SET canary = '" + w.b + "'");
+  w.cli.ok({"record", "--task", "c2", "--pass", "--version", "canary"});
+  auto v = w.cli.json({"canary", "evaluate", "--apply"});
+  CHECK(v["applied"] == true);
+  CHECK(v["action"] == "advanced");
+  w.cli.ok({"canary", "promote"});
+  w.cli.ok({"canary", "promote"});
+  CHECK(w.cli.json({"canary", "status"})["stable"] == w.b);
+}
+
+TEST_CASE("require_signature: a promotion whose stored policy cannot be read is refused (exit 1)") {
+  TwoVersions w;
+  w.cli.ok({"canary", "start", "--version", w.b, "--steps", "10,100"});
+  SUBCASE("edited without its hash") {
+    // Whoever edited it (to drop require_signature, say) left the hash as it was.
+    sqlite_value(db(w.cli), "UPDATE rollouts SET policy = '{}'");
+  }
+  SUBCASE("not readable by this kanari") {
+    sqlite_value(db(w.cli), "UPDATE rollouts SET policy = '{\"min_samples\":\"ten\"}',"
+                            " policy_sha256 = '" + crypto::sha256_hex(R"({"min_samples":"ten"})") + "'");
+  }
+  const std::string before = store_snapshot(w.cli.state());
+  auto r = w.cli({"canary", "promote"});
+  CHECK(r.code == 1);
+  CHECK(r.err.rfind("kanari: error: cannot promote rollout 1: its stored policy ", 0) == 0);
+  CHECK(store_snapshot(w.cli.state()) == before);
+  // Rolling back stays possible.
+  w.cli.ok({"canary", "rollback"});
 }

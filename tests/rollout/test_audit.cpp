@@ -6,6 +6,7 @@
 
 #include "crypto/sha256.hpp"
 #include "rollout/audit.hpp"
+#include "store/sqlite_shell.hpp"
 #include "store/store.hpp"
 
 #include <doctest/doctest.h>
@@ -185,5 +186,33 @@ TEST_CASE("audit: --anchor takes a 64-hex event hash") {
     auto r = w.cli({"audit", "verify", "--anchor", bad});
     CHECK(r.code == 2);
     CHECK(r.err.find("--anchor takes an event hash") != std::string::npos);
+  }
+}
+
+// SPEC 9.1: the stored evidence must be exactly the canonical JSON the chain
+// hashed. Parsed leniently, a duplicate key (the last one wins) or added
+// whitespace hashes like the original, while SQLite's JSON functions, and
+// anyone reading the row, see something else.
+TEST_CASE("audit: evidence that is not the canonical JSON that was hashed is a break") {
+  World w;
+  const std::string db = w.cli.state() + "/kanari.db";
+  SUBCASE("a duplicate key in front of the real one") {
+    REQUIRE(w.sql("UPDATE events SET evidence = '{\"salt\":\"forged\",' || substr(evidence, 2) WHERE seq = 2;") == 0);
+    CHECK(sqlite_value(db, "SELECT json_extract(evidence, '$.salt') FROM events WHERE seq = 2") == "forged");
+    auto r = w.verify();
+    check_broken(r, "event 2 (started): its stored evidence is not the canonical JSON that was hashed");
+    check_broken(r, "has the key 'salt' more than once");
+  }
+  SUBCASE("whitespace") {
+    REQUIRE(w.sql("UPDATE events SET evidence = '{ ' || substr(evidence, 2) WHERE seq = 3;") == 0);
+    check_broken(w.verify(), "event 3 (paused): its stored evidence is not the canonical JSON that was hashed");
+  }
+  SUBCASE("keys out of order") {
+    const json evidence = json::parse(sqlite_value(db, "SELECT evidence FROM events WHERE seq = 4"));
+    std::string reversed;
+    for (auto it = evidence.items().begin(); it != evidence.items().end(); ++it)
+      reversed = json(it.key()).dump() + ":" + it.value().dump() + (reversed.empty() ? "" : ",") + reversed;
+    REQUIRE(w.sql("UPDATE events SET evidence = '{" + reversed + "}' WHERE seq = 4;") == 0);
+    check_broken(w.verify(), "event 4 (resumed): its stored evidence is not the canonical JSON");
   }
 }
