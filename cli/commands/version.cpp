@@ -5,6 +5,7 @@
 #include "rollout/versions.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/tar.hpp"
 #include "util/time.hpp"
 
 #include <cerrno>
@@ -264,6 +265,12 @@ struct CheckoutOptions {
 };
 
 Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
+  const bool to_stdout = o.to == "-";
+  if (to_stdout && ctx.g.json)
+    return usage_error("--json cannot be combined with --to -, whose tar stream is standard output; drop --json");
+  if (to_stdout && ctx.io.out_is_terminal)
+    return usage_error("--to - writes a tar stream, and standard output is a terminal; redirect it (> version.tar) or "
+                       "pipe it (| tar -x)");
   auto id = resolve(ctx, o.ref);
   KANARI_TRY(id);
   auto co = rollout::checkout_files(**ctx.lib(), *id);
@@ -271,6 +278,16 @@ Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
   std::vector<TreeFile> files;
   for (const auto& f : co->files)
     files.push_back({f.path, f.content});
+  if (to_stdout) {
+    // The version's creation time, whole seconds, on every entry: the same
+    // version always gives the same stream.
+    write_tar(ctx.out, files, co->created_at / 1000);
+    ctx.out.flush();
+    if (!ctx.out)
+      return operational_error("cannot write the tar stream to standard output; check where it goes "
+                               "(a full disk, a closed pipe)");
+    return 0;
+  }
   KANARI_TRY(write_tree(o.to, files,
                         {o.force ? Overwrite::yes : Overwrite::no, "--to '" + o.to + "'", "pass --force to overwrite"}));
   if (ctx.g.json) {
@@ -319,10 +336,11 @@ void setup_version(CLI::App& app, Registry& reg) {
   reg.on(d, diff, run_diff);
 
   auto co = std::make_shared<CheckoutOptions>();
-  auto* c = version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact; "
-                                                 "never follows a symbolic link");
+  auto* c = version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact, "
+                                                 "or as a tar stream; never follows a symbolic link");
   c->add_option("REF", co->ref, "id, unique prefix, stable or canary")->required();
-  c->add_option("--to", co->to, "the directory to write (must be empty unless --force; never a symbolic link)")->required();
+  c->add_option("--to", co->to, "the directory to write (must be empty unless --force; never a symbolic link), "
+                                "or - for a tar stream on stdout (./- for a directory named -)")->required();
   c->add_flag("--force", co->force, "overwrite regular files in a non-empty directory (links are still refused)");
   reg.on(c, co, run_checkout);
 

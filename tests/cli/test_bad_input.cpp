@@ -153,6 +153,7 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"checkout into a full dir", {"version", "checkout", w.a, "--to", nonempty_dir}, 2, "not empty"},
       {"checkout --to a symbolic link", {"version", "checkout", w.a, "--to", linked_dir, "--force"}, 2, "symbolic link"},
       {"checkout over a symbolic link", {"version", "checkout", w.a, "--to", trap_dir, "--force"}, 2, "symbolic link"},
+      {"checkout --to - with --json", {"--json", "version", "checkout", w.a, "--to", "-"}, 2, "--json"},
       // canary start.
       {"percentage 0", start({"--percentage", "0"}), 2, "--percentage"},
       {"percentage 120", start({"--percentage", "120"}), 2, "--percentage"},

@@ -1,7 +1,8 @@
 // `kanari version checkout` writes only inside --to (SPEC §9.1): a component
 // name read from the store is checked again with `version add`'s rules, no
 // symbolic link at or under the target is followed or replaced, and each file
-// appears whole or not at all.
+// appears whole or not at all. `--to -` writes a tar stream on stdout (SPEC
+// §9.4; tests/cli/check_checkout_tar.py reads it with Python and GNU tar).
 #include "store/sqlite_shell.hpp"
 #include "support.hpp"
 
@@ -82,6 +83,18 @@ bool one_error_line(const CliResult& r, const std::string& fragment) {
          std::count(r.err.begin(), r.err.end(), '\n') == 1 && r.err.find(fragment) != std::string::npos;
 }
 
+// Changes the working directory for one test and restores it.
+class InDir {
+public:
+  explicit InDir(const fs::path& p) : m_old(fs::current_path()) { fs::current_path(p); }
+  ~InDir() { fs::current_path(m_old); }
+  InDir(const InDir&) = delete;
+  InDir& operator=(const InDir&) = delete;
+
+private:
+  fs::path m_old;
+};
+
 // Runs the real binary with files it writes limited to `fsize_limit` bytes
 // (RLIMIT_FSIZE; SIGXFSZ ignored, so write() fails with EFBIG as on a full
 // disk) and stdout sent to `stdout_path`.
@@ -135,6 +148,10 @@ TEST_CASE("checkout: a stored component name that version add refuses exits 3 an
     auto forced = c.checkout(to, true);
     CHECK(forced.code == 3);
     CHECK(tree(c.root).empty());
+    // Nor a tar stream.
+    auto tar = c.cli({"version", "checkout", c.id, "--to", "-"});
+    CHECK(tar.code == 3);
+    CHECK(tar.out.empty());
   }
 }
 
@@ -282,4 +299,43 @@ TEST_CASE("checkout: a write that fails (file size limit, as on a full disk) lea
     CHECK(read_file(co / "big.md") == "old big\n");
     CHECK(tree(co) == std::vector<std::string>{"a.md", "big.md"});
   }
+}
+
+TEST_CASE("checkout --to -: a tar stream on stdout, no directory named -") {
+  Checkout c;
+  InDir here(c.root);
+  auto r = c.cli.ok({"version", "checkout", c.id, "--to", "-"});
+  CHECK(tree(c.root).empty());
+  REQUIRE(r.out.size() % 10240 == 0);
+  CHECK(r.out.substr(0, 7) == "model.j");
+  CHECK(r.out.substr(257, 8) == std::string("ustar\0" "00", 8));
+  CHECK(r.out.find("new a\n") != std::string::npos);
+  CHECK(r.out.find("{\"temperature\":0.5}\n") != std::string::npos);
+  CHECK(r.err.empty());
+  // Deterministic: the same version gives the same bytes.
+  CHECK(c.cli.ok({"version", "checkout", c.id, "--to", "-"}).out == r.out);
+  // A directory literally named - is still reachable as ./-.
+  c.cli.ok({"version", "checkout", c.id, "--to", "./-"});
+  CHECK(read_file(c.root / "-" / "model.json") == "{\"temperature\":0.5}\n");
+}
+
+TEST_CASE("checkout --to -: refused with --json, or when stdout is a terminal") {
+  Checkout c;
+  InDir here(c.root);
+  auto json_out = c.cli({"--json", "version", "checkout", c.id, "--to", "-"});
+  CHECK(json_out.code == 2);
+  CHECK(one_error_line(json_out, "--json"));
+  c.cli.out_tty = true;
+  auto tty = c.cli({"version", "checkout", c.id, "--to", "-"});
+  CHECK(tty.code == 2);
+  CHECK(one_error_line(tty, "terminal"));
+  CHECK(tree(c.root).empty());
+}
+
+TEST_CASE("checkout --to -: a stdout that cannot be written exits 3") {
+  Checkout c;
+  auto r = spawn_limited({"--state", c.cli.state(), "version", "checkout", c.id, "--to", "-"}, RLIM_INFINITY,
+                         "/dev/full");
+  CHECK(r.code == 3);
+  CHECK(r.err.find("standard output") != std::string::npos);
 }
