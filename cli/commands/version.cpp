@@ -3,13 +3,13 @@
 
 #include "core/canonical_json.hpp"
 #include "rollout/versions.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/tar.hpp"
 #include "util/time.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 namespace kanari::cli {
 
@@ -265,37 +265,38 @@ struct CheckoutOptions {
 };
 
 Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
-  namespace fs = std::filesystem;
+  const bool to_stdout = o.to == "-";
+  if (to_stdout && ctx.g.json)
+    return usage_error("--json cannot be combined with --to -, whose tar stream is standard output; drop --json");
+  if (to_stdout && ctx.io.out_is_terminal)
+    return usage_error("--to - writes a tar stream, and standard output is a terminal; redirect it (> version.tar) or "
+                       "pipe it (| tar -x)");
   auto id = resolve(ctx, o.ref);
   KANARI_TRY(id);
-  auto files = rollout::checkout_files(**ctx.lib(), *id);
-  KANARI_TRY(files);
-  std::error_code ec;
-  const fs::path dir(o.to);
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec))
-      return usage_error("--to '" + o.to + "' exists and is not a directory");
-    if (!o.force && !fs::is_empty(dir, ec))
-      return usage_error("--to '" + o.to + "' is not empty; choose an empty directory or pass --force to overwrite");
+  auto co = rollout::checkout_files(**ctx.lib(), *id);
+  KANARI_TRY(co);
+  std::vector<TreeFile> files;
+  for (const auto& f : co->files)
+    files.push_back({f.path, f.content});
+  if (to_stdout) {
+    // The version's creation time, whole seconds, on every entry: the same
+    // version always gives the same stream.
+    write_tar(ctx.out, files, co->created_at / 1000);
+    ctx.out.flush();
+    if (!ctx.out)
+      return operational_error("cannot write the tar stream to standard output; check where it goes "
+                               "(a full disk, a closed pipe)");
+    return 0;
   }
-  for (const auto& f : *files) {
-    fs::path p = dir / f.path;
-    fs::create_directories(p.parent_path(), ec);
-    if (ec)
-      return operational_error("cannot create " + p.parent_path().string() + ": " + ec.message());
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
-    out.close();
-    if (!out)
-      return operational_error("cannot write " + p.string() + ": " + std::strerror(errno));
-  }
+  KANARI_TRY(write_tree(o.to, files,
+                        {o.force ? Overwrite::yes : Overwrite::no, "--to '" + o.to + "'", "pass --force to overwrite"}));
   if (ctx.g.json) {
     json paths = json::array();
-    for (const auto& f : *files) paths.push_back(f.path);
+    for (const auto& f : files) paths.push_back(f.path);
     ctx.print_json({{"id", *id}, {"to", o.to}, {"files", paths}});
   } else {
     ctx.human() << "Checked out " << id->substr(0, core::k_short_id_length) << " into " << o.to << " ("
-                << files->size() << " files)\n";
+                << files.size() << " files)\n";
   }
   return 0;
 }
@@ -335,10 +336,12 @@ void setup_version(CLI::App& app, Registry& reg) {
   reg.on(d, diff, run_diff);
 
   auto co = std::make_shared<CheckoutOptions>();
-  auto* c = version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact");
+  auto* c = version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact, "
+                                                 "or as a tar stream; never follows a symbolic link");
   c->add_option("REF", co->ref, "id, unique prefix, stable or canary")->required();
-  c->add_option("--to", co->to, "the directory to write (must be empty unless --force)")->required();
-  c->add_flag("--force", co->force, "overwrite files in a non-empty directory");
+  c->add_option("--to", co->to, "the directory to write (must be empty unless --force; never a symbolic link), "
+                                "or - for a tar stream on stdout (./- for a directory named -)")->required();
+  c->add_flag("--force", co->force, "overwrite regular files in a non-empty directory (links are still refused)");
   reg.on(c, co, run_checkout);
 
   setup_version_signing(*version, reg);

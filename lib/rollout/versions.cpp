@@ -164,10 +164,23 @@ Result<VersionDiff> diff_versions(Context& ctx, const std::string& from, const s
   return d;
 }
 
-Result<std::vector<CheckoutFile>> checkout_files(Context& ctx, const std::string& id) {
+Result<Checkout> checkout_files(Context& ctx, const std::string& id) {
   auto v = show_version(ctx, id);
   KANARI_TRY(v);
-  std::vector<CheckoutFile> files;
+  for (const auto& c : v->record.components) {
+    auto norm = core::normalise_component_name(c.name);
+    if (norm.ok() && *norm == c.name)
+      continue;
+    // add's reason without its hint (which is about add's own arguments).
+    std::string reason = norm.ok() ? "component name " + quote_for_message(c.name) + " is not in normal form"
+                                   : norm.error().message.substr(0, norm.error().message.find(';'));
+    return operational_error("the store is damaged or was edited: version " + id.substr(0, core::k_short_id_length) +
+                             ", " + std::string(core::to_string(c.kind)) + ": " + reason +
+                             ", a name `version add` refuses; nothing was written; run `kanari doctor`");
+  }
+  Checkout out;
+  out.created_at = v->record.created_at;
+  auto& files = out.files;
   std::map<std::string, std::string> owner; // path -> what claims it
   owner["model.json"] = "the model configuration";
   for (const auto& c : v->record.components) {
@@ -191,7 +204,7 @@ Result<std::vector<CheckoutFile>> checkout_files(Context& ctx, const std::string
     files.push_back({c.name, std::move(*blob)});
   }
   files.push_back({"model.json", core::canonical_json(v->model) + "\n"});
-  return files;
+  return out;
 }
 
 } // namespace kanari::rollout

@@ -66,6 +66,16 @@ struct CheckoutFile {
   std::string path;
   std::string content;
 };
-Result<std::vector<CheckoutFile>> checkout_files(Context& ctx, const std::string& id);
+struct Checkout {
+  std::vector<CheckoutFile> files;
+  TimeMs created_at = 0; // the version's
+};
+// Every component name read from the store is checked again with the rules
+// of `version add` (core::normalise_component_name, which must return it
+// unchanged): a name that add would refuse can only come from a damaged or
+// edited store, and is refused (exit 3) before anything is returned.
+// Paths that collide (two components, or one and model.json, at one path;
+// a file where another needs a directory) exit 2.
+Result<Checkout> checkout_files(Context& ctx, const std::string& id);
 
 } // namespace kanari::rollout

@@ -3,6 +3,7 @@
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/store.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
@@ -769,10 +770,9 @@ Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& c
   std::error_code ec;
   created = !std::filesystem::exists(path, ec);
   if (created) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-      return operational_error("cannot create the store directory " + dir + ": " + ec.message());
-    ::chmod(dir.c_str(), 0700);
+    // Missing directories are made 0700; one that exists (perhaps a shared
+    // group directory, or a link to one) keeps its mode and owner.
+    KANARI_TRY(create_private_directories(dir));
     // Create the file readable by its owner only before SQLite opens it;
     // SQLite gives the -wal and -shm files the same permissions.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

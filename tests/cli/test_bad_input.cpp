@@ -69,6 +69,11 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
   const std::string prompt = d.file("prompt.md", "hello\n");
   const std::string nonempty_dir = (d.path() / "full").string();
   d.file("full/x", "x");
+  const std::string linked_dir = (d.path() / "linked").string();
+  std::filesystem::create_directory_symlink(d.path() / "full", linked_dir);
+  const std::string trap_dir = (d.path() / "trap").string();
+  std::filesystem::create_directory(trap_dir);
+  std::filesystem::create_symlink("../victim", d.path() / "trap" / "system"); // a's prompt is `system`
   const std::string missing = (d.path() / "missing.json").string();
   auto file = [&](const std::string& name, const std::string& content) { return d.file("in/" + name, content); };
   const std::string sql = "x'); DROP TABLE outcomes; --";
@@ -146,6 +151,9 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"diff with one ref", {"version", "diff", w.a}, 2, "TO"},
       {"checkout without --to", {"version", "checkout", w.a}, 2, "--to"},
       {"checkout into a full dir", {"version", "checkout", w.a, "--to", nonempty_dir}, 2, "not empty"},
+      {"checkout --to a symbolic link", {"version", "checkout", w.a, "--to", linked_dir, "--force"}, 2, "symbolic link"},
+      {"checkout over a symbolic link", {"version", "checkout", w.a, "--to", trap_dir, "--force"}, 2, "symbolic link"},
+      {"checkout --to - with --json", {"--json", "version", "checkout", w.a, "--to", "-"}, 2, "--json"},
       // canary start.
       {"percentage 0", start({"--percentage", "0"}), 2, "--percentage"},
       {"percentage 120", start({"--percentage", "120"}), 2, "--percentage"},

@@ -7,11 +7,19 @@
 
 #include <map>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace kanari;
 using nlohmann::json;
 
 namespace {
+
+// The permission bits (with setuid, setgid and sticky) of `p`, following links.
+unsigned mode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
 
 // Runs the CLI with a chosen environment, without test::Cli's --state.
 test::CliResult run_with_env(std::vector<std::string> args, std::map<std::string, std::string> env) {
@@ -58,6 +66,53 @@ TEST_CASE("init: creates missing parent directories of --state") {
   test::Cli cli((dir.path() / "a/b/c").string());
   cli.ok({"init"});
   CHECK(std::filesystem::exists(dir.path() / "a/b/c/kanari.db"));
+}
+
+TEST_CASE("init: creates the directory and every missing parent readable by its owner only") {
+  test::TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  test::Cli cli((dir.path() / "a/b/c").string());
+  cli.ok({"init"});
+  CHECK(mode_of(dir.path() / "a") == 0700);
+  CHECK(mode_of(dir.path() / "a/b") == 0700);
+  CHECK(mode_of(dir.path() / "a/b/c") == 0700);
+  CHECK(mode_of(dir.path() / "a/b/c/kanari.db") == 0600);
+  CHECK(mode_of(dir.path()) == 0755);
+}
+
+TEST_CASE("init: never changes the mode of a directory that exists") {
+  test::TempDir dir;
+  const auto shared = dir.path() / "shared";
+  std::filesystem::create_directory(shared);
+  REQUIRE(::chmod(shared.c_str(), 02775) == 0);
+  SUBCASE("given as --state") {
+    test::Cli cli(shared.string());
+    cli.ok({"init"});
+    CHECK(mode_of(shared) == 02775);
+    cli.ok({"init"});
+    CHECK(mode_of(shared) == 02775);
+  }
+  SUBCASE("as a parent of --state") {
+    test::Cli cli((shared / "store").string());
+    cli.ok({"init"});
+    CHECK(mode_of(shared) == 02775);
+    // The new directory inherits the setgid bit, as the kernel decides.
+    CHECK((mode_of(shared / "store") & 0777) == 0700);
+  }
+}
+
+TEST_CASE("init: --state as a symbolic link to a sticky world-writable directory leaves both unchanged") {
+  test::TempDir dir;
+  const auto sticky = dir.path() / "sticky";
+  std::filesystem::create_directory(sticky);
+  REQUIRE(::chmod(sticky.c_str(), 01777) == 0);
+  const auto link = dir.path() / "link";
+  std::filesystem::create_directory_symlink(sticky, link);
+  test::Cli cli(link.string());
+  cli.ok({"init"});
+  CHECK(mode_of(sticky) == 01777);
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(std::filesystem::is_regular_file(sticky / "kanari.db"));
 }
 
 TEST_CASE("init: works in an existing empty directory") {
