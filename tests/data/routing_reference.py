@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# kanari routing, SPEC §5. Usage: routing_reference.py SALT KEY... | --check VECTORS.json
+# kanari routing (docs/routing.md). Usage: routing_reference.py SALT KEY... | --check VECTORS.json
 import hashlib, json, sys
 def bucket(salt: str, key: str) -> int:
     digest = hashlib.sha256((salt + ":" + key).encode("utf-8")).digest()
