@@ -16,9 +16,13 @@
 -- are tested for the flag, and nothing else is read.
 ALTER TABLE outcomes ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0 CHECK (excluded IN (0, 1, 2));
 
--- Release 1 counted an outcome dated before its rollout started. The step
--- starts of earlier steps are only in the events, so the migration marks
--- what the rollout rows tell: outcomes dated before their rollout began.
+-- Release 1 counted an outcome dated before its rollout started, and a
+-- canary outcome dated before its step began. The starts of earlier steps
+-- are only in the events, so the migration marks what the rollout rows
+-- tell: outcomes dated before their rollout began, and canary outcomes of
+-- the current step dated before that step began.
 UPDATE outcomes SET excluded = 2
  WHERE rollout_id IS NOT NULL
-   AND at < (SELECT r.started_at FROM rollouts r WHERE r.id = outcomes.rollout_id);
+   AND EXISTS (SELECT 1 FROM rollouts r WHERE r.id = outcomes.rollout_id
+                 AND (outcomes.at < r.started_at
+                      OR (outcomes.canary = 1 AND outcomes.step = r.step AND outcomes.at < r.step_started_at)));

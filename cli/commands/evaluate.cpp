@@ -5,6 +5,8 @@
 
 #include "rollout/lifecycle.hpp"
 
+#include <sstream>
+
 namespace kanari::cli {
 
 using nlohmann::json;
@@ -16,8 +18,7 @@ struct EvaluateOptions {
   bool apply = false;
 };
 
-void print_human(Context& ctx, const rollout::Evaluation& ev) {
-  auto& h = ctx.human();
+void print_human(Context& ctx, const rollout::Evaluation& ev, std::ostream& h) {
   h << ev.track << ": " << paint(gate::to_string(ev.gate.verdict), verdict_style(ev.gate.verdict), ctx.colour());
   if (ev.applied) {
     h << " (applied: ";
@@ -52,21 +53,54 @@ std::string verdict_style(gate::Verdict v) {
 
 namespace {
 
-// The exit code of several tracks: the worst of theirs, an error (3, or its
-// own code) over a rollback (1) over anything else (0).
+// The exit code of several tracks (the worst of theirs): a failed track
+// (3, whatever its own code) over a rollback or a refused promotion (1) over
+// anything else (0).
 int worse(int a, int b) {
-  auto rank = [](int code) { return code == 0 ? 0 : code == 1 ? 1 : code == 3 ? 3 : 2; };
-  return rank(b) > rank(a) ? b : a;
+  auto rank = [](int code) { return code == 0 ? 0 : code == 1 ? 1 : 3; };
+  return std::max(rank(a), rank(b));
 }
 
-// One track's evaluation; a failure (its error, or a store failure) becomes
-// an Error, so that `--all` goes on with the other tracks.
-Result<rollout::Evaluation> evaluate_one(rollout::Context& lib, const std::string& track, rollout::Apply apply) {
+// What `evaluate --all` prints for one track, made in full before any of it
+// is printed, so a track that fails half-way prints only its error.
+struct TrackOutput {
+  int code = 0;
+  json entry;        // with --json
+  std::string human; // otherwise
+};
+
+TrackOutput evaluate_one(Context& ctx, rollout::Context& lib, const std::string& track, rollout::Apply apply) {
+  Result<rollout::Evaluation> ev = Error{ErrorCode::operational, ""};
+  TrackOutput out;
   try {
-    return rollout::evaluate_track(lib, track, apply);
+    ev = rollout::evaluate_track(lib, track, apply);
+    if (ev.ok()) {
+      out.code = ev->gate.verdict == gate::Verdict::rollback ? 1 : 0;
+      if (ctx.g.json) {
+        out.entry = rollout::verdict_json(*ev);
+      } else {
+        std::ostringstream h;
+        print_human(ctx, *ev, h);
+        out.human = h.str();
+      }
+      return out;
+    }
   } catch (const store::StoreFailure& e) {
-    return operational_error(std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+    ev = operational_error(std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+  } catch (const std::exception& e) {
+    // A damaged row (a step outside its steps, say) must not stop the
+    // evaluation of the other tracks.
+    ev = operational_error(std::string("cannot evaluate: ") + e.what() + "; run `kanari doctor`");
   }
+  out.code = static_cast<int>(ev.error().code);
+  ctx.err << "kanari: error: track '" << track << "': " << ev.error().message << "\n";
+  if (ctx.g.json)
+    out.entry = {{"track", track}, {"error", ev.error().message}, {"exit_code", out.code}, {"applied", false},
+                 {"action", "none"}, {"verdict", nullptr}};
+  else
+    out.human = track + ": " + paint("ERROR", style::bold_red, ctx.colour()) + " (nothing applied)\n  " +
+                ev.error().message + "\n";
+  return out;
 }
 
 Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
@@ -78,7 +112,7 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
     if (ctx.g.json)
       ctx.print_json(rollout::verdict_json(*ev));
     else
-      print_human(ctx, *ev);
+      print_human(ctx, *ev, ctx.human());
     return ev->gate.verdict == gate::Verdict::rollback ? 1 : 0;
   }
   // Every track is evaluated, each in its own transaction, even when one
@@ -89,24 +123,12 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   json all = json::array();
   int code = 0;
   for (const auto& t : tracks) {
-    auto ev = evaluate_one(**lib, t, apply);
-    if (!ev.ok()) {
-      const int failed = static_cast<int>(ev.error().code);
-      code = worse(code, failed);
-      ctx.err << "kanari: error: track '" << t << "': " << ev.error().message << "\n";
-      if (ctx.g.json)
-        all.push_back({{"track", t}, {"error", ev.error().message}, {"exit_code", failed}, {"applied", false},
-                       {"action", "none"}, {"verdict", nullptr}});
-      else
-        ctx.human() << t << ": " << paint("ERROR", style::bold_red, ctx.colour()) << " (nothing applied)\n  "
-                    << ev.error().message << "\n";
-      continue;
-    }
-    code = worse(code, ev->gate.verdict == gate::Verdict::rollback ? 1 : 0);
+    auto out = evaluate_one(ctx, **lib, t, apply);
+    code = worse(code, out.code);
     if (ctx.g.json)
-      all.push_back(rollout::verdict_json(*ev));
+      all.push_back(std::move(out.entry));
     else
-      print_human(ctx, *ev);
+      ctx.human() << out.human;
   }
   if (ctx.g.json)
     ctx.print_json(all);
@@ -123,7 +145,7 @@ void setup_evaluate(CLI::App& canary, Registry& reg) {
       "evaluate", "The gate's verdict (PROMOTE, HOLD, ROLLBACK, ...); exit 1 when a rollback is due or applied");
   e->add_flag("--all", opts->all,
               "every track with an open rollout, each in its own transaction, going on past a track that fails "
-              "(prints a JSON array with --json; exit code: the worst track's, 3 over 1 over 0)");
+              "(prints a JSON array with --json; exit code: the worst track's, a failed track 3 over 1 over 0)");
   e->add_flag("--apply", opts->apply, "perform the verdict atomically: advance/promote or roll back");
   reg.on(e, opts, run_evaluate);
 }

@@ -60,11 +60,11 @@ TimeMs transition_time(Context& ctx, const std::string& track) {
   return last ? std::max(now, *last) : now;
 }
 
-store::EventRecord append_event(Context& ctx, const EventDraft& d) {
+store::EventRecord append_event(Context& ctx, const EventDraft& d, std::optional<TimeMs> at) {
   auto last = ctx.store.last_event();
   store::EventRecord e;
   e.seq = last ? last->seq + 1 : 1;
-  e.at = transition_time(ctx, d.track);
+  e.at = at ? *at : transition_time(ctx, d.track);
   e.actor = ctx.actor;
   e.action = d.action;
   e.track = d.track;

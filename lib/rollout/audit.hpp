@@ -37,8 +37,10 @@ struct EventDraft {
 // event before the one it follows. Call inside the write transaction.
 TimeMs transition_time(Context& ctx, const std::string& track);
 
-// Appends inside the caller's write transaction, at transition_time().
-store::EventRecord append_event(Context& ctx, const EventDraft& draft);
+// Appends inside the caller's write transaction, at `at` when the caller
+// already took transition_time() for the rows it changed (so the event and
+// the rows carry one time), else at transition_time().
+store::EventRecord append_event(Context& ctx, const EventDraft& draft, std::optional<TimeMs> at = std::nullopt);
 
 nlohmann::json event_json(const store::EventRecord& e); // the hashed form plus prev_hash/hash
 std::string event_hash(const std::string& prev_hash, const store::EventRecord& e);

@@ -35,6 +35,7 @@ public:
   Result<Resolved> resolve(const OutcomeInput& in) {
     auto& t = track(in.track);
     std::string_view version;
+    std::optional<std::int64_t> assigned_rollout; // the rollout a routed task was routed under
     if (in.version_ref) {
       const auto& key = *in.version_ref;
       auto it = t.refs.find(key);
@@ -52,6 +53,7 @@ public:
                                "`kanari route --key KEY --task ID`");
       m_assigned = std::move(a->version_id);
       version = m_assigned;
+      assigned_rollout = a->rollout_id;
     }
     Resolved r{version, store::Arm::stable, std::nullopt, std::nullopt, false, store::Counted::yes,
                std::numeric_limits<TimeMs>::min()};
@@ -59,6 +61,19 @@ public:
       r.rollout = t.rollout->id;
       r.step = t.rollout->step;
       r.shadow = t.rollout->shadow;
+    }
+    // A task routed under an earlier rollout that ran on a version that is
+    // not the stable (a canary rolled back, then started again) belongs to
+    // the rollout it was routed under, not to the one open now.
+    if (assigned_rollout && (!t.stable || version != *t.stable) && (!t.rollout || t.rollout->id != *assigned_rollout)) {
+      if (auto past = m_ctx.store.get_rollout(*assigned_rollout); past && (past->canary == version || past->stable == version)) {
+        r.arm = past->canary == version ? store::Arm::canary : store::Arm::stable;
+        r.rollout = past->id;
+        r.step = past->step;
+        r.shadow = past->shadow;
+        r.counted = store::Counted::late;
+        return r;
+      }
     }
     if (t.rollout && version == t.rollout->canary) {
       r.arm = store::Arm::canary;
@@ -140,7 +155,10 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, R
   store::OutcomeRecord o{std::move(in.track), std::move(in.task), std::string(r->version), r->arm, r->rollout,
                          r->step, in.pass, in.latency_ms, in.cost, in.tokens, in.score, std::move(in.error), at,
                          r->counted};
-  if (o.counted == store::Counted::yes && at < r->window_start)
+  // Only a time the caller gave can be before the window: an outcome
+  // stamped now was recorded after the window opened (its id says so), and
+  // this host's clock may run behind the one that opened it.
+  if (o.counted == store::Counted::yes && in.at && at < r->window_start)
     o.counted = store::Counted::backdated;
   auto ins = ctx.store.insert_outcome(o, r->shadow ? store::TaskVersions::several : store::TaskVersions::one);
   switch (ins.result) {

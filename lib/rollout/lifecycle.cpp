@@ -117,7 +117,8 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
                                                    {"shadow", r.shadow},
                                                    {"policy", policy},
                                                    {"policy_sha256", r.policy_sha256},
-                                                   {"signed_by", signed_by}})});
+                                                   {"signed_by", signed_by}})},
+                 now);
     return {};
   });
   KANARI_TRY(result);
@@ -170,7 +171,8 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
     ctx.store.update_rollout(r);
     append_event(ctx, {"promoted", r.track, r.id, r.canary,
                        reason.empty() ? "canary promoted to stable" : reason,
-                       merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})});
+                       merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})},
+                 now);
     return {};
   }
   r.step += 1;
@@ -182,7 +184,8 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
   append_event(ctx, {"step_advanced", r.track, r.id, r.canary,
                      reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
                      merge(merge(from, evidence),
-                           {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})});
+                           {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})},
+               now);
   return {};
 }
 
@@ -191,7 +194,8 @@ void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& re
   r.ended_at = transition_time(ctx, r.track);
   ctx.store.update_rollout(r);
   append_event(ctx, {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
-                     merge(rollout_evidence(r), evidence)});
+                     merge(rollout_evidence(r), evidence)},
+               r.ended_at);
 }
 
 Result<store::RolloutRecord> promote(Context& ctx, const TransitionInput& in, bool full) {

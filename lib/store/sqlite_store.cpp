@@ -453,11 +453,11 @@ public:
   }
 
   std::optional<TimeMs> last_event_time(const std::string& track) override {
-    auto st = m_db.prepare("SELECT at FROM events WHERE track = ?1 ORDER BY seq DESC LIMIT 1");
+    auto st = m_db.prepare("SELECT max(at) FROM events WHERE track = ?1");
     st.bind(1, track);
     if (!st.step())
       return std::nullopt;
-    return st.get_int(0);
+    return st.get_opt_int(0);
   }
 
   void insert_event(const EventRecord& e) override {
@@ -592,9 +592,14 @@ private:
   // version; nullopt when `o` may be stored.
   std::optional<InsertOutcome> existing_outcome(const OutcomeRecord& o, std::int64_t track, std::int64_t version,
                                                 TaskVersions versions) {
-    auto st = m_db.prepare("SELECT version_no, pass, latency_ms, cost, tokens, score, error FROM outcomes"
-                           " WHERE task = ?1 AND track_no = ?2");
-    st.bind_static(1, o.task).bind(2, track);
+    // The last column: whether the row was stored in a shadow rollout in
+    // which `version` was an arm, so the task ran on both.
+    auto st = m_db.prepare(
+        "SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
+        " o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
+        "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = ?3)"
+        " FROM outcomes o WHERE o.task = ?1 AND o.track_no = ?2");
+    st.bind_static(1, o.task).bind(2, track).bind(3, version);
     std::optional<std::int64_t> other;
     while (st.step()) {
       if (st.get_int(0) == version) {
@@ -603,7 +608,11 @@ private:
                     st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error;
         return InsertOutcome{same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
       }
-      other = st.get_int(0);
+      // An outcome stored in a shadow rollout of this version ran beside
+      // it (the task was mirrored): its outcome on this version may still
+      // come, even after that rollout ended.
+      if (st.get_int(7) == 0)
+        other = st.get_int(0);
     }
     if (other && versions == TaskVersions::one)
       return InsertOutcome{InsertResult::other_version, version_id_of(*other)};

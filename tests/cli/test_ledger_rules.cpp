@@ -13,6 +13,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include <map>
 #include <algorithm>
 #include <random>
@@ -31,22 +33,29 @@ struct Fields {
 // SPEC §3 as a map: (track, task) -> version -> fields.
 struct Model {
   std::map<std::pair<std::string, std::string>, std::map<std::string, Fields>> rows;
+  // (track, task) -> the versions of the shadow rollouts it was recorded in:
+  // a mirrored task ran on both, so the other's outcome may come later.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> mirrored;
   std::map<std::string, int> seen; // per track: each kind of result, "other version" apart
 
   // Returns "inserted", "duplicates" or "conflicts".
   std::string record(const std::string& track, const std::string& task, const std::string& version, Fields f,
-                     bool shadow) {
+                     bool shadow, const std::set<std::string>& arms) {
     auto& versions = rows[{track, task}];
     if (auto it = versions.find(version); it != versions.end()) {
       ++seen[track + (it->second == f ? " duplicate" : " conflict")];
       return it->second == f ? "duplicates" : "conflicts";
     }
-    if (!versions.empty() && !shadow) {
+    auto& mirror = mirrored[{track, task}];
+    const bool ran_beside = mirror.count(version) > 0;
+    if (!versions.empty() && !shadow && !ran_beside) {
       ++seen[track + " other version"];
       return "conflicts";
     }
     ++seen[track + (versions.empty() ? " inserted" : " second version")];
     versions.emplace(version, f);
+    if (shadow)
+      mirror.insert(arms.begin(), arms.end());
     return "inserted";
   }
 
@@ -95,7 +104,7 @@ struct Ledger {
       if (f.latency)
         line["latency_ms"] = *f.latency;
       text += line.dump() + "\n";
-      auto& count = expected[model.record(track, task, version, f, shadow)];
+      auto& count = expected[model.record(track, task, version, f, shadow, {ids[stable], ids[canary]})];
       count = count.get<int>() + 1;
     }
     INFO("track " << track << ", stable " << stable << ", canary " << canary << (shadow ? ", shadow" : ""));

@@ -194,6 +194,10 @@ TEST_CASE("a host with a slow clock never stores a transition before the track's
   CHECK(events[0]["at"] == iso(started));
   // Back on a correct clock a minute later: the step began at the rollout's
   // start, not two hours before it, so max_step_seconds has not passed.
+  // An outcome the slow host records without a time was recorded in the
+  // step it names, whatever that host's clock says: it counts.
+  CHECK(tv.cli.json({"record", "--task", "on-slow-host", "--pass", "--version", "canary"}) == summary(1));
+  CHECK(tv.cli.json({"canary", "status"})["canary_stats"]["n"] == 1);
   tv.cli.clock.set(started + 60'000);
   auto ev = tv.cli({"canary", "evaluate", "--apply", "--json"});
   CHECK(ev.code == 0);
@@ -286,4 +290,55 @@ TEST_CASE("route --keys DIR and record --jsonl DIR are usage errors") {
   CHECK(r.code == 2);
   CHECK(r.err.find("is a directory") != std::string::npos);
   CHECK(store_snapshot(w.cli.state()) == before);
+}
+
+TEST_CASE("late outcomes: a task routed under a rolled-back rollout belongs to it, not to a restart of the same canary") {
+  Rollout w;
+  const auto key = w.key_for("canary");
+  w.cli.ok({"route", "--key", key, "--task", "t-r1"});
+  w.cli.ok({"canary", "rollback"});
+  w.cli.ok({"canary", "start", "--version", w.tv.b, "--percentage", "50"});
+  CHECK(w.record({"--task", "t-r1", "--fail"}) == summary(1, 1));
+  CHECK(w.status_n("canary_stats") == 0);
+  auto rep = w.cli.json({"report", "--rollout", "1"});
+  CHECK(rep["late"]["canary"]["n"] == 1);
+}
+
+TEST_CASE("late outcomes: a shadow rollout's mirrored task keeps both outcomes after the rollout ends") {
+  for (const char* end : {"rollback", "promote"}) {
+    CAPTURE(end);
+    Rollout w({"--shadow"});
+    CHECK(w.record({"--task", "t", "--pass", "--version", "canary"}) == summary(1));
+    if (std::string(end) == "rollback")
+      w.cli.ok({"canary", "rollback"});
+    else
+      w.cli.ok({"canary", "promote", "--full"});
+    // The stable's outcome of the same task comes after the rollout ended:
+    // stored (as the stable's, or as a late one of the old stable), not a conflict.
+    auto r = w.record({"--task", "t", "--pass", "--version", w.tv.a});
+    CHECK(r["inserted"] == 1);
+    CHECK(r["conflicts"] == 0);
+  }
+}
+
+TEST_CASE("evaluate --all: a damaged rollout row on one track does not stop the others") {
+  TwoVersions tv;
+  for (const char* track : {"ta", "tb"}) {
+    tv.add("s.txt", std::string("stable of ") + track + "\n", track);
+    const auto c = tv.add("c.txt", std::string("canary of ") + track + "\n", track);
+    tv.cli.ok({"--track", track, "canary", "start", "--version", c, "--steps", "10,100", "--min-samples", "1"});
+    tv.cli.ok({"--track", track, "record", "--task", "c", "--pass", "--version", "canary"});
+    tv.cli.ok({"--track", track, "record", "--task", "s", "--pass", "--version", "stable"});
+  }
+  // Track ta's step points past its steps.
+  sqlite_value(tv.cli.state() + "/kanari.db", "UPDATE rollouts SET step = 7 WHERE track = 'ta'");
+  auto r = tv.cli({"canary", "evaluate", "--all", "--apply", "--json"});
+  INFO(r.out << r.err);
+  CHECK(r.code == 3);
+  auto all = r.json();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0]["track"] == "ta");
+  CHECK(all[0].contains("error"));
+  CHECK(all[1]["track"] == "tb");
+  CHECK(all[1]["action"] == "advanced");
 }
