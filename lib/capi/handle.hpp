@@ -83,6 +83,8 @@ template <typename Body> kanari_status guarded(kanari_store* h, Body&& body) noe
     if (!r.ok())
       return from_error(h, r.error());
     return static_cast<kanari_status>(*r);
+  } catch (const store::StoreLocked& e) { // a busy store, not a damaged one
+    return fail(h, KANARI_OPERATIONAL, e.what());
   } catch (const store::StoreFailure& e) {
     try {
       return fail(h, KANARI_OPERATIONAL,
