@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <iterator>
 #include <optional>
 #include <thread>
@@ -47,13 +49,41 @@ int on_busy(void* wait, int count) {
   return 1;
 }
 
+// A URI for sqlite3_open_v2 with SQLITE_OPEN_URI: the absolute path with
+// every byte outside the unreserved set percent-encoded, then `query`.
+std::string file_uri(const std::string& path, const char* query) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  const std::string p = ec ? path : abs.string();
+  std::string uri = "file://";
+  static const char* const k_hex = "0123456789ABCDEF";
+  for (unsigned char c : p) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += k_hex[c >> 4];
+      uri += k_hex[c & 15];
+    }
+  }
+  return uri + "?" + query;
+}
+
 } // namespace
 
 Database::Database(const std::string& path, Mode mode) : m_wait(std::make_unique<LockWait>()) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (mode == Mode::create)
-    flags |= SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
+  switch (mode) {
+  case Mode::open_existing: flags |= SQLITE_OPEN_READWRITE; break;
+  case Mode::create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+  case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+  case Mode::immutable:
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = file_uri(path, "immutable=1");
+    break;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     sqlite3_close_v2(m_db);

@@ -27,7 +27,12 @@ class Statement;
 
 class Database {
 public:
-  enum class Mode { open_existing, create };
+  // open_existing and create open the file for reading and writing.
+  // read_only opens it with SQLite's read-only flag (it still takes locks and
+  // reads the -wal through an existing -shm); immutable also tells SQLite
+  // that nothing can change the file, so it takes no locks and needs no -shm
+  // (sqlite_store.cpp says when each is used).
+  enum class Mode { open_existing, create, read_only, immutable };
   // The documented bound on waiting for another connection's lock
   // (docs/operations.md). One wait has one deadline, whether SQLite's busy
   // handler or Transaction's retry loop is waiting.
