@@ -116,6 +116,9 @@ int run(const std::vector<std::string>& args, const Io& io) {
       return static_cast<int>(r.error().code);
     }
     return *r;
+  } catch (const store::StoreLocked& e) { // a busy store, not a damaged one
+    print_error(io, e.what());
+    return 3;
   } catch (const store::StoreFailure& e) {
     print_error(io, std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
     return 3;

@@ -101,6 +101,11 @@ std::string store_snapshot(const std::string& state_dir) {
 }
 
 Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& stdin_text) {
+  return spawn_kanari_via({}, args, stdin_text);
+}
+
+Spawned spawn_kanari_via(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
+                         const std::string& stdin_text) {
   TempDir tmp;
   const std::string in = tmp.file("stdin", stdin_text);
   const std::string out = (tmp.path() / "stdout").string();
@@ -109,9 +114,10 @@ Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& st
   // it only calls async-signal-safe functions, so tests may spawn from
   // several threads at once.
   std::string bin = KANARI_BINARY;
-  std::vector<std::string> copy = args;
+  std::vector<std::string> copy = wrapper;
+  copy.push_back(bin);
+  copy.insert(copy.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  argv.push_back(bin.data());
   for (auto& a : copy)
     argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -123,7 +129,7 @@ Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& st
     int ferr = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fin < 0 || fout < 0 || ferr < 0 || ::dup2(fin, 0) < 0 || ::dup2(fout, 1) < 0 || ::dup2(ferr, 2) < 0)
       ::_exit(127);
-    ::execv(bin.c_str(), argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   int status = 0;

@@ -84,5 +84,10 @@ struct Spawned {
 };
 // Runs the real kanari binary with the given arguments and stdin.
 Spawned spawn_kanari(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// The same behind a wrapper command: runs wrapper[0] (found on PATH) with the
+// rest of `wrapper`, the kanari binary's path, then `args` (e.g. {"setpriv",
+// "--reuid=65534", ...} to run it as another user).
+Spawned spawn_kanari_via(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
+                         const std::string& stdin_text = "");
 
 } // namespace kanari::test

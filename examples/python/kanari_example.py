@@ -12,8 +12,9 @@ decisions, recorded counts and the gate's verdict. It exits 1 on any
 mismatch; the test suite runs it. `KANARI_LIB` may stand in for --lib.
 
 The `Kanari` class is the part to copy into a runtime: one instance (one
-handle) per thread, errors raised as `KanariError` with the library's
-message and status code.
+handle) may be shared by a thread pool (the library serialises calls on a
+handle; one instance per thread runs them in parallel), errors raised as
+`KanariError` with the library's message and status code.
 """
 
 import argparse
@@ -84,7 +85,8 @@ def _bytes(s):
 
 
 class Kanari:
-    """One open store (one handle). Not to be shared between threads."""
+    """One open store (one handle). Threads may share it: the library runs its
+    calls one at a time. Close it only after every thread is done with it."""
 
     def __init__(self, lib, state_dir, actor="python", create=False):
         self.lib = lib

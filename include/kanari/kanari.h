@@ -10,17 +10,20 @@
  *   values equal the CLI's exit codes (SPEC §3.2). Nothing throws across this
  *   boundary, nothing exits, nothing prints.
  * - Errors: after a failure, kanari_last_error(handle) is the message of the
- *   last failed call on that handle, kanari_last_error(NULL) the message of
- *   the calling thread's last failed call (with or without a handle). The
- *   text stays valid until the next failing call on that handle (thread).
+ *   calling thread's last failed call on that handle, kanari_last_error(NULL)
+ *   the message of the calling thread's last failed call (with or without a
+ *   handle). The text stays valid until the calling thread's next failing
+ *   call on that handle (any call, for NULL).
  * - Ownership: strings of unbounded length (JSON documents) are returned as
  *   malloc'd char* owned by the caller, released with kanari_free(). Version
  *   ids (64 hex characters) are written into caller memory of
  *   KANARI_ID_SIZE bytes, NUL-terminated. Input strings are borrowed for the
  *   duration of the call only.
- * - Threads: any number of threads may each use their own kanari_store*.
- *   One handle must not be used by two threads at once (lock externally if
- *   you share one). Handle-free functions are safe from any thread.
+ * - Threads: any number of threads may each use their own kanari_store*, or
+ *   share one: calls on one handle are serialised inside it (one at a time;
+ *   open a handle per thread to run them in parallel). kanari_close while
+ *   another thread is still in a call on that handle is the caller's bug.
+ *   Handle-free functions are safe from any thread.
  * - ABI: the SONAME is libkanari.so.<KANARI_ABI_VERSION>. Within one ABI
  *   version functions may be added, never changed or removed, and no struct
  *   changes layout; anything else bumps it (and the SONAME).
@@ -66,7 +69,7 @@ typedef enum kanari_verdict {
   KANARI_VERDICT_NO_CANARY = 5
 } kanari_verdict;
 
-/* An open store. Opaque; one per thread. */
+/* An open store. Opaque; may be shared by threads (calls are serialised). */
 typedef struct kanari_store kanari_store;
 
 /* ---- library ------------------------------------------------------------ */
@@ -74,8 +77,9 @@ typedef struct kanari_store kanari_store;
 /* The library's version, e.g. "0.1.0". Static storage. */
 KANARI_API const char* kanari_version(void);
 
-/* The message of the last failed call on `store`, or with store == NULL of
- * the calling thread's last failed call. "" when there was none. */
+/* The message of the calling thread's last failed call on `store`, or with
+ * store == NULL of the calling thread's last failed call on any handle or
+ * none. "" when there was none. */
 KANARI_API const char* kanari_last_error(const kanari_store* store);
 
 /* Releases a string returned by this library. NULL is allowed. */
@@ -92,7 +96,8 @@ KANARI_API void kanari_free(void* p);
  * KANARI_OPERATIONAL. On failure *out is NULL; read kanari_last_error(NULL). */
 KANARI_API kanari_status kanari_open(const char* state_dir, const char* actor, unsigned flags, kanari_store** out);
 
-/* Closes the handle. NULL is allowed. */
+/* Closes the handle. NULL is allowed. No other thread may be in a call on
+ * it, or call it afterwards. */
 KANARI_API void kanari_close(kanari_store* store);
 
 /* How long (milliseconds) a route call may reuse a track's routing table

@@ -9,6 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
 namespace kanari::capi {
 
 namespace {
@@ -29,19 +33,58 @@ int verdict_code(gate::Verdict v) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+std::string number_text(double v) {
+  if (std::isnan(v))
+    return "NaN";
+  if (std::isinf(v))
+    return v > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// A metric the gate compares with a bound: a NaN compares false with
+// everything, so "NaN <= max" would pass a max gate; a latency, cost or token
+// count below zero does not exist. Both are the caller's bug, refused here.
+Result<double> metric(double v, const char* arm, const char* field) {
+  if (!std::isfinite(v) || v < 0)
+    return usage_error(std::string("invalid gate input: ") + arm + "." + field + " must be a finite number >= 0, got " +
+                       number_text(v));
+  return v;
+}
+
 Result<gate::ArmSample> arm_sample(const kanari_arm_counts& c, const char* name) {
   if (c.has & ~(KANARI_HAS_LATENCY_P95 | KANARI_HAS_COST_MEAN | KANARI_HAS_TOKENS_MEAN))
     return usage_error(std::string("unknown bits in ") + name + ".has: " + std::to_string(c.has));
+  const std::string arm = std::string("invalid gate input: ") + name;
+  for (auto [value, field] : {std::pair{c.n, "n"}, std::pair{c.pass, "pass"}, std::pair{c.errors, "errors"}})
+    if (value < 0)
+      return usage_error(arm + "." + field + " must be >= 0, got " + std::to_string(value));
+  if (c.pass > c.n)
+    return usage_error(arm + ".pass (" + std::to_string(c.pass) + ") must not exceed " + name + ".n (" +
+                       std::to_string(c.n) + ")");
+  if (c.errors > c.n)
+    return usage_error(arm + ".errors (" + std::to_string(c.errors) + ") must not exceed " + name + ".n (" +
+                       std::to_string(c.n) + ")");
   gate::ArmSample s;
   s.n = c.n;
   s.pass = c.pass;
   s.errors = c.errors;
-  if (c.has & KANARI_HAS_LATENCY_P95)
-    s.latency_p95_ms = c.latency_p95_ms;
-  if (c.has & KANARI_HAS_COST_MEAN)
-    s.cost_mean = c.cost_mean;
-  if (c.has & KANARI_HAS_TOKENS_MEAN)
-    s.tokens_mean = c.tokens_mean;
+  if (c.has & KANARI_HAS_LATENCY_P95) {
+    auto v = metric(c.latency_p95_ms, name, "latency_p95_ms");
+    KANARI_TRY(v);
+    s.latency_p95_ms = *v;
+  }
+  if (c.has & KANARI_HAS_COST_MEAN) {
+    auto v = metric(c.cost_mean, name, "cost_mean");
+    KANARI_TRY(v);
+    s.cost_mean = *v;
+  }
+  if (c.has & KANARI_HAS_TOKENS_MEAN) {
+    auto v = metric(c.tokens_mean, name, "tokens_mean");
+    KANARI_TRY(v);
+    s.tokens_mean = *v;
+  }
   return s;
 }
 
@@ -108,7 +151,10 @@ KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_
     in.approved = input->approved != 0;
     in.promote_streak = input->promote_streak;
     if (in.step_elapsed_seconds < 0)
-      return usage_error("step_elapsed_seconds must be >= 0");
+      return usage_error("invalid gate input: step_elapsed_seconds must be >= 0, got " +
+                         std::to_string(in.step_elapsed_seconds));
+    if (in.promote_streak < 0)
+      return usage_error("invalid gate input: promote_streak must be >= 0, got " + std::to_string(in.promote_streak));
     gate::GateResult r;
     try {
       r = gate::evaluate(policy, in, json_out ? gate::Detail::full : gate::Detail::verdict_only);

@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 namespace kanari::capi {
 
@@ -31,9 +33,12 @@ kanari_status fail(kanari_store* h, kanari_status code, const char* message) noe
   set_message(t_error, t_error_text, message);
   if (h) {
     try {
-      h->error = message;
+      h->errors[std::this_thread::get_id()] = message;
     } catch (...) {
-      h->error.clear();
+      // Out of memory: the thread's entry (if any) may hold an older message;
+      // empty it rather than leave a wrong one.
+      if (auto it = h->errors.find(std::this_thread::get_id()); it != h->errors.end())
+        it->second.clear();
     }
   }
   return code;
@@ -73,9 +78,17 @@ extern "C" {
 KANARI_API const char* kanari_version(void) { return KANARI_VERSION; }
 
 KANARI_API const char* kanari_last_error(const kanari_store* store) {
-  if (store)
-    return store->error.c_str();
-  return kanari::capi::t_error_text;
+  if (!store)
+    return kanari::capi::t_error_text;
+  // The calling thread's entry: only this thread's next failure on the handle
+  // changes it, so the text stays valid after the lock is released.
+  try {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    auto it = store->errors.find(std::this_thread::get_id());
+    return it == store->errors.end() ? "" : it->second.c_str();
+  } catch (const std::system_error&) {
+    return "internal error: cannot lock the handle";
+  }
 }
 
 KANARI_API void kanari_free(void* p) { std::free(p); }
@@ -107,16 +120,21 @@ KANARI_API kanari_status kanari_open(const char* state_dir, const char* actor, u
   });
 }
 
+// Not serialised: closing a handle another thread is still using is the
+// caller's bug (kanari.h), and waiting for the mutex here would only move
+// the use-after-free to the next call.
 KANARI_API void kanari_close(kanari_store* store) { delete store; }
 
 KANARI_API kanari_status kanari_set_route_cache_ms(kanari_store* store, int64_t ms) {
   if (!store)
     return capi::fail(nullptr, KANARI_USAGE, "kanari_set_route_cache_ms: store must not be NULL");
-  if (ms < 0)
-    return capi::fail(store, KANARI_USAGE, "the route cache time must be >= 0 milliseconds");
-  store->route_cache_ms = ms;
-  store->tracks.clear();
-  return KANARI_OK;
+  return capi::guarded(store, [&]() -> Result<int> {
+    if (ms < 0)
+      return usage_error("the route cache time must be >= 0 milliseconds");
+    store->route_cache_ms = ms;
+    store->tracks.clear();
+    return KANARI_OK;
+  });
 }
 
 } // extern "C"

@@ -8,9 +8,19 @@
 // guarded(), which maps Result errors to their code (the CLI's exit codes),
 // store::StoreFailure and std::bad_alloc to KANARI_OPERATIONAL, and anything
 // else to KANARI_OPERATIONAL as an internal error, exactly like cli::run.
-// The message lands in the handle (for kanari_last_error(handle)) and in a
-// thread-local (for kanari_last_error(NULL)), so a failed kanari_open, which
-// has no handle, still explains itself.
+// The message lands in the handle, kept per calling thread (for
+// kanari_last_error(handle)), and in a thread-local (for
+// kanari_last_error(NULL)), so a failed kanari_open, which has no handle,
+// still explains itself.
+//
+// Threads: one handle may be shared by several threads (SPEC §9.1). Its
+// SQLite connection, cached statements, route cache and clock are not
+// thread-safe, so guarded() holds the handle's mutex for the whole call:
+// calls on one handle run one at a time, in the order the mutex grants.
+// Each thread keeps its own last error on the handle, so a failure in one
+// thread never replaces (or frees) the message another thread is reading.
+// kanari_close while another thread is inside a call is the caller's bug,
+// as for any object freed while in use.
 #pragma once
 
 #include "kanari/kanari.h"
@@ -19,14 +29,21 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 
 struct kanari_store {
   std::unique_ptr<kanari::store::Store> store;
   kanari::SystemClock clock;
   std::unique_ptr<kanari::rollout::Context> ctx;
-  std::string error;
+  // Serialises every call on the handle (guarded() takes it).
+  mutable std::mutex mutex;
+  // The last failure of each thread that failed on this handle; under
+  // `mutex`. A thread's entry changes only on that thread's next failure.
+  std::map<std::thread::id, std::string> errors;
 
   // Route caching (kanari_set_route_cache_ms): per track, the routing table
   // and a Router whose salt state is computed once per rollout.
@@ -43,19 +60,31 @@ struct kanari_store {
 
 namespace kanari::capi {
 
-// Records a failure on the handle (may be null) and the thread; never throws.
+// Records a failure on the handle (may be null; the caller holds its mutex)
+// and the thread; never throws.
 kanari_status fail(kanari_store* h, kanari_status code, const char* message) noexcept;
 
 kanari_status from_error(kanari_store* h, const Error& e) noexcept;
 
 // Runs body (returning Result<int>, the success status: KANARI_OK or
-// KANARI_NEGATIVE) with every exception caught.
+// KANARI_NEGATIVE) with every exception caught, holding h's mutex (when h is
+// not null) from start to end, the failure's message included.
 template <typename Body> kanari_status guarded(kanari_store* h, Body&& body) noexcept {
+  std::unique_lock<std::mutex> lock;
+  if (h) {
+    try {
+      lock = std::unique_lock<std::mutex>(h->mutex);
+    } catch (const std::system_error&) { // the system refused the lock: no message on the handle
+      return fail(nullptr, KANARI_OPERATIONAL, "internal error: cannot lock the handle");
+    }
+  }
   try {
     Result<int> r = body();
     if (!r.ok())
       return from_error(h, r.error());
     return static_cast<kanari_status>(*r);
+  } catch (const store::StoreLocked& e) { // a busy store, not a damaged one
+    return fail(h, KANARI_OPERATIONAL, e.what());
   } catch (const store::StoreFailure& e) {
     try {
       return fail(h, KANARI_OPERATIONAL,

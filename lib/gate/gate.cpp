@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 namespace kanari::gate {
 
@@ -277,6 +278,12 @@ void check_input(const GateInput& in) {
       throw std::invalid_argument(std::string("gate input: invalid ") + arm + " counts n=" +
                                   std::to_string(a->n) + " pass=" + std::to_string(a->pass) +
                                   " errors=" + std::to_string(a->errors));
+    // A NaN compares false with every bound (so it would pass a `max` gate),
+    // and no latency, cost or token count is negative.
+    for (const auto& [value, name] : {std::pair{&a->latency_p95_ms, "latency_p95_ms"},
+                                      std::pair{&a->cost_mean, "cost_mean"}, std::pair{&a->tokens_mean, "tokens_mean"}})
+      if (*value && (!std::isfinite(**value) || **value < 0))
+        throw std::invalid_argument(std::string("gate input: ") + arm + " " + name + " must be a finite number >= 0");
   }
   if (in.promote_streak < 0 || in.step_elapsed_seconds < 0)
     throw std::invalid_argument("gate input: negative promote_streak or step_elapsed_seconds");

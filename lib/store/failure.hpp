@@ -12,4 +12,11 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// Another connection held the lock past the documented wait bound
+// (sqlite.hpp): nothing is wrong with the store, the caller may try again.
+class StoreLocked : public StoreFailure {
+public:
+  using StoreFailure::StoreFailure;
+};
+
 } // namespace kanari::store

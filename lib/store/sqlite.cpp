@@ -2,20 +2,88 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <iterator>
+#include <optional>
 #include <thread>
 
 namespace kanari::store {
 
+// Waiting for a lock. SQLite's own busy timeout restarts for every call that
+// meets a lock, so a BEGIN IMMEDIATE that gave up after the timeout and was
+// retried waited the whole timeout again: waits reached several times the
+// documented bound. Here one wait has one deadline. SQLite calls on_busy()
+// while a lock is held by another connection, and Transaction's retry loop
+// asks may_wait_longer() after a busy it was handed without a wait; both
+// read the same deadline, which a Transaction keeps from its first busy to
+// its end, so a command gives up once the bound has passed, not later.
+struct Database::LockWait {
+  bool in_transaction = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+
+  // Starts the deadline if this wait has none yet; the time left.
+  std::chrono::steady_clock::duration left(bool new_wait) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!deadline || (new_wait && !in_transaction))
+      deadline = now + std::chrono::milliseconds(k_lock_wait_ms);
+    return *deadline - now;
+  }
+};
+
 namespace {
-constexpr int k_busy_timeout_ms = 10000;
+
+// SQLite's busy handler: sleep a little, up to the deadline; 0 gives up.
+// The steps are SQLite's own busy timeout's.
+int on_busy(void* wait, int count) {
+  auto& w = *static_cast<Database::LockWait*>(wait);
+  const auto left = w.left(count == 0);
+  if (left <= std::chrono::steady_clock::duration::zero())
+    return 0;
+  static constexpr int k_delays_ms[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+  constexpr int k_last = static_cast<int>(std::size(k_delays_ms)) - 1;
+  const auto delay = std::chrono::milliseconds(k_delays_ms[count < k_last ? count : k_last]);
+  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(delay, left));
+  return 1;
 }
 
-Database::Database(const std::string& path, Mode mode) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (mode == Mode::create)
-    flags |= SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
+// A URI for sqlite3_open_v2 with SQLITE_OPEN_URI: the absolute path with
+// every byte outside the unreserved set percent-encoded, then `query`.
+std::string file_uri(const std::string& path, const char* query) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  const std::string p = ec ? path : abs.string();
+  std::string uri = "file://";
+  static const char* const k_hex = "0123456789ABCDEF";
+  for (unsigned char c : p) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += k_hex[c >> 4];
+      uri += k_hex[c & 15];
+    }
+  }
+  return uri + "?" + query;
+}
+
+} // namespace
+
+Database::Database(const std::string& path, Mode mode) : m_wait(std::make_unique<LockWait>()) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
+  switch (mode) {
+  case Mode::open_existing: flags |= SQLITE_OPEN_READWRITE; break;
+  case Mode::create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+  case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+  case Mode::immutable:
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = file_uri(path, "immutable=1");
+    break;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     sqlite3_close_v2(m_db);
@@ -23,31 +91,48 @@ Database::Database(const std::string& path, Mode mode) {
     throw StoreError("cannot open " + path + ": " + msg);
   }
   sqlite3_extended_result_codes(m_db, 1);
-  sqlite3_busy_timeout(m_db, k_busy_timeout_ms);
+  sqlite3_busy_handler(m_db, on_busy, m_wait.get());
 }
 
-Database::~Database() {
+void Database::close() noexcept {
   for (auto& [sql, stmt] : m_cache)
     sqlite3_finalize(stmt);
+  m_cache.clear();
   if (m_db)
     sqlite3_close_v2(m_db);
+  m_db = nullptr;
 }
 
-Database::Database(Database&& o) noexcept : m_db(o.m_db), m_cache(std::move(o.m_cache)) {
+Database::~Database() { close(); }
+
+Database::Database(Database&& o) noexcept : m_db(o.m_db), m_cache(std::move(o.m_cache)), m_wait(std::move(o.m_wait)) {
   o.m_db = nullptr;
   o.m_cache.clear();
 }
 
 Database& Database::operator=(Database&& o) noexcept {
   if (this != &o) {
-    this->~Database();
+    close();
     m_db = o.m_db;
     m_cache = std::move(o.m_cache);
+    m_wait = std::move(o.m_wait);
     o.m_db = nullptr;
     o.m_cache.clear();
   }
   return *this;
 }
+
+void Database::begin_lock_wait() {
+  m_wait->in_transaction = true;
+  m_wait->deadline.reset();
+}
+
+void Database::end_lock_wait() noexcept {
+  m_wait->in_transaction = false;
+  m_wait->deadline.reset();
+}
+
+bool Database::may_wait_longer() { return m_wait->left(false) > std::chrono::steady_clock::duration::zero(); }
 
 void Database::throw_error(std::string_view what) const {
   throw StoreError(std::string(what) + ": " + sqlite3_errmsg(m_db));
@@ -151,16 +236,26 @@ std::optional<std::string> Statement::get_opt_text(int col) const {
 }
 
 Transaction::Transaction(Database& db, Kind kind) : m_db(db) {
-  // The busy timeout covers BEGIN IMMEDIATE; a bounded retry covers the
-  // rare SQLITE_BUSY that WAL returns without calling the handler.
+  // The busy handler waits for BEGIN IMMEDIATE's lock; WAL can also return
+  // SQLITE_BUSY without calling it (a reader racing a checkpoint), which is
+  // retried here. Both wait within one deadline (Database::LockWait).
   const char* sql = kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN";
-  for (int attempt = 0;; ++attempt) {
+  db.begin_lock_wait();
+  for (;;) {
     int rc = sqlite3_exec(db.handle(), sql, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK)
       break;
-    if ((rc & 0xFF) != SQLITE_BUSY || attempt == 50)
+    if ((rc & 0xFF) != SQLITE_BUSY) {
+      db.end_lock_wait();
       db.throw_error("database: cannot begin transaction");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + attempt));
+    }
+    if (!db.may_wait_longer()) {
+      db.end_lock_wait();
+      throw StoreLocked("the store is locked: another process held its lock for " +
+                        std::to_string(Database::k_lock_wait_ms / 1000) +
+                        " s, the longest kanari waits; try again when it is done");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   m_active = true;
 }
@@ -168,6 +263,7 @@ Transaction::Transaction(Database& db, Kind kind) : m_db(db) {
 Transaction::~Transaction() {
   if (m_active)
     sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  m_db.end_lock_wait();
 }
 
 void Transaction::commit() {

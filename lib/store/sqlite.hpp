@@ -27,7 +27,17 @@ class Statement;
 
 class Database {
 public:
-  enum class Mode { open_existing, create };
+  // open_existing and create open the file for reading and writing.
+  // read_only opens it with SQLite's read-only flag (it still takes locks and
+  // reads the -wal through an existing -shm); immutable also tells SQLite
+  // that nothing can change the file, so it takes no locks and needs no -shm
+  // (sqlite_store.cpp says when each is used).
+  enum class Mode { open_existing, create, read_only, immutable };
+  // The documented bound on waiting for another connection's lock
+  // (docs/operations.md). One wait has one deadline, whether SQLite's busy
+  // handler or Transaction's retry loop is waiting.
+  static constexpr int k_lock_wait_ms = 10000;
+
   Database(const std::string& path, Mode mode);
   ~Database();
   Database(Database&&) noexcept;
@@ -44,9 +54,23 @@ public:
   sqlite3* handle() { return m_db; }
   [[noreturn]] void throw_error(std::string_view what) const;
 
+  // Between begin_lock_wait() and end_lock_wait() (a Transaction), every
+  // busy wait shares the deadline set when the first one started; outside,
+  // each statement's wait has its own.
+  void begin_lock_wait();
+  void end_lock_wait() noexcept;
+  // For a retry after SQLITE_BUSY: false once the current wait's deadline
+  // has passed (starting the wait when no busy handler call has).
+  bool may_wait_longer();
+
+  struct LockWait; // on the heap: SQLite's busy handler holds its address
+
 private:
+  void close() noexcept;
+
   sqlite3* m_db = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> m_cache;
+  std::unique_ptr<LockWait> m_wait;
 };
 
 class Statement {

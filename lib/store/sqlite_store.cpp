@@ -2,6 +2,7 @@
 // and in schema/.
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
+#include "store/sqlite_files.hpp"
 #include "store/store.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
@@ -131,7 +132,8 @@ EventRecord read_event(const Statement& st) {
 
 class SqliteStore final : public Store {
 public:
-  explicit SqliteStore(Database db) : m_db(std::move(db)) {}
+  SqliteStore(Database db, std::filesystem::path path, Access access)
+      : m_db(std::move(db)), m_path(std::move(path)), m_access(access) {}
 
   Result<void> write(const std::function<Result<void>()>& fn) override {
     return in_transaction(Transaction::Kind::write, fn);
@@ -483,6 +485,13 @@ public:
   }
 
   std::vector<std::string> integrity_check() override {
+    auto out = database_problems();
+    for (auto& p : wal_file_problems(m_path, m_access))
+      out.push_back(std::move(p));
+    return out;
+  }
+
+  std::vector<std::string> database_problems() {
     auto st = m_db.prepare("PRAGMA integrity_check");
     std::vector<std::string> out;
     try {
@@ -685,6 +694,8 @@ private:
   std::unordered_map<std::string, std::int64_t> m_version_nos;
 
   Result<void> in_transaction(Transaction::Kind kind, const std::function<Result<void>()>& fn) {
+    if (kind == Transaction::Kind::write && m_access != Access::read_write)
+      return operational_error(read_only_message(m_path));
     Transaction txn(m_db, kind);
     m_shadow_history.clear(); // another process may have started a shadow rollout
     Result<void> r = Error{ErrorCode::operational, ""};
@@ -702,6 +713,8 @@ private:
   }
 
   Database m_db;
+  std::filesystem::path m_path;
+  Access m_access;
 };
 
 std::filesystem::path db_path(const std::string& dir) { return std::filesystem::path(dir) / k_db_file; }
@@ -711,7 +724,7 @@ std::int64_t pragma_int(Database& db, const char* sql) {
   return st.step() ? st.get_int(0) : 0;
 }
 
-Result<void> migrate(Database& db, const std::string& where) {
+Result<void> migrate(Database& db, const std::string& where, Access access) {
   const auto& migrations = embedded_migrations();
   const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
   std::int64_t app_id = pragma_int(db, "PRAGMA application_id");
@@ -728,6 +741,10 @@ Result<void> migrate(Database& db, const std::string& where) {
   if (app_id == 0 && version == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_master") > 0)
     return operational_error(where + " is an SQLite database with tables of its own, not a kanari store; "
                              "point --state at a kanari store or run `kanari init` in an empty directory");
+  if (access != Access::read_write)
+    return operational_error(where + " has schema version " + std::to_string(version) + " and this kanari needs " +
+                             std::to_string(latest) + ", but it is read-only, so it cannot be upgraded here; "
+                             "open it once where it is writable, or read it with the kanari that wrote it");
   for (const auto& m : migrations) {
     if (m.number <= version)
       continue;
@@ -751,11 +768,18 @@ void configure(Database& db) {
 }
 
 Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
-  Database db(path.string(), Database::Mode::open_existing);
+  auto access = choose_access(path);
+  KANARI_TRY(access);
+  const auto mode = *access == Access::read_write ? Database::Mode::open_existing
+                    : *access == Access::read_only ? Database::Mode::read_only
+                                                   : Database::Mode::immutable;
+  Database db(path.string(), mode);
   configure(db);
-  auto r = migrate(db, path.string());
+  auto r = migrate(db, path.string(), *access); // its first read creates the -wal and -shm
   KANARI_TRY(r);
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
+  if (*access == Access::read_write)
+    repair_wal_modes(path);
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db), path, *access));
 }
 
 } // namespace

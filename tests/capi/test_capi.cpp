@@ -342,6 +342,78 @@ TEST_CASE("capi: the pure gate on counts is gate::evaluate") {
   }
 }
 
+TEST_CASE("capi: the pure gate refuses non-finite or negative metrics, naming the field") {
+  // A canary that passes every task; the only thing that can stop it is the
+  // latency ceiling. A NaN latency used to pass it ("canary nan ms <= max").
+  const char* policy = R"({"metrics": [{"metric": "latency_p95_ms", "max": 100},
+                                        {"metric": "cost_mean", "max": 1},
+                                        {"metric": "tokens_mean", "max": 1000}]})";
+  auto promoting = [] {
+    kanari_gate_input in{};
+    in.canary = {50, 50, 0, KANARI_HAS_LATENCY_P95 | KANARI_HAS_COST_MEAN | KANARI_HAS_TOKENS_MEAN, 80, 0.5, 500};
+    in.stable = {50, 50, 0, KANARI_HAS_LATENCY_P95 | KANARI_HAS_COST_MEAN | KANARI_HAS_TOKENS_MEAN, 80, 0.5, 500};
+    return in;
+  };
+  {
+    auto in = promoting();
+    int verdict = -1;
+    REQUIRE(kanari_gate(policy, &in, &verdict, nullptr) == KANARI_OK);
+    CHECK(verdict == KANARI_VERDICT_PROMOTE);
+  }
+  const double nan = std::nan(""), inf = HUGE_VAL;
+  struct Bad {
+    const char* field;
+    void (*set)(kanari_gate_input&, double);
+    double value;
+  };
+  const Bad bad[] = {
+      {"canary.latency_p95_ms", [](kanari_gate_input& i, double v) { i.canary.latency_p95_ms = v; }, nan},
+      {"canary.latency_p95_ms", [](kanari_gate_input& i, double v) { i.canary.latency_p95_ms = v; }, -1},
+      {"canary.latency_p95_ms", [](kanari_gate_input& i, double v) { i.canary.latency_p95_ms = v; }, inf},
+      {"stable.latency_p95_ms", [](kanari_gate_input& i, double v) { i.stable.latency_p95_ms = v; }, nan},
+      {"canary.cost_mean", [](kanari_gate_input& i, double v) { i.canary.cost_mean = v; }, nan},
+      {"stable.cost_mean", [](kanari_gate_input& i, double v) { i.stable.cost_mean = v; }, -0.5},
+      {"canary.tokens_mean", [](kanari_gate_input& i, double v) { i.canary.tokens_mean = v; }, -inf},
+      {"stable.tokens_mean", [](kanari_gate_input& i, double v) { i.stable.tokens_mean = v; }, nan},
+  };
+  for (const auto& b : bad) {
+    CAPTURE(b.field);
+    CAPTURE(b.value);
+    auto in = promoting();
+    b.set(in, b.value);
+    int verdict = -1;
+    char* text = reinterpret_cast<char*>(1);
+    CHECK(kanari_gate(policy, &in, &verdict, &text) == KANARI_USAGE);
+    CHECK(verdict == -1);
+    CHECK(text == nullptr);
+    const std::string msg = kanari_last_error(nullptr);
+    CHECK(msg.find(b.field) != std::string::npos);
+    CHECK(msg.find("finite number >= 0") != std::string::npos);
+    // Without its has-bit the field is not read at all.
+    in.canary.has = in.stable.has = 0;
+    CHECK(kanari_gate(nullptr, &in, nullptr, nullptr) == KANARI_OK);
+  }
+  SUBCASE("impossible counts name the field") {
+    auto in = promoting();
+    in.stable.n = -3;
+    CHECK(kanari_gate(nullptr, &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("stable.n must be >= 0, got -3") != std::string::npos);
+    in = promoting();
+    in.canary.pass = 51;
+    CHECK(kanari_gate(nullptr, &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("canary.pass (51) must not exceed canary.n (50)") !=
+          std::string::npos);
+    in = promoting();
+    in.canary.errors = -1;
+    CHECK(kanari_gate(nullptr, &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("canary.errors") != std::string::npos);
+    in = promoting();
+    in.promote_streak = -1;
+    CHECK(kanari_gate(nullptr, &in, nullptr, nullptr) == KANARI_USAGE);
+    CHECK(std::string(kanari_last_error(nullptr)).find("promote_streak") != std::string::npos);
+  }
+}
+
 TEST_CASE("capi: version ids reproduce the SPEC §4 vectors and the CLI's version add") {
   std::ifstream f(std::string(KANARI_TEST_DATA) + "/hashing_vectors.json");
   json vectors = json::parse(f);

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
 using namespace kanari::gate;
 
@@ -198,6 +200,23 @@ TEST_CASE("gate: step deadline") {
 TEST_CASE("gate: metric gates") {
   Policy p;
   GateInput in = promoting();
+  SUBCASE("a NaN, infinite or negative metric is a caller bug, not a pass") {
+    auto g = gate("latency_p95_ms");
+    g.max = 100;
+    p.metrics.push_back(g);
+    for (double v : {std::nan(""), -1.0, HUGE_VAL}) {
+      CAPTURE(v);
+      GateInput bad = in;
+      bad.canary.latency_p95_ms = v;
+      CHECK_THROWS_AS(evaluate(p, bad), std::invalid_argument);
+      bad = in;
+      bad.baseline.cost_mean = v;
+      CHECK_THROWS_AS(evaluate(p, bad), std::invalid_argument);
+      bad = in;
+      bad.canary.tokens_mean = v;
+      CHECK_THROWS_AS(evaluate(p, bad), std::invalid_argument);
+    }
+  }
   SUBCASE("latency max: strict ceiling") {
     auto g = gate("latency_p95_ms");
     g.max = 2000;
