@@ -27,7 +27,9 @@ void put_octal(char* field, std::size_t width, std::uint64_t value) {
 }
 
 void put_text(char* field, std::size_t width, std::string_view text) {
-  std::memcpy(field, text.data(), std::min(width, text.size()));
+  // An empty view may have a null data(), which memcpy must not be given.
+  if (!text.empty())
+    std::memcpy(field, text.data(), std::min(width, text.size()));
 }
 
 // Where a path goes in ustar's name (100 bytes) and prefix (155 bytes)
