@@ -27,7 +27,7 @@ void print_error(const Io& io, const std::string& message) {
 
 // CLI11 2.1 applies options given after a subcommand to the parent only when
 // the subcommand falls through; make every level do so, so that global
-// options are accepted before or after the subcommand (SPEC §3).
+// options are accepted before or after the subcommand (docs/cli.md).
 void fall_through_everywhere(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->fallthrough();
@@ -98,7 +98,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e, io.out, io.err);
   } catch (const CLI::ParseError& e) {
-    // CLI11's own codes (100+) are all usage errors here (SPEC §3.2).
+    // CLI11's own codes (100+) are all usage errors here (docs/cli.md).
     print_error(io, parse_error_message(app, e));
     return 2;
   }

@@ -25,7 +25,7 @@ struct Io {
   bool err_is_terminal = false;
 };
 
-// args excludes the program name. Returns the process exit code (SPEC §3.2).
+// args excludes the program name. Returns the process exit code (docs/cli.md).
 int run(const std::vector<std::string>& args, const Io& io);
 
 // The process environment, for main().

@@ -38,7 +38,7 @@ public:
   const Clock& clock() const;
   std::string state_dir() const;
 
-  // Prints exactly one JSON document (SPEC §3: --json).
+  // Prints exactly one JSON document (docs/cli.md: --json).
   void print_json(const nlohmann::json& j) const;
   // Human output, suppressed by --quiet.
   std::ostream& human() const;

@@ -46,7 +46,7 @@ void setup_evaluate(CLI::App& canary, Registry& reg);
 
 // Shared by verbs: a REF resolved on the context's track.
 Result<std::string> resolve(Context& ctx, const std::string& ref);
-// `canary status` as JSON (SPEC §3.1) and as a table.
+// `canary status` as JSON (docs/cli.md) and as a table.
 nlohmann::json status_json(const rollout::Status& st);
 void print_status(Context& ctx, const rollout::Status& st);
 // Colours for human output: an event action, a gate verdict.

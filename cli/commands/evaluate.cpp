@@ -1,6 +1,6 @@
 // kanari canary evaluate [--all] [--apply]: the gate's verdict for a track,
 // or every track with an open rollout; exit 1 when a rollback is due or was
-// applied (SPEC §3.2), so CI can fail on it.
+// applied (docs/cli.md), so CI can fail on it.
 #include "commands.hpp"
 
 #include "rollout/lifecycle.hpp"

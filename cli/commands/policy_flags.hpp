@@ -1,5 +1,5 @@
 // The gate-policy flags shared by `canary start` and `simulate`: a policy
-// file, then flags overriding its keys (SPEC §6.3).
+// file, then flags overriding its keys (docs/gates.md).
 #pragma once
 
 #include "commands.hpp"

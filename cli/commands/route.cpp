@@ -113,7 +113,7 @@ Result<int> run_route(const RouteOptions& o, Context& ctx) {
 
 void setup_route(CLI::App& app, Registry& reg) {
   auto opts = std::make_shared<RouteOptions>();
-  auto* r = app.add_subcommand("route", "Which version serves a key now (sticky per key; SPEC §5, docs/routing.md)");
+  auto* r = app.add_subcommand("route", "Which version serves a key now (sticky per key; docs/routing.md)");
   r->add_option("--key", opts->key, "the user or session key");
   r->add_option("--task", opts->task, "remember the assignment for this task id, so `record --task` needs no version");
   r->add_option("--keys", opts->keys,

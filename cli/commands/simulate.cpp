@@ -1,5 +1,5 @@
 // kanari simulate: the gate's operating characteristics on synthetic
-// Bernoulli traffic, through the real gate code (SPEC §6.4).
+// Bernoulli traffic, through the real gate code (docs/gates.md).
 #include "commands.hpp"
 #include "policy_flags.hpp"
 

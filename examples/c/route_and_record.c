@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   EXPECT(kanari_gate(NULL, &in, &verdict, NULL) == KANARI_NEGATIVE);
   EXPECT(verdict == KANARI_VERDICT_ROLLBACK);
 
-  /* A version id from a manifest (SPEC §4, the first published vector). */
+  /* A version id from a manifest (docs/hashing.md, the first published vector). */
   char id[KANARI_ID_SIZE];
   EXPECT(kanari_version_id("{\"components\":[{\"bytes\":36,\"kind\":\"prompt\",\"name\":\"roles/backend.md\","
                            "\"sha256\":\"e5b3badda86618a1147379c759ac5a27f96796e3bc7cdebc8adbda957ef5843b\"}],"

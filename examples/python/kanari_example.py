@@ -7,7 +7,7 @@
 With --kanari (the CLI binary) the example sets up a fresh store in a
 temporary directory (init, two versions, a 25 % canary), then checks that
 everything it did through the library agrees with the CLI and with the
-published routing algorithm (SPEC §5, computed here with hashlib): route
+published routing algorithm (docs/routing.md, computed here with hashlib): route
 decisions, recorded counts and the gate's verdict. It exits 1 on any
 mismatch; the test suite runs it. `KANARI_LIB` may stand in for --lib.
 
@@ -166,7 +166,7 @@ class Kanari:
 
 
 def published_bucket(salt, key):
-    """SPEC §5, the published algorithm."""
+    """docs/routing.md, the published algorithm."""
     digest = hashlib.sha256((salt + ":" + key).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % 10000
 

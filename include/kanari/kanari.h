@@ -7,7 +7,7 @@
  * the rules in brief:
  *
  * - Status: every function that can fail returns a kanari_status, whose
- *   values equal the CLI's exit codes (SPEC §3.2). Nothing throws across this
+ *   values equal the CLI's exit codes (docs/cli.md). Nothing throws across this
  *   boundary, nothing exits, nothing prints.
  * - Errors: after a failure, kanari_last_error(handle) is the message of the
  *   calling thread's last failed call on that handle, kanari_last_error(NULL)
@@ -48,7 +48,7 @@ extern "C" {
 /* 64 hex characters and a NUL. */
 #define KANARI_ID_SIZE 65
 
-/* The CLI's exit codes (SPEC §3.2). */
+/* The CLI's exit codes (docs/cli.md). */
 typedef enum kanari_status {
   KANARI_OK = 0,
   KANARI_NEGATIVE = 1,    /* a ROLLBACK verdict (the call itself succeeded) */
@@ -108,7 +108,7 @@ KANARI_API void kanari_close(kanari_store* store);
  * to `ms`. Calls on this handle that change the rollout clear the cache. */
 KANARI_API kanari_status kanari_set_route_cache_ms(kanari_store* store, int64_t ms);
 
-/* ---- routing (SPEC §5) -------------------------------------------------- */
+/* ---- routing (docs/routing.md) -------------------------------------------------- */
 
 typedef struct kanari_route_decision {
   char version[KANARI_ID_SIZE]; /* the version that serves the key */
@@ -130,7 +130,7 @@ KANARI_API kanari_status kanari_route(kanari_store* store, const char* track, co
 KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* track, const char* const* keys, size_t n,
                                            kanari_route_decision* out);
 
-/* ---- the outcome ledger (SPEC §3 `record`) ------------------------------ */
+/* ---- the outcome ledger (docs/cli.md `record`) ------------------------------ */
 
 /* kanari_outcome.has: which optional fields are set */
 #define KANARI_HAS_LATENCY_MS 1u
@@ -176,7 +176,7 @@ KANARI_API kanari_status kanari_record_jsonl(kanari_store* store, const char* js
                                              const char* default_track, int skip_invalid,
                                              kanari_record_summary* summary);
 
-/* ---- gates (SPEC §6) ---------------------------------------------------- */
+/* ---- gates (docs/gates.md) ---------------------------------------------------- */
 
 /* kanari_evaluate flags */
 #define KANARI_EVALUATE_APPLY 1u /* perform the verdict, as `canary evaluate --apply` */
@@ -206,7 +206,7 @@ typedef struct kanari_arm_counts {
 
 typedef struct kanari_gate_input {
   kanari_arm_counts canary; /* the current step's canary outcomes */
-  kanari_arm_counts stable; /* the stable baseline (SPEC §6.1) */
+  kanari_arm_counts stable; /* the stable baseline (docs/gates.md) */
   int64_t step_elapsed_seconds;
   int paused;             /* nonzero: never PROMOTE */
   int final_step;         /* nonzero: promoting now makes the canary stable */
@@ -214,7 +214,7 @@ typedef struct kanari_gate_input {
   int64_t promote_streak; /* PROMOTE verdicts already seen in a row this step */
 } kanari_gate_input;
 
-/* The pure gate (SPEC §6.2-6.4) on counts, no store. `policy_json` is a
+/* The pure gate (docs/gates.md) on counts, no store. `policy_json` is a
  * policy object as for `canary start --policy` (NULL or "": the defaults).
  * `verdict` and `json` may be NULL; *json is {"verdict", "apply_promote",
  * "reasons", "evidence", "more_canary_tasks"}, released with kanari_free().
@@ -223,9 +223,9 @@ typedef struct kanari_gate_input {
 KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_input* input, int* verdict,
                                      char** json);
 
-/* ---- hashing (SPEC §4) -------------------------------------------------- */
+/* ---- hashing (docs/hashing.md) -------------------------------------------------- */
 
-/* The version id of a manifest given as JSON text in the SPEC §4 form:
+/* The version id of a manifest given as JSON text in the docs/hashing.md form:
  *   {"components": [{"bytes": N, "kind": "prompt"|"tool"|"file",
  *                    "name": S, "sha256": H}, ...],
  *    "format": "kanari.manifest.v1", "model": {...}}

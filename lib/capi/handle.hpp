@@ -13,7 +13,7 @@
 // kanari_last_error(NULL)), so a failed kanari_open, which has no handle,
 // still explains itself.
 //
-// Threads: one handle may be shared by several threads (SPEC §9.1). Its
+// Threads: one handle may be shared by several threads (docs/library.md, "Threads"). Its
 // SQLite connection, cached statements, route cache and clock are not
 // thread-safe, so guarded() holds the handle's mutex for the whole call:
 // calls on one handle run one at a time, in the order the mutex grants.

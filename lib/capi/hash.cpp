@@ -1,5 +1,5 @@
 // kanari_version_id: the content address of a manifest given as JSON text
-// (SPEC §4), computed by the same core::version_id the CLI stores.
+// (docs/hashing.md), computed by the same core::version_id the CLI stores.
 #include "capi/handle.hpp"
 #include "core/canonical_json.hpp"
 

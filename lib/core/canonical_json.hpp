@@ -1,5 +1,5 @@
 // Canonical JSON per RFC 8785 (JCS), the form every hash in kanari is taken
-// over (SPEC §4).
+// over (docs/hashing.md).
 //
 // - Object keys are sorted by their UTF-16 code units (RFC 8785 §3.2.3);
 //   nlohmann::json keeps them in UTF-8 byte order, which differs only for

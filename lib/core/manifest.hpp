@@ -1,4 +1,4 @@
-// A version's manifest (SPEC §4): its components and model config, hashed
+// A version's manifest (docs/hashing.md): its components and model config, hashed
 // into the content address that identifies the version everywhere.
 #pragma once
 

@@ -1,5 +1,5 @@
-// evaluate(): the order in which the gate's conditions are checked (SPEC
-// §6.2-6.4, decisions in docs/gates.md) and the reasons and evidence that
+// evaluate(): the order in which the gate's conditions are checked (docs/gates.md,
+// "Order of evaluation" and "Decisions") and the reasons and evidence that
 // explain the verdict.
 //
 // There is one decision path. The reasons, evidence and estimate are built

@@ -1,4 +1,4 @@
-// The gate: counts in, verdict out (SPEC §6). Pure: no clock, no I/O; the
+// The gate: counts in, verdict out (docs/gates.md). Pure: no clock, no I/O; the
 // caller gathers the canary and baseline samples (§6.1), the step's elapsed
 // time, approval and the PROMOTE streak, and applies the verdict.
 #pragma once
@@ -32,7 +32,7 @@ struct GateInput {
   bool has_rollout = false; // false => NO_CANARY
   bool paused = false;      // paused: never PROMOTE (verdict HOLD with reason), may still ROLLBACK
   ArmSample canary;         // canary outcomes of the current step
-  ArmSample baseline;       // stable baseline per SPEC §6.1 (caller does the top-up)
+  ArmSample baseline;       // stable baseline per docs/gates.md (caller does the top-up)
   std::int64_t step_elapsed_seconds = 0;
   bool final_step = false;        // promoting now would make the canary stable
   bool approved = false;          // approval granted for the current step
@@ -52,7 +52,7 @@ struct GateResult {
 // hot loop; both go through the same decision code.
 enum class Detail { full, verdict_only };
 
-// The verdict of SPEC §6.2-6.4 for one evaluation (order and decisions in
+// The verdict of docs/gates.md for one evaluation (order and decisions in
 // docs/gates.md). Inputs that no caller can produce legitimately (negative
 // counts, pass or errors > n, counts above k_max_count = 2^40, a negative
 // streak) are a bug in the caller and throw std::invalid_argument.

@@ -1,4 +1,4 @@
-// The gate policy of a rollout (SPEC §6.3): what the gate waits for, how it
+// The gate policy of a rollout (docs/gates.md): what the gate waits for, how it
 // compares the canary with stable, and what it does when a step runs out of
 // time. parse_policy() is the only way a policy enters kanari from outside;
 // policy_to_json() is its complete, stored form (every key present), which

@@ -1,4 +1,4 @@
-// Operating characteristics of a policy on synthetic traffic (SPEC §6.4,
+// Operating characteristics of a policy on synthetic traffic (docs/gates.md,
 // `kanari simulate`): how often the real gate promotes, rolls back or stays
 // undecided when the true pass rates are known.
 #pragma once

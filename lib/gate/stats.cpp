@@ -1,6 +1,6 @@
 // The statistics of the gate, and where they come from.
 //
-// 1. The threshold rule (SPEC §6.2, Bernstein's): with c = cp/cn the canary
+// 1. The threshold rule (docs/gates.md, Bernstein's): with c = cp/cn the canary
 //    pass rate and s = sp/sn stable's, roll back when s - c (absolute) or
 //    (s - c)/s (relative) is greater than max_regression, promote when
 //    c >= s. Nothing here is estimated, so the only thing that can go wrong
@@ -13,7 +13,7 @@
 //        promote:    cp*sn >= sp*cn
 //    With counts below 2^40 each side stays below 2^100.
 //
-// 2. The sequential method (SPEC §6.4). A fixed-sample test read at every
+// 2. The sequential method (docs/gates.md). A fixed-sample test read at every
 //    cron run "peeks": its false-alarm rate grows with the number of looks.
 //    A confidence sequence is a sequence of intervals C_t that contain the
 //    true value at every t simultaneously with probability 1 - alpha, so it
@@ -49,7 +49,7 @@
 //    |phat - p| <= z sqrt(p(1-p)/n) accepts, which unlike phat +- z se stays
 //    inside [0, 1] and is sane at 0/n and n/n.
 //
-// 4. Nearest-rank percentile (SPEC §6.3): the value at rank ceil(p n) of the
+// 4. Nearest-rank percentile (docs/gates.md): the value at rank ceil(p n) of the
 //    sorted sample, one of the values actually observed.
 #include "gate/stats.hpp"
 

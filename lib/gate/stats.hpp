@@ -24,7 +24,7 @@ struct Counts {
 
 enum class PassRateCall { promote, hold, rollback };
 
-// SPEC §6.2 steps 3-5, exactly, in integers. Requires 0 <= pass <= n <=
+// docs/gates.md steps 3-5, exactly, in integers. Requires 0 <= pass <= n <=
 // k_max_count and n >= 1 on both arms.
 //   absolute: ROLLBACK iff (s - c) > max_regression
 //   relative: ROLLBACK iff s > 0 and (s - c) / s > max_regression

@@ -1,5 +1,5 @@
 // The audit log: every state change appends an event, and each event's hash
-// covers the previous one (SPEC §7):
+// covers the previous one (docs/architecture.md):
 //
 //   hash = SHA-256(prev_hash + canonical_json(event))
 //

@@ -16,9 +16,9 @@ struct Context {
   std::string actor;
 };
 
-// SPEC §2: track names are [A-Za-z0-9._-]{1,64}.
+// docs/cli.md: track names are [A-Za-z0-9._-]{1,64}.
 Result<void> validate_track_name(std::string_view track);
-// SPEC §2: task ids are 1 to 256 bytes of UTF-8.
+// docs/cli.md: task ids are 1 to 256 bytes of UTF-8.
 Result<void> validate_task_id(std::string_view task);
 
 } // namespace kanari::rollout

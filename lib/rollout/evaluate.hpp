@@ -18,7 +18,7 @@ struct Samples {
   std::int64_t baseline_top_up = 0;
 };
 
-// SPEC §6.1 windows for an open rollout.
+// docs/gates.md windows for an open rollout.
 Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Policy& policy);
 
 struct Evaluation {
@@ -33,7 +33,7 @@ struct Evaluation {
 enum class Apply { no, yes };
 Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply);
 
-// The verdict object of `canary evaluate --json` (SPEC §3.1), shared by the
+// The verdict object of `canary evaluate --json` (docs/cli.md), shared by the
 // CLI and the C API's kanari_evaluate.
 nlohmann::json verdict_json(const Evaluation& ev);
 

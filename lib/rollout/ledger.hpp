@@ -1,4 +1,4 @@
-// The outcome ledger (SPEC §3 `record`): every task's result stored against
+// The outcome ledger (docs/cli.md `record`): every task's result stored against
 // the version it ran with and the arm that version had on the track.
 //
 // - The arm is derived, never given: the open rollout's canary is `canary`,

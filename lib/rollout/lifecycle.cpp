@@ -139,7 +139,7 @@ Result<gate::Policy> read_stored_policy(const store::RolloutRecord& r) {
 
 namespace {
 
-// SPEC §9.1: require_signature holds at every promotion step, checked
+// docs/security.md: require_signature holds at every promotion step, checked
 // cryptographically against the canary the row names now.
 Result<void> check_promotion(Context& ctx, const store::RolloutRecord& r) {
   const std::string what = "cannot promote rollout " + std::to_string(r.id) + ": ";

@@ -1,4 +1,4 @@
-// The rollout state machine (SPEC §2):
+// The rollout state machine (docs/cli.md):
 //
 //   (none) --start--> active <--pause/resume--> paused
 //   active|paused --promote (last step or --full)--> promoted   (terminal)
@@ -59,7 +59,7 @@ Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in);
 // (evaluate --apply); `r` is the open rollout they loaded.
 //
 // Every promotion step re-checks the rollout's require_signature against the
-// canary the row names now (SPEC §9.1): a canary swapped in the store after
+// canary the row names now (docs/security.md): a canary swapped in the store after
 // `canary start`, or a stored policy this build cannot read, is refused with
 // a negative error (exit 1) and `r` and the store are left unchanged.
 Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,

@@ -1,4 +1,4 @@
-// Sticky per-user routing (SPEC §5, normative):
+// Sticky per-user routing (docs/routing.md, normative):
 //
 //   h = SHA-256(UTF-8(salt + ":" + key))
 //   bucket = uint64_big_endian(h[0..8]) mod 10000

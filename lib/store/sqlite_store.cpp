@@ -112,7 +112,7 @@ EventRecord read_event(const Statement& st) {
 
 #define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
 
-// One sample of outcomes (SPEC §6.1): ?1 rollout, ?2 arm (1 = canary), ?3
+// One sample of outcomes (docs/gates.md): ?1 rollout, ?2 arm (1 = canary), ?3
 // step or NULL, plus a top-up of the ?6 most recent outcomes of version ?5
 // on track ?4 recorded outside this rollout. ?7 is the arm's version and ?8
 // the first outcome id the window can hold (schema/0003_ledger_by_task.sql):

@@ -1,4 +1,4 @@
-// The store interface (SPEC §7). SQLite is the embedded implementation
+// The store interface (docs/architecture.md). SQLite is the embedded implementation
 // (sqlite_store.cpp); a PostgreSQL one for fleets spread over many hosts can
 // implement the same interface. Callers group operations into transactions
 // with write() and read(); every state check and its change happen inside

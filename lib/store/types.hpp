@@ -118,7 +118,7 @@ struct SampleStats {
 
 // Which outcomes form a sample: one arm of one rollout (optionally one step
 // of it), plus, for the baseline, a top-up of the `top_up` most recent other
-// outcomes of `top_up_version` on the track (SPEC §6.1).
+// outcomes of `top_up_version` on the track (docs/gates.md).
 struct SampleQuery {
   std::int64_t rollout_id = 0;
   Arm arm = Arm::canary;

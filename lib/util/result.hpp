@@ -2,7 +2,7 @@
 //
 // Anticipated failures (bad input, missing store, illegal transition) are
 // returned as Result<T> carrying an Error whose code maps 1:1 to the exit
-// codes of SPEC §3.2. The unexpected (a bug, std::bad_alloc) throws and is
+// codes of docs/cli.md. The unexpected (a bug, std::bad_alloc) throws and is
 // caught once, at the top of cli::run. g++ 12 has no std::expected, so this
 // is the small subset of it that kanari uses.
 #pragma once
@@ -15,7 +15,7 @@
 
 namespace kanari {
 
-// The values are the process exit codes of SPEC §3.2.
+// The values are the process exit codes of docs/cli.md.
 enum class ErrorCode : int {
   negative = 1,    // a negative verdict or a failed verification
   usage = 2,       // bad flag, value out of range, malformed input
