@@ -83,6 +83,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_audit(app, reg);
   setup_simulate(app, reg);
   setup_doctor(app, reg);
+  setup_store(app, reg);
   setup_report(app, reg);
   setup_metrics(app, reg);
   setup_generate(app, reg);

@@ -24,7 +24,7 @@ const Clock& Context::clock() const { return io.clock ? *io.clock : m_system_clo
 Result<rollout::Context*> Context::lib() {
   if (!m_lib) {
     KANARI_TRY(rollout::validate_track_name(g.track));
-    auto s = store::open_sqlite_store(state_dir());
+    auto s = store::open(state_dir(), store::OpenMode::existing);
     KANARI_TRY(s);
     m_store = std::move(*s);
     m_lib = std::make_unique<rollout::Context>(rollout::Context{*m_store, clock(), g.actor});

@@ -54,7 +54,7 @@ public:
     KANARI_FUZZ_CHECK(::mkdtemp(pattern.data()) != nullptr, pattern);
     m_dir = pattern;
     bool created = false;
-    auto s = store::init_sqlite_store(m_dir + "/state", created);
+    auto s = store::open(m_dir + "/state", store::OpenMode::create, &created);
     KANARI_FUZZ_CHECK(s.ok(), s.error().message);
     m_store = std::move(*s);
     m_ctx = std::make_unique<rollout::Context>(rollout::Context{*m_store, m_clock, "fuzz"});

@@ -7,11 +7,13 @@ BUILD_DIR=${BUILD_DIR:-$KANARI_ROOT/build}
 
 # Everything the build and the default test suite need.
 KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev
-                 libsqlite3-dev sqlite3 libssl-dev openssl doctest-dev python3)
+                 libsqlite3-dev sqlite3 libpq-dev libssl-dev openssl doctest-dev python3)
 # What only the tests use: Prometheus' own text-format parser for the
 # metrics test, zsh to check its completion script, groff and man for the
 # man page, dpkg-dev (dpkg-shlibdeps) and file for `cpack -G DEB`.
-KANARI_TEST_PACKAGES=(python3-prometheus-client zsh groff-base man-db dpkg-dev file)
+# PostgreSQL's server and pg_virtualenv, for the suites that run on a
+# throwaway cluster (docs/testing.md).
+KANARI_TEST_PACKAGES=(python3-prometheus-client zsh groff-base man-db dpkg-dev file postgresql postgresql-common)
 # The browser, only for the test that renders `kanari report --html`
 # (tests/report/check_html_report.py).
 KANARI_BROWSER_PACKAGES=(chromium)

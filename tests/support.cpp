@@ -1,6 +1,9 @@
 #include "support.hpp"
 
+#include "store/store.hpp"
+
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -32,7 +35,81 @@ std::string TempDir::file(const std::string& name, const std::string& content) c
   return p.string();
 }
 
-Cli::Cli() : m_state((m_dir.path() / "state").string()) {}
+// ---- PostgreSQL (docs/testing.md): with KANARI_TEST_STORE=postgresql every
+// Cli() gets a store in a schema of its own on the server that
+// KANARI_TEST_PG_URI (default "postgresql://", libpq's PG* variables fill
+// the rest) names. ----
+
+bool on_postgresql() {
+  const char* s = std::getenv("KANARI_TEST_STORE");
+  return s && std::string_view(s) == "postgresql";
+}
+
+std::string postgresql_base_uri() {
+  const char* b = std::getenv("KANARI_TEST_PG_URI");
+  return b && *b ? b : "postgresql://";
+}
+
+std::string with_search_path(const std::string& uri, const std::string& schema) {
+  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+}
+
+std::string run_postgresql(const std::string& uri, const std::string& sql) {
+  PGconn* c = PQconnectdb(uri.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("cannot connect to the test server: " + msg);
+  }
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PGresult* r = PQexec(c, sql.c_str());
+  std::string out;
+  const auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    throw std::runtime_error("test SQL failed: " + msg + " (" + sql + ")");
+  }
+  for (int i = 0; i < PQntuples(r); ++i) {
+    for (int j = 0; j < PQnfields(r); ++j)
+      out += std::string(j ? "|" : "") + (PQgetisnull(r, i, j) ? "" : PQgetvalue(r, i, j));
+    out += "\n";
+  }
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
+namespace {
+// The schemas this process made, dropped when it exits.
+struct Schemas {
+  std::vector<std::string> names;
+  ~Schemas() {
+    for (const auto& n : names) {
+      try {
+        run_postgresql(postgresql_base_uri(), "DROP SCHEMA IF EXISTS " + n + " CASCADE");
+      } catch (...) {
+      }
+    }
+  }
+};
+} // namespace
+
+std::string new_postgresql_location() {
+  static Schemas schemas;
+  static int n = 0;
+  const std::string name = "kanari_test_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
+  run_postgresql(postgresql_base_uri(), "CREATE SCHEMA " + name);
+  schemas.names.push_back(name);
+  return with_search_path(postgresql_base_uri(), name);
+}
+
+std::string new_store_location(const TempDir& dir) {
+  return on_postgresql() ? new_postgresql_location() : (dir.path() / "state").string();
+}
+
+Cli::Cli() : m_state(new_store_location(m_dir)) {}
 Cli::Cli(std::string state_dir) : m_state(std::move(state_dir)) {}
 
 CliResult Cli::operator()(std::vector<std::string> args, const std::string& stdin_text) {
@@ -88,6 +165,18 @@ std::string read_file(const std::filesystem::path& p) {
 
 std::string store_snapshot(const std::string& state_dir) {
   std::string snap;
+  if (store::is_postgresql_location(state_dir)) {
+    // Every row of every table of the store's schema, in a fixed order.
+    // One query reads them all: each connection costs a handshake.
+    const auto tables = run_postgresql(state_dir, "SELECT table_name FROM information_schema.tables"
+                                                  " WHERE table_schema = current_schema() ORDER BY 1");
+    std::istringstream names(tables);
+    std::string sql;
+    for (std::string t; std::getline(names, t);)
+      sql += std::string(sql.empty() ? "" : " UNION ALL ") + "SELECT '" + t + "', (SELECT string_agg(x::text, E'\\n'" +
+             " ORDER BY x::text) FROM " + t + " x)";
+    return sql.empty() ? snap : run_postgresql(state_dir, sql);
+  }
   if (!std::filesystem::exists(state_dir))
     return snap;
   std::vector<std::filesystem::path> files;

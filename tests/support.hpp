@@ -60,6 +60,21 @@ private:
   std::string m_state;
 };
 
+// PostgreSQL (docs/testing.md). With KANARI_TEST_STORE=postgresql, Cli()
+// puts its store in a new schema of the server KANARI_TEST_PG_URI names
+// (default "postgresql://", with libpq's PG* variables), dropped when the
+// process exits.
+bool on_postgresql();
+std::string postgresql_base_uri();
+// `uri` with its search_path set to `schema`.
+std::string with_search_path(const std::string& uri, const std::string& schema);
+// Runs `sql` on `uri`; returns the rows, '|' between columns (NULL empty),
+// one per line, as the sqlite3 shell prints them.
+std::string run_postgresql(const std::string& uri, const std::string& sql);
+// A location for a new store: a new schema on PostgreSQL, else DIR/state.
+std::string new_store_location(const TempDir& dir);
+std::string new_postgresql_location();
+
 // An initialised store with two versions on the default track: `a` (the
 // stable) and `b`.
 struct TwoVersions {

@@ -10,9 +10,11 @@ struct InitOptions {};
 
 Result<int> run_init(const InitOptions&, Context& ctx) {
   bool created = false;
-  auto s = store::init_sqlite_store(ctx.state_dir(), created);
+  auto s = store::open(ctx.state_dir(), store::OpenMode::create, &created);
   KANARI_TRY(s);
-  const std::string path = ctx.state_dir() + "/" + store::k_db_file;
+  const std::string path = store::is_postgresql_location(ctx.state_dir())
+                               ? store::display_location(ctx.state_dir())
+                               : ctx.state_dir() + "/" + store::k_db_file;
   if (ctx.g.json)
     ctx.print_json({{"store", path}, {"created", created}});
   else

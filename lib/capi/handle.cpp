@@ -106,12 +106,7 @@ KANARI_API kanari_status kanari_open(const char* state_dir, const char* actor, u
       return usage_error("kanari_open: unknown flags " + std::to_string(flags));
     auto h = std::make_unique<kanari_store>();
     Result<std::unique_ptr<store::Store>> s = Error{ErrorCode::operational, ""};
-    if (flags & KANARI_OPEN_CREATE) {
-      bool created = false;
-      s = store::init_sqlite_store(*dir, created);
-    } else {
-      s = store::open_sqlite_store(*dir);
-    }
+    s = store::open(*dir, flags & KANARI_OPEN_CREATE ? store::OpenMode::create : store::OpenMode::existing);
     KANARI_TRY(s);
     h->store = std::move(*s);
     h->ctx = std::make_unique<rollout::Context>(rollout::Context{*h->store, h->clock, actor ? actor : "unknown"});

@@ -21,7 +21,7 @@ using nlohmann::json;
 // ---- The database, blobs and versions ----
 
 void check_integrity(Context& ctx, DoctorReport& report, bool& damaged) {
-  for (const auto& line : ctx.store.integrity_check()) {
+  for (const auto& line : ctx.store.verify()) {
     report.problems.push_back("database: " + line);
     damaged = true;
   }
@@ -281,13 +281,22 @@ void check_track_stables(Context& ctx, const History& h, DoctorReport& report) {
   }
 }
 
-// Runs one phase of the checks; a database failure inside it (a damaged
-// page the phase had to read) is reported as a problem, not thrown, so the
-// other phases still run.
+// Runs one phase of the checks in a read transaction of its own (on
+// PostgreSQL a transaction is dead after any error); a database failure
+// inside it (a damaged page the phase had to read) is reported as a
+// problem, not thrown, so the other phases still run.
 // Returns whether the phase ran to its end.
-template <typename Fn> bool phase(DoctorReport& report, bool& damaged, const std::string& what, Fn fn) {
+template <typename Fn> bool phase(Context& ctx, DoctorReport& report, bool& damaged, const std::string& what, Fn fn) {
   try {
-    fn();
+    auto r = ctx.store.read([&]() -> Result<void> {
+      fn();
+      return {};
+    });
+    if (!r.ok()) {
+      report.problems.push_back("database: cannot read " + what + ": " + r.error().message);
+      damaged = true;
+      return false;
+    }
     return true;
   } catch (const store::StoreFailure& e) {
     report.problems.push_back("database: cannot read " + what + ": " + e.what());
@@ -301,42 +310,44 @@ template <typename Fn> bool phase(DoctorReport& report, bool& damaged, const std
 DoctorReport doctor(Context& ctx) {
   DoctorReport report;
   bool damaged = false;
-  auto r = ctx.store.read([&]() -> Result<void> {
-    phase(report, damaged, "the integrity check", [&] { check_integrity(ctx, report, damaged); });
-    phase(report, damaged, "the blobs", [&] { check_blobs(ctx, report); });
+  try {
+    check_integrity(ctx, report, damaged); // in a transaction of its own
+  } catch (const store::StoreFailure& e) {
+    report.problems.push_back(std::string("database: cannot run the integrity check: ") + e.what());
+    damaged = true;
+  }
+  phase(ctx, report, damaged, "the blobs", [&] { check_blobs(ctx, report); });
 
-    std::vector<std::string> versions;
-    phase(report, damaged, "the versions",
-          [&] { ctx.store.for_each_version_id([&](const std::string& id) { versions.push_back(id); }); });
-    for (const auto& id : versions) {
-      ++report.versions;
-      phase(report, damaged, "version " + id, [&] { check_version(ctx, id, report); });
-    }
+  std::vector<std::string> versions;
+  phase(ctx, report, damaged, "the versions",
+        [&] { ctx.store.for_each_version_id([&](const std::string& id) { versions.push_back(id); }); });
+  for (const auto& id : versions) {
+    ++report.versions;
+    phase(ctx, report, damaged, "version " + id, [&] { check_version(ctx, id, report); });
+  }
 
-    phase(report, damaged, "the events", [&] { check_chain(ctx, report); });
-
-    // The rows against the events: only with every event read, or rows
-    // would be blamed for events the damage hid.
-    History history;
+  // The chain, then the rows against the events, in one transaction: a
+  // transition committed between reading the events and reading the rows
+  // would otherwise look like a row without its event.
+  phase(ctx, report, damaged, "the events and rollouts", [&] {
+    check_chain(ctx, report);
+    // Only with every event read, or rows would be blamed for events the
+    // damage hid.
+    History history = replay_events(ctx, report);
     std::vector<std::int64_t> rollouts;
-    if (phase(report, damaged, "the events' history", [&] { history = replay_events(ctx, report); }) &&
-        phase(report, damaged, "the rollouts",
-              [&] { ctx.store.for_each_rollout_id([&](std::int64_t id) { rollouts.push_back(id); }); })) {
-      for (const auto id : rollouts) {
-        ++report.rollouts;
-        phase(report, damaged, "rollout " + std::to_string(id), [&] { check_rollout(ctx, id, history, report); });
+    ctx.store.for_each_rollout_id([&](std::int64_t id) { rollouts.push_back(id); });
+    for (const auto id : rollouts) {
+      ++report.rollouts;
+      try { // a row kanari cannot read is one problem; the others are still checked
+        check_rollout(ctx, id, history, report);
+      } catch (const store::StoreFailure& e) {
+        report.problems.push_back("database: cannot read rollout " + std::to_string(id) + ": " + e.what());
+        damaged = true;
       }
-      check_missing_rollouts(rollouts, history, report);
-      phase(report, damaged, "the tracks", [&] { check_track_stables(ctx, history, report); });
     }
-
-    // After SQLite met a damaged page the transaction may be gone: end it
-    // without a COMMIT.
-    if (damaged)
-      return operational_error("the store is damaged");
-    return {};
+    check_missing_rollouts(rollouts, history, report);
+    check_track_stables(ctx, history, report);
   });
-  (void)r; // a damaged store is in the report already
   return report;
 }
 

@@ -1,6 +1,6 @@
 // kanari doctor: everything the store can check about itself.
 //
-//   - SQLite's integrity_check and foreign_key_check;
+//   - the backend's own checks (SQLite's integrity_check and foreign_key_check);
 //   - every blob re-hashed against its address;
 //   - every version id recomputed, both from the stored manifest text and
 //     from its component rows and model config, and every component's blob

@@ -134,16 +134,27 @@ void Database::end_lock_wait() noexcept {
 
 bool Database::may_wait_longer() { return m_wait->left(false) > std::chrono::steady_clock::duration::zero(); }
 
+namespace {
+FailureKind kind_of(int rc) {
+  switch (rc & 0xFF) {
+  case SQLITE_BUSY: case SQLITE_LOCKED: return FailureKind::busy;
+  case SQLITE_CORRUPT: case SQLITE_NOTADB: return FailureKind::corrupt;
+  case SQLITE_CONSTRAINT: return FailureKind::constraint;
+  default: return FailureKind::other;
+  }
+}
+} // namespace
+
 void Database::throw_error(std::string_view what) const {
-  throw StoreError(std::string(what) + ": " + sqlite3_errmsg(m_db));
+  throw StoreError(std::string(what) + ": " + sqlite3_errmsg(m_db), kind_of(sqlite3_extended_errcode(m_db)));
 }
 
 void Database::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    throw StoreError("database: " + msg);
+    throw StoreError("database: " + msg, kind_of(rc));
   }
 }
 

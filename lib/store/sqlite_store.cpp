@@ -1,5 +1,6 @@
 // The SQLite implementation of Store. All of kanari's SQL lives in this file
 // and in schema/.
+#include "store/backends.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/sqlite_files.hpp"
@@ -45,9 +46,11 @@ std::string_view to_string(Arm a) { return a == Arm::canary ? "canary" : "stable
 
 namespace {
 
+constexpr int k_application_id = 0x4B4E5231; // "KNR1", in the file's header
+
 Arm arm_from(std::string_view s) { return s == "canary" ? Arm::canary : Arm::stable; }
 
-// outcomes.excluded (schema/0004_outcome_windows.sql) is Counted's value.
+// outcomes.excluded (schema/sqlite/0004_outcome_windows.sql) is Counted's value.
 static_assert(static_cast<int>(Counted::yes) == 0 && static_cast<int>(Counted::late) == 1 &&
               static_cast<int>(Counted::backdated) == 2);
 Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? Counted::backdated : Counted::yes; }
@@ -115,7 +118,7 @@ EventRecord read_event(const Statement& st) {
 // One sample of outcomes (docs/gates.md): ?1 rollout, ?2 arm (1 = canary), ?3
 // step or NULL, plus a top-up of the ?6 most recent outcomes of version ?5
 // on track ?4 recorded outside this rollout. ?7 is the arm's version and ?8
-// the first outcome id the window can hold (schema/0003_ledger_by_task.sql):
+// the first outcome id the window can hold (schema/sqlite/0003_ledger_by_task.sql):
 // the window is a range of outcomes_by_version, whatever the history.
 #define KANARI_SAMPLE_CTE                                                              \
   "WITH s AS ("                                                                        \
@@ -129,6 +132,8 @@ EventRecord read_event(const Statement& st) {
   "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                               \
   "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                  \
   "   ORDER BY id DESC LIMIT ?6)) "
+
+std::int64_t pragma_int(Database& db, const char* sql);
 
 class SqliteStore final : public Store {
 public:
@@ -350,7 +355,7 @@ public:
     return out;
   }
 
-  // Schema 3 (schema/0003_ledger_by_task.sql) keys outcomes by (task, track,
+  // Schema 3 (schema/sqlite/0003_ledger_by_task.sql) keys outcomes by (task, track,
   // slot). On a track that never had a shadow rollout every slot is 0, so
   // the unique index refuses a second outcome of a task for any version and
   // one INSERT ... ON CONFLICT DO NOTHING is the whole check; the lookup runs
@@ -484,8 +489,14 @@ public:
       fn(read_event(st));
   }
 
-  std::vector<std::string> integrity_check() override {
-    auto out = database_problems();
+  std::vector<std::string> verify() override {
+    std::vector<std::string> out;
+    auto r = read([&]() -> Result<void> {
+      out = database_problems();
+      return {};
+    });
+    if (!r.ok())
+      out.push_back(r.error().message);
     for (auto& p : wal_file_problems(m_path, m_access))
       out.push_back(std::move(p));
     return out;
@@ -523,6 +534,72 @@ public:
                     std::to_string(dup.get_int(0)) + ") has two outcomes for one version");
     return out;
   }
+
+  StoreInfo info() override {
+    StoreInfo i{"sqlite", m_path.string(), pragma_int(m_db, "PRAGMA user_version"), sqlite3_libversion(), {}};
+    auto r = read([&]() -> Result<void> {
+      for (const auto& t : tables()) {
+        auto st = m_db.prepare(count_sql(t).c_str());
+        i.counts.emplace_back(t.name, st.step() ? st.get_int(0) : 0);
+      }
+      return {};
+    });
+    (void)r; // read() fails only on a read-only access check, which reading passes
+    return i;
+  }
+
+  bool is_empty() override {
+    for (const auto& t : tables()) {
+      auto st = m_db.prepare(count_sql(t).c_str());
+      if (st.step() && st.get_int(0) > 0)
+        return false;
+    }
+    return true;
+  }
+
+  void for_each_row(const Table& t, const std::function<void(const Row&)>& fn) override {
+    auto st = m_db.prepare(select_sql(t).c_str());
+    Row row(t.columns.size());
+    while (st.step()) {
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        const int col = static_cast<int>(c);
+        if (st.is_null(col)) {
+          row[c].reset();
+          continue;
+        }
+        switch (t.columns[c].type) {
+        case ColumnType::integer: row[c] = std::to_string(st.get_int(col)); break;
+        case ColumnType::real: row[c] = format_real(st.get_double(col)); break;
+        case ColumnType::text: row[c] = st.get_text(col); break;
+        case ColumnType::bytes: row[c] = st.get_blob(col); break;
+        }
+      }
+      fn(row);
+    }
+  }
+
+  void insert_rows(const Table& t, const std::vector<Row>& rows) override {
+    forget_numbers();
+    for (const auto& row : rows) {
+      auto st = m_db.prepare(insert_sql(t).c_str());
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        const int i = static_cast<int>(c) + 1;
+        if (!row[c]) {
+          st.bind_null(i);
+          continue;
+        }
+        switch (t.columns[c].type) {
+        case ColumnType::integer: st.bind(i, static_cast<std::int64_t>(std::stoll(*row[c]))); break;
+        case ColumnType::real: st.bind(i, std::stod(*row[c])); break;
+        case ColumnType::text: st.bind(i, *row[c]); break;
+        case ColumnType::bytes: st.bind_blob(i, *row[c]); break;
+        }
+      }
+      st.run();
+    }
+  }
+
+  void finish_copy() override {} // SQLite's integer keys follow the largest one stored
 
   // Reports and metrics.
 
@@ -576,9 +653,31 @@ public:
   }
 
 private:
+  // The statements of for_each_row, insert_rows and info, one per table:
+  // Database::prepare caches by address, so each string is built once and
+  // kept for the life of the process.
+  static const std::string& cached_sql(const Table& t, int which) {
+    static std::unordered_map<std::string, std::string> cache[3];
+    auto& slot = cache[which][t.name];
+    if (slot.empty()) {
+      std::string cols, params;
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        cols += (c ? ", " : "") + std::string(t.columns[c].name);
+        params += (c ? ", ?" : "?") + std::to_string(c + 1);
+      }
+      slot = which == 0   ? "SELECT " + cols + " FROM " + t.name + " ORDER BY " + t.key
+             : which == 1 ? "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ")"
+                          : "SELECT count(*) FROM " + std::string(t.name);
+    }
+    return slot;
+  }
+  static const std::string& select_sql(const Table& t) { return cached_sql(t, 0); }
+  static const std::string& insert_sql(const Table& t) { return cached_sql(t, 1); }
+  static const std::string& count_sql(const Table& t) { return cached_sql(t, 2); }
+
   // Where a rollout's outcomes are in outcomes_by_version: its track, its two
   // versions, and the first outcome id of the rollout and of its current
-  // step (schema/0003_ledger_by_task.sql).
+  // step (schema/sqlite/0003_ledger_by_task.sql).
   struct RolloutOutcomes {
     std::int64_t track, stable, canary, first, step, step_first;
     // The parameters of KANARI_ROLLOUT_OUTCOMES_WHERE.
@@ -725,7 +824,7 @@ std::int64_t pragma_int(Database& db, const char* sql) {
 }
 
 Result<void> migrate(Database& db, const std::string& where, Access access) {
-  const auto& migrations = embedded_migrations();
+  const auto& migrations = sqlite_migrations();
   const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
   std::int64_t app_id = pragma_int(db, "PRAGMA application_id");
   std::int64_t version = pragma_int(db, "PRAGMA user_version");
@@ -784,24 +883,21 @@ Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
 
 } // namespace
 
-void use_sqlite_without_memory_statistics() {
+void configure_for_executable() {
   // SQLITE_MISUSE once SQLite is initialised: the setting then stays as it is.
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir) {
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& dir, OpenMode mode, bool* created_out) {
   auto path = db_path(dir);
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
+  const bool exists = std::filesystem::exists(path, ec);
+  if (mode == OpenMode::existing && !exists)
     return operational_error("no kanari store at " + path.string() +
                              "; run `kanari init` there first (or choose one with --state DIR or KANARI_STATE)");
-  return open_at(path);
-}
-
-Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& created) {
-  auto path = db_path(dir);
-  std::error_code ec;
-  created = !std::filesystem::exists(path, ec);
+  const bool created = !exists;
+  if (created_out)
+    *created_out = created;
   if (created) {
     // Missing directories are made 0700; one that exists (perhaps a shared
     // group directory, or a link to one) keeps its mode and owner.

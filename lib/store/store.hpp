@@ -1,16 +1,19 @@
-// The store interface (docs/architecture.md). SQLite is the embedded implementation
-// (sqlite_store.cpp); a PostgreSQL one for fleets spread over many hosts can
-// implement the same interface. Callers group operations into transactions
-// with write() and read(); every state check and its change happen inside
-// one write(), which is what makes transitions exactly-once under
-// concurrent processes.
+// The store interface (docs/architecture.md), whatever the backend: SQLite
+// (sqlite_store.cpp), embedded, for one host; PostgreSQL (postgres_store.cpp)
+// for fleets spread over many hosts. No SQL dialect or backend type appears
+// here. Callers group operations into transactions with write() and read();
+// every state check and its change happen inside one write(), which is what
+// makes transitions exactly-once under concurrent processes, on one host or
+// many.
 //
 // Anticipated failures return Result; a database failure (I/O, corruption,
-// a lock held past the busy timeout) throws StoreFailure.
+// a lock held past the wait bound, a server gone away) throws StoreFailure,
+// whose kind() tells which.
 #pragma once
 
 #include "store/failure.hpp"
 #include "store/report_types.hpp"
+#include "store/tables.hpp"
 #include "store/types.hpp"
 #include "util/result.hpp"
 
@@ -25,7 +28,10 @@ public:
   virtual ~Store() = default;
 
   // Runs fn in one serialised write transaction; commits when fn returns
-  // success, rolls back otherwise (or when fn throws).
+  // success, rolls back otherwise (or when fn throws). A backend may run fn
+  // more than once (PostgreSQL retries a transaction the server aborted to
+  // keep it serialisable), so fn must be re-runnable: it may not consume a
+  // stream or accumulate into state outside the transaction.
   virtual Result<void> write(const std::function<Result<void>()>& fn) = 0;
   // Runs fn against one consistent snapshot.
   virtual Result<void> read(const std::function<Result<void>()>& fn) = 0;
@@ -86,9 +92,25 @@ public:
   virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
 
   // Maintenance.
-  // SQLite's integrity and foreign-key checks, and the uniqueness of
-  // (track, task, version) that the ledger keeps itself; empty when healthy.
-  virtual std::vector<std::string> integrity_check() = 0;
+  // The backend's own checks of its storage (SQLite's integrity and
+  // foreign-key checks; PostgreSQL's constraints hold by themselves), and
+  // the uniqueness of (track, task, version) that the ledger keeps itself;
+  // empty when healthy. Runs in a transaction of its own.
+  virtual std::vector<std::string> verify() = 0;
+  // What `kanari store info` prints.
+  virtual StoreInfo info() = 0;
+  // Whether the store holds nothing but its schema (`store copy` refuses a
+  // destination with data).
+  virtual bool is_empty() = 0;
+
+  // Copying (`kanari store copy`): every row of a table, in the columns and
+  // order of k_tables (store/tables.hpp), and the same rows written back
+  // with their keys kept. insert_rows runs inside write(); finish_copy,
+  // called once after the last insert_rows in the same transaction, lets
+  // the backend move its key counters past the copied keys.
+  virtual void for_each_row(const Table& table, const std::function<void(const Row&)>& fn) = 0;
+  virtual void insert_rows(const Table& table, const std::vector<Row>& rows) = 0;
+  virtual void finish_copy() = 0;
 
   // Reports and metrics.
   // (`kanari report`, `kanari metrics`: read-only, run inside read().)
@@ -102,21 +124,33 @@ public:
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;
 };
 
-// Opens the SQLite store under `dir` (the file `dir`/kanari.db), applying any
-// pending migrations. A missing store is an operational error telling the
-// user to run `kanari init`; a store from a newer kanari is refused.
-Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir);
-// Creates the store (the directory readable by its owner only) or opens it
-// if it exists. `created` tells which.
-Result<std::unique_ptr<Store>> init_sqlite_store(const std::string& dir, bool& created);
+enum class OpenMode {
+  existing, // a missing store is an error telling the user to run `kanari init`
+  create,   // creates the store, or opens it when it exists
+};
 
-// For a process that owns SQLite (the `kanari` executable), before any store
-// is opened: turns off SQLite's global memory statistics, which take a mutex
-// on every allocation (about 6 % of a bulk import). A library must not call
-// it, since the setting is process-wide; later calls change nothing.
-void use_sqlite_without_memory_statistics();
+// Opens the store at `location`, whichever backend it names
+// (docs/operations.md): a `postgresql://` or `postgres://` URI is a
+// PostgreSQL database (libpq's syntax; its PG* environment variables fill
+// what the URI leaves out); anything else is a directory holding the SQLite
+// file kanari.db. Pending migrations are applied; a store from a newer
+// kanari is refused. With OpenMode::create, `created` (when given) tells
+// whether the store was created.
+Result<std::unique_ptr<Store>> open(const std::string& location, OpenMode mode, bool* created = nullptr);
 
-inline constexpr int k_application_id = 0x4B4E5231; // "KNR1"
+// Whether `location` names a PostgreSQL database rather than a directory.
+bool is_postgresql_location(std::string_view location);
+
+// `location` as it may be shown: a password in a URI is replaced by "***".
+std::string display_location(const std::string& location);
+
+// For a process that owns the process-wide state of the store libraries
+// (the `kanari` executable), before any store is opened: turns off SQLite's
+// global memory statistics, which take a mutex on every allocation (about
+// 6 % of a bulk import). A library must not call it; later calls change
+// nothing.
+void configure_for_executable();
+
 inline constexpr const char* k_db_file = "kanari.db";
 
 } // namespace kanari::store

@@ -464,7 +464,7 @@ TEST_CASE("capi: errors are status codes with messages, never exceptions") {
   CHECK(kanari_open("x", nullptr, 8, &h) == KANARI_USAGE);
 
   // KANARI_OPEN_CREATE makes the store, like `kanari init`; the CLI reads it.
-  const std::string state = (dir.path() / "state").string();
+  const std::string state = new_store_location(dir);
   REQUIRE(kanari_open(state.c_str(), "me", KANARI_OPEN_CREATE, &h) == KANARI_OK);
   Cli cli(state);
   CHECK(cli.json({"canary", "status"})["state"] == "idle");

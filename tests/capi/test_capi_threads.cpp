@@ -84,7 +84,7 @@ TEST_CASE("capi threads: concurrent handles route and record with no lost outcom
 // failures this used to cause (a crash, a heap abort, a hang inside SQLite)
 // fail the test instead of taking the test runner with them; the parent then
 // checks the store with SQLite's integrity check and counts every outcome.
-TEST_CASE("capi threads: one handle shared by many threads never corrupts the store") {
+TEST_CASE("capi threads: one handle shared by many threads never corrupts the store" * doctest::test_suite("sqlite")) {
   Cli cli;
   cli.ok({"init"});
   cli.json({"version", "add", "--prompt", "s=" + cli.dir().file("a.txt", "A\n")});

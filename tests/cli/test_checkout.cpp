@@ -130,7 +130,7 @@ Spawned spawn_limited(const std::vector<std::string>& args, rlim_t fsize_limit, 
 
 } // namespace
 
-TEST_CASE("checkout: a stored component name that version add refuses exits 3 and writes nothing") {
+TEST_CASE("checkout: a stored component name that version add refuses exits 3 and writes nothing" * doctest::test_suite("sqlite")) {
   const std::vector<std::string> names = {"../../escaped", "roles/../../escaped", "./roles/a.md", "roles//a.md",
                                           "roles/./a.md", "..", "roles/a.md/", "a\x01" "b", std::string(257, 'n')};
   for (const auto& name : names) {
@@ -155,7 +155,7 @@ TEST_CASE("checkout: a stored component name that version add refuses exits 3 an
   }
 }
 
-TEST_CASE("checkout: a stored absolute component name exits 3 and writes nothing") {
+TEST_CASE("checkout: a stored absolute component name exits 3 and writes nothing" * doctest::test_suite("sqlite")) {
   Checkout c;
   const fs::path victim = c.root / "victim.md";
   c.forge_name("roles/a.md", victim.string());

@@ -63,7 +63,7 @@ TEST_CASE("doctor: a healthy store passes, and doctor writes nothing") {
   CHECK(store_snapshot(d.w.cli.state()) == before);
 }
 
-TEST_CASE("doctor: a blob whose content changed") {
+TEST_CASE("doctor: a blob whose content changed" * doctest::test_suite("sqlite")) {
   Damaged d;
   sqlite_value(d.db, "UPDATE blobs SET data = CAST('You are agent Z.\n' AS BLOB) WHERE sha256 = '" + d.blob_a + "'");
   auto p = d.problems();
@@ -81,7 +81,7 @@ TEST_CASE("doctor: a version whose manifest, components or model were edited") {
   CHECK(has(p, "version " + d.w.b + ": its component rows and model configuration hash to "));
 }
 
-TEST_CASE("doctor: a component row pointing elsewhere, and a missing blob") {
+TEST_CASE("doctor: a component row pointing elsewhere, and a missing blob" * doctest::test_suite("sqlite")) {
   Damaged d;
   sqlite_value(d.db, "UPDATE components SET bytes = bytes + 1 WHERE version_id = '" + d.w.a + "'");
   sqlite_value(d.db, "DELETE FROM blobs WHERE sha256 = (SELECT sha256 FROM components WHERE version_id = '" + d.w.b +
@@ -93,7 +93,7 @@ TEST_CASE("doctor: a component row pointing elsewhere, and a missing blob") {
   CHECK(has(p, "database: foreign key: a row of table components"));
 }
 
-TEST_CASE("doctor: a signature and an event that were edited") {
+TEST_CASE("doctor: a signature and an event that were edited" * doctest::test_suite("sqlite")) {
   Damaged d;
   sqlite_value(d.db, "UPDATE signatures SET signature = 'ff' || substr(signature, 3)");
   sqlite_value(d.db, "DROP TRIGGER events_no_update; UPDATE events SET reason = 'nothing to see' WHERE seq = 2");
@@ -103,7 +103,7 @@ TEST_CASE("doctor: a signature and an event that were edited") {
   CHECK(has(p, "events: event 2 (version_signed) was changed"));
 }
 
-TEST_CASE("doctor: a damaged database page is reported by the integrity check") {
+TEST_CASE("doctor: a damaged database page is reported by the integrity check" * doctest::test_suite("sqlite")) {
   Damaged d;
   // Enough outcomes for the ledger's indexes to span many pages, all of it
   // checkpointed into the main file.
@@ -127,10 +127,10 @@ TEST_CASE("doctor: a damaged database page is reported by the integrity check") 
 }
 
 // Schema 3 leaves (track, task, version) unique to kanari's own lookup for
-// outcomes recorded in shadow rollouts (schema/0003_ledger_by_task.sql), so
+// outcomes recorded in shadow rollouts (schema/sqlite/0003_ledger_by_task.sql), so
 // doctor checks it: a second outcome of one version, written by hand with
 // another slot, is found.
-TEST_CASE("doctor: two outcomes of one task for one version") {
+TEST_CASE("doctor: two outcomes of one task for one version" * doctest::test_suite("sqlite")) {
   TwoVersions w;
   const std::string db = w.cli.state() + "/kanari.db";
   w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50", "--shadow"});
@@ -243,7 +243,7 @@ TEST_CASE("doctor: a rollout event naming another version than the rollout's can
 // SPEC 9.1: the evidence stored in a row is the exact canonical JSON that
 // was hashed. A duplicate key hashes like the original under a lenient
 // parse while SQLite's JSON functions read the forged value.
-TEST_CASE("doctor: event evidence rewritten with a duplicate key") {
+TEST_CASE("doctor: event evidence rewritten with a duplicate key" * doctest::test_suite("sqlite")) {
   Damaged d;
   sqlite_value(d.db, "DROP TRIGGER events_no_update; UPDATE events SET evidence = '{\"salt\":\"" +
                          std::string(32, '0') + "\",' || substr(evidence, 2) WHERE seq = 3");
@@ -291,7 +291,7 @@ TEST_CASE("doctor: a stored policy this build cannot read") {
 // SPEC 9.1: a component name `version add` would refuse, in a version whose
 // id, manifest, rows and blob are otherwise all consistent (what an attacker
 // writes to make `version checkout` write outside its target).
-TEST_CASE("doctor: a component name version add would refuse") {
+TEST_CASE("doctor: a component name version add would refuse" * doctest::test_suite("sqlite")) {
   for (const std::string name : {"../../x", "/abs/x", "a//b", "./x"}) {
     CAPTURE(name);
     Damaged d;

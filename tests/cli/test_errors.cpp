@@ -164,7 +164,7 @@ TEST_CASE("errors: a missing store exits 3 telling to run kanari init and create
   CHECK_FALSE(std::filesystem::exists("/tmp/kanari-should-not-exist"));
 }
 
-TEST_CASE("errors: a newer store schema exits 3 asking to upgrade") {
+TEST_CASE("errors: a newer store schema exits 3 asking to upgrade" * doctest::test_suite("sqlite")) {
   Fixture f;
   test::sqlite_value(f.cli.state() + "/kanari.db", "PRAGMA user_version = 999");
   for (const auto& args : k_store_commands)
@@ -172,7 +172,7 @@ TEST_CASE("errors: a newer store schema exits 3 asking to upgrade") {
   f.rejects({"init"}, 3, "upgrade");
 }
 
-TEST_CASE("errors: another application's SQLite file exits 3") {
+TEST_CASE("errors: another application's SQLite file exits 3" * doctest::test_suite("sqlite")) {
   test::Cli cli;
   std::filesystem::create_directories(cli.state());
   test::sqlite_value(cli.state() + "/kanari.db", "CREATE TABLE t (x); PRAGMA application_id = 42");

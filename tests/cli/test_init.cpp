@@ -38,7 +38,7 @@ test::CliResult run_with_env(std::vector<std::string> args, std::map<std::string
 
 } // namespace
 
-TEST_CASE("init: creates the store and says where") {
+TEST_CASE("init: creates the store and says where" * doctest::test_suite("sqlite")) {
   test::Cli cli;
   auto r = cli.ok({"init"});
   CHECK(r.out == "Initialised an empty kanari store in " + cli.state() + "/kanari.db\n");
@@ -46,7 +46,7 @@ TEST_CASE("init: creates the store and says where") {
   CHECK(std::filesystem::is_regular_file(cli.state() + "/kanari.db"));
 }
 
-TEST_CASE("init: JSON output reports created then not created") {
+TEST_CASE("init: JSON output reports created then not created" * doctest::test_suite("sqlite")) {
   test::Cli cli;
   CHECK(cli.json({"init"}) == json{{"store", cli.state() + "/kanari.db"}, {"created", true}});
   CHECK(cli.json({"init"}) == json{{"store", cli.state() + "/kanari.db"}, {"created", false}});
@@ -160,7 +160,7 @@ TEST_CASE("init: the actor defaults to $USER and --actor overrides it") {
                         "p.md=" + prompt},
                        {{"USER", "ada"}})
               .code == 0);
-  auto s = store::open_sqlite_store(state);
+  auto s = store::open(state, store::OpenMode::existing);
   REQUIRE(s.ok());
   auto ev = (*s)->events("default", std::nullopt);
   REQUIRE(ev.size() == 1);

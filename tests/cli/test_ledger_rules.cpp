@@ -3,7 +3,7 @@
 // duplicate, with other fields a conflict, and a task carries outcomes of two
 // versions only when recorded in a shadow rollout.
 //
-// Schema 3 checks these in two ways (schema/0003_ledger_by_task.sql): on a
+// Schema 3 checks these in two ways (schema/sqlite/0003_ledger_by_task.sql): on a
 // track that never had a shadow rollout, by the unique index alone; on one
 // that had, by a lookup first. Random JSONL batches with repeated tasks go to
 // one track of each kind through three rollouts, and the summaries and the
@@ -114,7 +114,7 @@ struct Ledger {
   std::string stored() {
     return sqlite_value(cli.state() + "/kanari.db",
                         "SELECT t.name || '|' || o.task || '|' || v.id || '|' || o.pass || '|' ||"
-                        " coalesce(o.latency_ms, '') FROM outcomes o JOIN tracks t ON t.no = o.track_no"
+                        " coalesce(CAST(CAST(o.latency_ms AS INTEGER) AS TEXT) || '.0', '') FROM outcomes o JOIN tracks t ON t.no = o.track_no"
                         " JOIN versions v ON v.no = o.version_no ORDER BY t.name, o.task, v.id");
   }
 };

@@ -130,7 +130,7 @@ TEST_CASE("version add: the first version on a track becomes stable with a stabl
   CHECK(v1["became_stable"] == true);
   CHECK(v2["became_stable"] == false);
   CHECK(r.cli.json({"version", "show", "stable"})["id"] == v1["id"]);
-  auto store = store::open_sqlite_store(r.cli.state());
+  auto store = store::open(r.cli.state(), store::OpenMode::existing);
   REQUIRE(store.ok());
   auto events = (*store)->events("default", std::nullopt);
   REQUIRE(events.size() == 1);
@@ -152,7 +152,7 @@ TEST_CASE("version add: an existing version added to another track becomes that 
   CHECK(b["track"] == "other");
   auto show = r.cli.json({"version", "show", a["id"]});
   CHECK(show["tracks"] == json::array({"default", "other"}));
-  auto store = store::open_sqlite_store(r.cli.state());
+  auto store = store::open(r.cli.state(), store::OpenMode::existing);
   REQUIRE(store.ok());
   CHECK((*store)->events("other", std::nullopt).size() == 1);
 }

@@ -86,7 +86,7 @@ TEST_CASE("audit: the store refuses to change or delete events while its trigger
   CHECK(w.verify().code == 0);
 }
 
-TEST_CASE("audit: a changed reason is named") {
+TEST_CASE("audit: a changed reason is named" * doctest::test_suite("sqlite")) {
   World w;
   REQUIRE(w.sql("UPDATE events SET reason = 'all fine' WHERE seq = 3;") == 0);
   check_broken(w.verify(), "event 3 (paused) was changed");
@@ -97,7 +97,7 @@ TEST_CASE("audit: a changed reason is named") {
   CHECK(j.json()["problems"][0].get<std::string>().find("event 3") != std::string::npos);
 }
 
-TEST_CASE("audit: changed actor, evidence, time or hash are named") {
+TEST_CASE("audit: changed actor, evidence, time or hash are named" * doctest::test_suite("sqlite")) {
   World w;
   SUBCASE("actor") {
     REQUIRE(w.sql("UPDATE events SET actor = 'mallory' WHERE seq = 4;") == 0);
@@ -117,19 +117,19 @@ TEST_CASE("audit: changed actor, evidence, time or hash are named") {
   }
 }
 
-TEST_CASE("audit: a removed middle event is named") {
+TEST_CASE("audit: a removed middle event is named" * doctest::test_suite("sqlite")) {
   World w;
   REQUIRE(w.sql("DELETE FROM events WHERE seq = 3;") == 0);
   check_broken(w.verify(), "event 3 is missing");
 }
 
-TEST_CASE("audit: a removal hidden by renumbering is named") {
+TEST_CASE("audit: a removal hidden by renumbering is named" * doctest::test_suite("sqlite")) {
   World w;
   REQUIRE(w.sql("DELETE FROM events WHERE seq = 3; UPDATE events SET seq = seq - 1 WHERE seq > 3;") == 0);
   check_broken(w.verify(), "event 3 ");
 }
 
-TEST_CASE("audit: two swapped events are named") {
+TEST_CASE("audit: two swapped events are named" * doctest::test_suite("sqlite")) {
   World w;
   REQUIRE(w.sql("UPDATE events SET seq = -1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3;"
                 " UPDATE events SET seq = 3 WHERE seq = -1;") == 0);
@@ -138,13 +138,13 @@ TEST_CASE("audit: two swapped events are named") {
   CHECK(r.err.find("event 3") == std::string::npos); // the first break only
 }
 
-TEST_CASE("audit: a changed event with a recomputed hash still breaks the next link") {
+TEST_CASE("audit: a changed event with a recomputed hash still breaks the next link" * doctest::test_suite("sqlite")) {
   World w;
   // The forger rewrites event 3's reason and recomputes its own hash.
   std::optional<store::EventRecord> third;
   {
     bool created = false;
-    auto s = store::init_sqlite_store(w.cli.state(), created);
+    auto s = store::open(w.cli.state(), store::OpenMode::create, &created);
     REQUIRE(s.ok());
     (*s)->for_each_event([&](const store::EventRecord& e) {
       if (e.seq == 3)
@@ -158,7 +158,7 @@ TEST_CASE("audit: a changed event with a recomputed hash still breaks the next l
   check_broken(w.verify(), "event 4 does not follow");
 }
 
-TEST_CASE("audit: verify prints the head, an anchor saved earlier catches events cut from the end") {
+TEST_CASE("audit: verify prints the head, an anchor saved earlier catches events cut from the end" * doctest::test_suite("sqlite")) {
   World w;
   const std::string head = w.cli.json({"history", "--limit", "1"})[0]["hash"];
   CHECK(w.cli.json({"audit", "verify"})["head"] == head);
@@ -193,7 +193,7 @@ TEST_CASE("audit: --anchor takes a 64-hex event hash") {
 // hashed. Parsed leniently, a duplicate key (the last one wins) or added
 // whitespace hashes like the original, while SQLite's JSON functions, and
 // anyone reading the row, see something else.
-TEST_CASE("audit: evidence that is not the canonical JSON that was hashed is a break") {
+TEST_CASE("audit: evidence that is not the canonical JSON that was hashed is a break" * doctest::test_suite("sqlite")) {
   World w;
   const std::string db = w.cli.state() + "/kanari.db";
   SUBCASE("a duplicate key in front of the real one") {

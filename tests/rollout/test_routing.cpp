@@ -90,7 +90,7 @@ struct Fixture {
 
   // The salt of the open rollout, read through the Store API.
   std::string salt() {
-    auto s = store::open_sqlite_store(cli.state());
+    auto s = store::open(cli.state(), store::OpenMode::existing);
     REQUIRE(s.ok());
     auto r = (*s)->open_rollout("default");
     REQUIRE(r.has_value());
@@ -524,7 +524,7 @@ TEST_CASE("route --task remembers the assignment and record --task uses it") {
     CHECK(r.err.find("task-never-routed") != std::string::npos);
     CHECK(r.err.find("route") != std::string::npos);
     CHECK(kanari::test::store_snapshot(f.cli.state()) == before);
-    auto st = store::open_sqlite_store(f.cli.state());
+    auto st = store::open(f.cli.state(), store::OpenMode::existing);
     REQUIRE(st.ok());
     CHECK((*st)->count_outcomes("default") == 2);
     CHECK_FALSE((*st)->get_assignment("default", "task-never-routed").has_value());
@@ -542,7 +542,7 @@ TEST_CASE("route --task with no rollout assigns stable") {
   const auto j = f.cli.json({"route", "--key", "user-1", "--task", "t-1"});
   CHECK(j.at("arm") == "stable");
   CHECK(f.cli.json({"record", "--task", "t-1", "--pass"}).at("inserted") == 1);
-  auto st = store::open_sqlite_store(f.cli.state());
+  auto st = store::open(f.cli.state(), store::OpenMode::existing);
   REQUIRE(st.ok());
   const auto a = (*st)->get_assignment("default", "t-1");
   REQUIRE(a.has_value());

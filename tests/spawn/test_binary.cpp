@@ -43,7 +43,7 @@ TEST_CASE("binary: a missing store exits 3") {
 
 TEST_CASE("binary: init add show list and checkout end to end") {
   test::TempDir dir;
-  const auto state = (dir.path() / "state").string();
+  const auto state = new_store_location(dir);
   auto init = test::spawn_kanari({"--state", state, "init"});
   REQUIRE(init.code == 0);
   auto prompt = dir.file("backend.md", "You are a careful backend engineer.\n");

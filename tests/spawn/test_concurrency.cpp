@@ -80,7 +80,7 @@ std::vector<Spawned> run_together(const std::vector<Launch>& launches) {
 
 struct Store {
   TempDir dir;
-  std::string state = (dir.path() / "state").string();
+  std::string state = new_store_location(dir);
   std::string stable, candidate;
 
   Spawned kanari(std::vector<std::string> args, const std::string& stdin_text = "") {
@@ -111,7 +111,7 @@ struct Store {
   }
 
   std::unique_ptr<store::Store> open() {
-    auto s = store::open_sqlite_store(state);
+    auto s = store::open(state, store::OpenMode::existing);
     REQUIRE(s.ok());
     return std::move(*s);
   }

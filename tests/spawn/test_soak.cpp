@@ -78,7 +78,7 @@ long soak_seconds() {
 
 TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once lose nothing and skip nothing") {
   TempDir dir;
-  const std::string state = (dir.path() / "state").string();
+  const std::string state = new_store_location(dir);
   REQUIRE(spawn_kanari({"--state", state, "init", "-q"}).code == 0);
   const std::string v0 = dir.file("v0.md", "version 0\n");
   REQUIRE(spawn_kanari({"--state", state, "version", "add", "--prompt", "p.md=" + v0, "-q"}).code == 0);

@@ -28,14 +28,14 @@ unsigned mode_of(const std::string& path) {
 }
 
 std::unique_ptr<store::Store> open_store(const std::string& state) {
-  auto s = store::open_sqlite_store(state);
+  auto s = store::open(state, store::OpenMode::existing);
   REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
   return std::move(*s);
 }
 
 std::unique_ptr<store::Store> init_store(const std::string& state) {
   bool created = false;
-  auto s = store::init_sqlite_store(state, created);
+  auto s = store::open(state, store::OpenMode::create, &created);
   REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
   CHECK(created);
   return std::move(*s);
@@ -83,11 +83,10 @@ TEST_CASE("store: init applies every migration and sets user_version application
   test::Cli cli;
   cli.ok({"init"});
   const auto db = db_file(cli.state());
-  const auto& migrations = store::embedded_migrations();
+  const auto& migrations = store::sqlite_migrations();
   REQUIRE_FALSE(migrations.empty());
   CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(migrations.back().number));
-  CHECK(sqlite_value(db, "PRAGMA application_id") == std::to_string(store::k_application_id));
-  CHECK(store::k_application_id == 0x4B4E5231);
+  CHECK(sqlite_value(db, "PRAGMA application_id") == std::to_string(0x4B4E5231)); // "KNR1"
   CHECK(sqlite_value(db, "PRAGMA journal_mode") == "wal");
   CHECK(sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
                          "ORDER BY name)") ==
@@ -96,7 +95,7 @@ TEST_CASE("store: init applies every migration and sets user_version application
 }
 
 TEST_CASE("store: migrations are numbered densely from 1") {
-  const auto& migrations = store::embedded_migrations();
+  const auto& migrations = store::sqlite_migrations();
   for (size_t i = 0; i < migrations.size(); ++i) {
     CHECK(migrations[i].number == static_cast<int>(i + 1));
     CHECK(std::string(migrations[i].name).rfind(std::string(4 - std::to_string(i + 1).size(), '0') +
@@ -114,7 +113,7 @@ TEST_CASE("store: a schema-1 store is upgraded in place, its data kept") {
   const auto db = db_file(cli.state());
   sqlite_value(db, std::string(k_ledger_to_schema_2) + "DROP TABLE signatures; PRAGMA user_version = 1;");
   CHECK(cli.json({"version", "list"})[0]["id"] == id);
-  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::embedded_migrations().back().number));
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::sqlite_migrations().back().number));
   CHECK(sqlite_value(db, "SELECT count(*) FROM signatures") == "0");
   cli.ok({"audit", "verify"});
 }
@@ -155,7 +154,7 @@ TEST_CASE("store: a schema-2 ledger is rebuilt by migration 3 with the slots kan
   REQUIRE(sqlite_value(db, "SELECT count(*) FROM pragma_table_info('outcomes') WHERE name = 'slot'") == "0");
 
   w.cli.ok({"canary", "status"}); // opening the store migrates it, through migration 3 to the latest
-  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(kanari::store::embedded_migrations().back().number));
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(kanari::store::sqlite_migrations().back().number));
   CHECK(sqlite_value(db, rows_sql) == rows);
   CHECK(sqlite_value(db, index_sql) == indexes);
   // The gate's windows, now ranges of outcomes_by_version, hold the same.
@@ -216,7 +215,7 @@ TEST_CASE("store: init is idempotent and a second run changes no byte") {
 TEST_CASE("store: opening a missing store fails with exit 3 and creates nothing") {
   test::TempDir dir;
   const auto state = (dir.path() / "nowhere").string();
-  auto s = store::open_sqlite_store(state);
+  auto s = store::open(state, store::OpenMode::existing);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().code == ErrorCode::operational);
   CHECK(s.error().message.find("kanari init") != std::string::npos);
@@ -228,7 +227,7 @@ TEST_CASE("store: a store with a newer schema is refused with a message to upgra
   cli.ok({"init"});
   sqlite_value(db_file(cli.state()), "PRAGMA user_version = 999");
   const auto before = test::store_snapshot(cli.state());
-  auto s = store::open_sqlite_store(cli.state());
+  auto s = store::open(cli.state(), store::OpenMode::existing);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().code == ErrorCode::operational);
   CHECK(s.error().message.find("999") != std::string::npos);
@@ -241,7 +240,7 @@ TEST_CASE("store: an SQLite database of another application is refused") {
   const auto state = dir.str();
   sqlite_value(db_file(state), "CREATE TABLE t (x); PRAGMA application_id = 1234");
   const auto before = test::store_snapshot(state);
-  auto s = store::open_sqlite_store(state);
+  auto s = store::open(state, store::OpenMode::existing);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().code == ErrorCode::operational);
   CHECK(s.error().message.find("not a kanari store") != std::string::npos);
@@ -256,7 +255,7 @@ TEST_CASE("store: an unmarked SQLite database with tables of its own is not take
   sqlite_value(db_file(state), "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada')");
   const auto before = test::store_snapshot(state);
   {
-    auto s = store::open_sqlite_store(state);
+    auto s = store::open(state, store::OpenMode::existing);
     CHECK_FALSE(s.ok());
     if (!s.ok())
       CHECK(s.error().code == ErrorCode::operational);

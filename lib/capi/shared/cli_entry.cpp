@@ -15,7 +15,7 @@
 extern "C" KANARI_API int kanari_cli_main(int argc, char** argv) {
   try {
     std::ios::sync_with_stdio(false);
-    kanari::store::use_sqlite_without_memory_statistics(); // the executable owns SQLite
+    kanari::store::configure_for_executable(); // the executable owns the process
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i)
       args.emplace_back(argv[i]);

@@ -1,0 +1,797 @@
+// The PostgreSQL implementation of Store, for fleets on many hosts. Its SQL
+// lives in this file and in schema/postgresql/; the rules are those of
+// sqlite_store.cpp, which explains the ledger's layout.
+//
+// Transactions. Every write() takes one transaction-scoped advisory lock
+// (the store's, keyed by the current schema) before it reads anything, and
+// runs at READ COMMITTED, so each statement sees everything committed
+// before the lock was granted: writers are serialised as SQLite's BEGIN
+// IMMEDIATE serialises them, on every host. That keeps the exactly-once
+// transitions, the one event chain and the gate windows (outcome ids are
+// handed out in commit order) of the embedded store. A read() is one
+// REPEATABLE READ, READ ONLY snapshot. Waiting for the lock is bounded by
+// lock_timeout (10 s, as SQLite's wait); a transaction the server aborts
+// to keep it serialisable (40001, 40P01) is run again from its start.
+#include "store/backends.hpp"
+#include "store/migrations.hpp"
+#include "store/postgres.hpp"
+#include "store/store.hpp"
+#include "util/strings.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace kanari::store {
+
+namespace {
+
+using pg::Connection;
+using pg::Params;
+
+// pg_advisory_xact_lock(k_lock_class, hashtext(current_schema())): one lock
+// per store, whatever else the database holds.
+#define KANARI_LOCK "SELECT pg_advisory_xact_lock(1263424049, hashtext(current_schema()))"
+constexpr int k_attempts = 5; // of a transaction the server aborted as unserialisable
+
+Arm arm_from(std::string_view s) { return s == "canary" ? Arm::canary : Arm::stable; }
+
+Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? Counted::backdated : Counted::yes; }
+
+#define KANARI_ROLLOUT_COLUMNS                                                                 \
+  "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "      \
+  "started_at, step_started_at, ended_at, promote_streak, approved_step"
+
+RolloutRecord read_rollout(const pg::Result& st, int row) {
+  RolloutRecord r;
+  r.id = st.get_int(row, 0);
+  r.track = st.get_text(row, 1);
+  r.canary = st.get_text(row, 2);
+  r.stable = st.get_text(row, 3);
+  const auto steps = nlohmann::json::parse(st.text(row, 4), nullptr, /*allow_exceptions=*/false);
+  if (!steps.is_array())
+    throw StoreFailure("rollout " + std::to_string(r.id) + ": its steps column is not a JSON array");
+  for (const auto& v : steps) {
+    if (!v.is_number_integer())
+      throw StoreFailure("rollout " + std::to_string(r.id) + ": its steps column holds a value that is not an integer");
+    r.steps_bp.push_back(v.get<std::int64_t>());
+  }
+  r.step = st.get_int(row, 5);
+  r.state = rollout_state_from_string(st.text(row, 6)).value_or(RolloutState::rolled_back);
+  r.salt = st.get_text(row, 7);
+  r.shadow = st.get_int(row, 8) != 0;
+  r.policy = st.get_text(row, 9);
+  r.policy_sha256 = st.get_text(row, 10);
+  r.started_at = st.get_int(row, 11);
+  r.step_started_at = st.get_int(row, 12);
+  r.ended_at = st.get_opt_int(row, 13);
+  r.promote_streak = st.get_int(row, 14);
+  r.approved_step = st.get_opt_int(row, 15);
+  return r;
+}
+
+#define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
+
+EventRecord read_event(const pg::Result& st, int row) {
+  return {st.get_int(row, 0),      st.get_int(row, 1),      st.get_text(row, 2),  st.get_text(row, 3),
+          st.get_text(row, 4),     st.get_opt_int(row, 5),  st.get_opt_text(row, 6), st.get_text(row, 7),
+          st.get_text(row, 8),     st.get_text(row, 9),     st.get_text(row, 10)};
+}
+
+#define KANARI_NEXT_OUTCOME_ID "(SELECT coalesce(max(id), 0) + 1 FROM outcomes)"
+
+// One sample of outcomes, as in sqlite_store.cpp: $1 rollout, $2 arm
+// (1 = canary), $3 step or NULL, a top-up of the $6 most recent outcomes of
+// version $5 on track $4 recorded outside this rollout, $7 the arm's
+// version and $8 the first outcome id the window can hold.
+#define KANARI_SAMPLE_CTE                                                                           \
+  "WITH s AS ("                                                                                     \
+  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                     \
+  "  WHERE version_no = $7 AND track_no = $4 AND id >= $8"                                          \
+  "    AND rollout_id = $1 AND canary = $2 AND ($3::bigint IS NULL OR step = $3::bigint)"           \
+  "    AND excluded = 0"                                                                            \
+  " UNION ALL"                                                                                      \
+  " SELECT * FROM ("                                                                                \
+  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                    \
+  "   WHERE $6::bigint > 0 AND version_no = $5 AND track_no = $4"                                   \
+  "     AND (rollout_id IS NULL OR rollout_id <> $1) AND excluded = 0"                              \
+  "   ORDER BY id DESC LIMIT $6::bigint) t) "
+
+#define KANARI_ROLLOUT_OUTCOMES_WHERE \
+  " WHERE version_no IN ($2, $3) AND track_no = $4 AND id >= $5 AND rollout_id = $1"
+
+class PostgresStore final : public Store {
+public:
+  PostgresStore(Connection conn, std::string where) : m_conn(std::move(conn)), m_where(std::move(where)) {}
+
+  Result<void> write(const std::function<Result<void>()>& fn) override {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        // lock_timeout bounds the wait for the store's lock and any row lock.
+        m_conn.exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
+        return finish(fn());
+      } catch (const StoreFailure& e) {
+        abandon();
+        if (e.kind() == FailureKind::busy && is_lock_timeout(e))
+          throw StoreLocked("the store is locked: another process held its lock for 10 s, the longest kanari "
+                            "waits; try again when it is done");
+        if (e.kind() == FailureKind::serialization && attempt < k_attempts)
+          continue;
+        throw;
+      } catch (...) {
+        abandon();
+        throw;
+      }
+    }
+  }
+
+  Result<void> read(const std::function<Result<void>()>& fn) override {
+    try {
+      m_conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      return finish(fn());
+    } catch (...) {
+      abandon();
+      throw;
+    }
+  }
+
+  bool insert_version(const VersionRecord& v, const std::vector<core::Component>& comps) override {
+    auto r = m_conn.query("INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                          Params().add(v.id).add(v.manifest).add(v.model).add(v.label).add(v.message)
+                              .add(v.author).add(v.created_at));
+    if (r.affected() == 0)
+      return false;
+    for (const auto& c : comps) {
+      m_conn.query("INSERT INTO blobs (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+                   Params().add(c.sha256).add_bytes(c.content));
+      m_conn.query("INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES ($1, $2, $3, $4, $5)",
+                   Params().add(v.id).add(core::to_string(c.kind)).add(c.name).add(c.sha256)
+                       .add(static_cast<std::int64_t>(c.bytes)));
+    }
+    return true;
+  }
+
+  std::optional<VersionRecord> get_version(const std::string& id) override {
+    auto st = m_conn.query("SELECT id, manifest, model, label, message, author, created_at FROM versions WHERE id = $1",
+                           Params().add(id));
+    if (st.rows() == 0)
+      return std::nullopt;
+    VersionRecord v{st.get_text(0, 0), st.get_text(0, 1), st.get_text(0, 2), st.get_opt_text(0, 3),
+                    st.get_opt_text(0, 4), st.get_text(0, 5), st.get_int(0, 6), {}};
+    auto cs = m_conn.query("SELECT kind, name, sha256, bytes FROM components WHERE version_id = $1 ORDER BY kind, name",
+                           Params().add(id));
+    for (int i = 0; i < cs.rows(); ++i)
+      v.components.push_back({core::component_kind_from_string(cs.text(i, 0)).value_or(core::ComponentKind::file),
+                              cs.get_text(i, 1), cs.get_text(i, 2), static_cast<std::uint64_t>(cs.get_int(i, 3)), {}});
+    return v;
+  }
+
+  std::vector<std::string> version_ids_with_prefix(const std::string& prefix, int limit) override {
+    auto st = m_conn.query("SELECT id FROM versions WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3",
+                           Params().add(prefix).add(prefix + "g").add(limit));
+    return column(st);
+  }
+
+  std::optional<std::string> get_blob(const std::string& sha256) override {
+    auto st = m_conn.query("SELECT data FROM blobs WHERE sha256 = $1", Params().add(sha256));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return st.get_bytes(0, 0);
+  }
+
+  std::vector<std::string> version_tracks(const std::string& id) override {
+    return column(m_conn.query("SELECT track FROM track_versions WHERE version_id = $1 ORDER BY track", Params().add(id)));
+  }
+
+  void for_each_version_id(const std::function<void(const std::string&)>& fn) override {
+    m_conn.for_each("SELECT id FROM versions ORDER BY id", {}, [&](const pg::Result& r, int i) { fn(r.get_text(i, 0)); });
+  }
+
+  void for_each_blob(const std::function<void(const std::string&, const std::string&)>& fn) override {
+    m_conn.for_each("SELECT sha256, data FROM blobs ORDER BY sha256", {},
+                    [&](const pg::Result& r, int i) { fn(r.get_text(i, 0), r.get_bytes(i, 1)); });
+  }
+
+  bool insert_signature(const SignatureRecord& s) override {
+    return m_conn.query("INSERT INTO signatures (version_id, key_id, signature, signer, signed_at)"
+                        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version_id, key_id) DO NOTHING",
+                        Params().add(s.version_id).add(s.key_id).add(s.signature).add(s.signer).add(s.signed_at))
+               .affected() > 0;
+  }
+
+  std::vector<SignatureRecord> signatures(const std::string& version_id) override {
+    auto st = m_conn.query("SELECT key_id, signature, signer, signed_at FROM signatures WHERE version_id = $1"
+                           " ORDER BY key_id",
+                           Params().add(version_id));
+    std::vector<SignatureRecord> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back({version_id, st.get_text(i, 0), st.get_text(i, 1), st.get_text(i, 2), st.get_int(i, 3)});
+    return out;
+  }
+
+  void ensure_track(const std::string& track, TimeMs now) override {
+    m_conn.query("INSERT INTO tracks (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                 Params().add(track).add(now));
+  }
+
+  bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) override {
+    ensure_track(track, now);
+    return m_conn.query("INSERT INTO track_versions (track, version_id, added_at) VALUES ($1, $2, $3)"
+                        " ON CONFLICT (track, version_id) DO NOTHING",
+                        Params().add(track).add(version_id).add(now))
+               .affected() > 0;
+  }
+
+  bool track_has_version(const std::string& track, const std::string& version_id) override {
+    return m_conn.query("SELECT 1 FROM track_versions WHERE track = $1 AND version_id = $2",
+                        Params().add(track).add(version_id))
+               .rows() > 0;
+  }
+
+  std::vector<TrackVersion> track_versions(const std::string& track) override {
+    auto st = m_conn.query("SELECT tv.version_id, v.label, v.created_at, tv.added_at FROM track_versions tv"
+                           " JOIN versions v ON v.id = tv.version_id WHERE tv.track = $1 ORDER BY tv.seq DESC",
+                           Params().add(track));
+    std::vector<TrackVersion> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back({st.get_text(i, 0), st.get_opt_text(i, 1), st.get_int(i, 2), st.get_int(i, 3)});
+    return out;
+  }
+
+  std::optional<std::string> stable_of(const std::string& track) override {
+    auto st = m_conn.query("SELECT stable FROM tracks WHERE name = $1", Params().add(track));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return st.get_opt_text(0, 0);
+  }
+
+  void set_stable(const std::string& track, const std::string& version_id) override {
+    m_conn.query("UPDATE tracks SET stable = $2 WHERE name = $1", Params().add(track).add(version_id));
+  }
+
+  std::optional<RolloutRecord> open_rollout(const std::string& track) override {
+    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS
+                       " FROM rollouts WHERE track = $1 AND state IN ('active', 'paused')",
+                       Params().add(track));
+  }
+
+  std::optional<RolloutRecord> get_rollout(std::int64_t id) override {
+    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS " FROM rollouts WHERE id = $1", Params().add(id));
+  }
+
+  std::optional<RolloutRecord> latest_rollout(const std::string& track) override {
+    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS " FROM rollouts WHERE track = $1 ORDER BY id DESC LIMIT 1",
+                       Params().add(track));
+  }
+
+  std::int64_t insert_rollout(const RolloutRecord& r) override {
+    m_shadow_history.clear();
+    auto st = m_conn.query(
+        "INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
+        " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
+        " first_outcome, step_first_outcome)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+        " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ") RETURNING id",
+        Params().add(r.track).add(r.canary).add(r.stable).add(nlohmann::json(r.steps_bp).dump()).add(r.step)
+            .add(to_string(r.state)).add(r.salt).add(r.shadow).add(r.policy).add(r.policy_sha256)
+            .add(r.started_at).add(r.step_started_at).add(r.ended_at).add(r.promote_streak).add(r.approved_step));
+    return st.get_int(0, 0);
+  }
+
+  void update_rollout(const RolloutRecord& r) override {
+    m_conn.query("UPDATE rollouts SET step = $2, state = $3, step_started_at = $4, ended_at = $5,"
+                 " promote_streak = $6, approved_step = $7, step_first_outcome = CASE WHEN step = $2"
+                 " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = $1",
+                 Params().add(r.id).add(r.step).add(to_string(r.state)).add(r.step_started_at).add(r.ended_at)
+                     .add(r.promote_streak).add(r.approved_step));
+  }
+
+  std::vector<std::string> tracks_with_open_rollouts() override {
+    return column(m_conn.query("SELECT track FROM rollouts WHERE state IN ('active', 'paused') ORDER BY track"));
+  }
+
+  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
+                                                     const std::string& version_id) override {
+    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS " FROM rollouts WHERE track = $1 AND (canary = $2 OR stable = $2)"
+                       " ORDER BY id DESC LIMIT 1",
+                       Params().add(track).add(version_id));
+  }
+
+  void for_each_rollout_id(const std::function<void(std::int64_t)>& fn) override {
+    m_conn.for_each("SELECT id FROM rollouts ORDER BY id", {}, [&](const pg::Result& r, int i) { fn(r.get_int(i, 0)); });
+  }
+
+  InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) override {
+    const std::int64_t track = track_no(o.track);
+    const std::int64_t version = version_no(o.version_id);
+    const bool shadow = versions == TaskVersions::several;
+    if (!shadow && !had_shadow_rollout(track)) {
+      if (insert_outcome_row(o, track, version, 0, true) == 1)
+        return {InsertResult::inserted, std::nullopt};
+      if (auto refused = existing_outcome(o, track, version, versions))
+        return *refused;
+      throw StoreFailure("database: the outcome of task " + o.task + " was refused by the unique index,"
+                         " but no outcome of that task is stored");
+    }
+    if (auto refused = existing_outcome(o, track, version, versions))
+      return *refused;
+    insert_outcome_row(o, track, version, shadow ? version : 0, false);
+    return {InsertResult::inserted, std::nullopt};
+  }
+
+  SampleStats sample_stats(const SampleQuery& q) override {
+    SampleStats s;
+    const auto where = rollout_outcomes(q.rollout_id);
+    if (!where)
+      return s;
+    const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
+    const std::int64_t first = q.step && *q.step == where->step ? where->step_first : where->first;
+    const auto params = Params()
+                            .add(q.rollout_id)
+                            .add(q.arm == Arm::canary)
+                            .add(q.step)
+                            .add(where->track)
+                            .add(version)
+                            .add(q.top_up)
+                            .add(q.arm == Arm::canary ? where->canary : where->stable)
+                            .add(first);
+    {
+      auto st = m_conn.query(KANARI_SAMPLE_CTE "SELECT count(*), coalesce(sum(pass), 0), count(error),"
+                                               " count(latency_ms), avg(cost), avg(tokens)::float8 FROM s",
+                             params);
+      s.n = st.get_int(0, 0);
+      s.pass = st.get_int(0, 1);
+      s.errors = st.get_int(0, 2);
+      s.latency_n = st.get_int(0, 3);
+      s.cost_mean = st.get_opt_double(0, 4);
+      s.tokens_mean = st.get_opt_double(0, 5);
+    }
+    if (s.latency_n == 0)
+      return s;
+    // Nearest rank: the value at rank ceil(p * n), 1-based, by selection
+    // over one read of the window's latencies (as sqlite_store.cpp does).
+    std::vector<double> latencies;
+    latencies.reserve(static_cast<size_t>(s.latency_n));
+    m_conn.for_each(KANARI_SAMPLE_CTE "SELECT latency_ms FROM s WHERE latency_ms IS NOT NULL", params,
+                    [&](const pg::Result& r, int i) { latencies.push_back(r.get_double(i, 0)); });
+    auto percentile = [&](std::int64_t pct) {
+      const auto rank = static_cast<size_t>((pct * static_cast<std::int64_t>(latencies.size()) + 99) / 100);
+      auto nth = latencies.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+      std::nth_element(latencies.begin(), nth, latencies.end());
+      return *nth;
+    };
+    s.latency_p50_ms = percentile(50);
+    s.latency_p95_ms = percentile(95);
+    return s;
+  }
+
+  std::int64_t count_outcomes(const std::string& track) override {
+    return m_conn.query("SELECT count(*) FROM outcomes WHERE track_no = (SELECT no FROM tracks WHERE name = $1)",
+                        Params().add(track))
+        .get_int(0, 0);
+  }
+
+  void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) override {
+    m_conn.query("INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES ($1, $2, $3, $4, $5, $6)"
+                 " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
+                 " rollout_id = excluded.rollout_id, at = excluded.at",
+                 Params().add(track).add(task).add(a.version_id).add(to_string(a.arm)).add(a.rollout_id).add(now));
+  }
+
+  std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) override {
+    auto st = m_conn.query("SELECT version_id, arm, rollout_id FROM assignments WHERE track = $1 AND task = $2",
+                           Params().add(track).add(task));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return Assignment{st.get_text(0, 0), arm_from(st.text(0, 1)), st.get_opt_int(0, 2)};
+  }
+
+  std::optional<EventRecord> last_event() override {
+    auto st = m_conn.query("SELECT " KANARI_EVENT_COLUMNS " FROM events ORDER BY seq DESC LIMIT 1");
+    if (st.rows() == 0)
+      return std::nullopt;
+    return read_event(st, 0);
+  }
+
+  std::optional<TimeMs> last_event_time(const std::string& track) override {
+    auto st = m_conn.query("SELECT max(at) FROM events WHERE track = $1", Params().add(track));
+    return st.rows() == 0 ? std::nullopt : st.get_opt_int(0, 0);
+  }
+
+  void insert_event(const EventRecord& e) override {
+    m_conn.query("INSERT INTO events (" KANARI_EVENT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 Params().add(e.seq).add(e.at).add(e.actor).add(e.action).add(e.track).add(e.rollout).add(e.version)
+                     .add(e.reason).add(e.evidence).add(e.prev_hash).add(e.hash));
+  }
+
+  std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) override {
+    auto st = m_conn.query("SELECT " KANARI_EVENT_COLUMNS " FROM events WHERE track = $1 ORDER BY seq DESC LIMIT $2",
+                           Params().add(track).add(limit));
+    std::vector<EventRecord> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(read_event(st, i));
+    return out;
+  }
+
+  void for_each_event(const std::function<void(const EventRecord&)>& fn) override {
+    m_conn.for_each("SELECT " KANARI_EVENT_COLUMNS " FROM events ORDER BY seq", {},
+                    [&](const pg::Result& r, int i) { fn(read_event(r, i)); });
+  }
+
+  std::vector<std::string> verify() override {
+    // The server keeps every declared constraint itself; what kanari keeps
+    // alone is (track, task, version) unique for outcomes of shadow
+    // rollouts, and the foreign keys the outcomes table holds as numbers.
+    std::vector<std::string> out;
+    auto r = read([&]() -> Result<void> {
+      auto dup = m_conn.query("SELECT a.id, a.task FROM outcomes a WHERE a.slot <> 0 AND EXISTS ("
+                              " SELECT 1 FROM outcomes b WHERE b.task = a.task AND b.track_no = a.track_no"
+                              " AND b.version_no = a.version_no AND b.id <> a.id) ORDER BY a.id");
+      for (int i = 0; i < dup.rows(); ++i)
+        out.push_back("outcomes: task " + quote_for_message(dup.get_text(i, 1)) + " (id " +
+                      std::to_string(dup.get_int(i, 0)) + ") has two outcomes for one version");
+      auto orphans = m_conn.query("SELECT o.id FROM outcomes o WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE"
+                                  " t.no = o.track_no) OR NOT EXISTS (SELECT 1 FROM versions v WHERE v.no ="
+                                  " o.version_no) ORDER BY o.id LIMIT 100");
+      for (int i = 0; i < orphans.rows(); ++i)
+        out.push_back("outcomes: the row with id " + std::to_string(orphans.get_int(i, 0)) +
+                      " refers to a track or version that is not in the store");
+      return {};
+    });
+    if (!r.ok())
+      out.push_back(r.error().message);
+    return out;
+  }
+
+  StoreInfo info() override {
+    StoreInfo i{"postgresql", m_where, schema_version(), "PostgreSQL " + std::to_string(m_conn.server_version()), {}};
+    const int v = m_conn.server_version();
+    i.server_version = "PostgreSQL " + std::to_string(v / 10000) + "." + std::to_string(v % 10000);
+    auto r = read([&]() -> Result<void> {
+      for (const auto& t : tables())
+        i.counts.emplace_back(t.name, m_conn.query(("SELECT count(*) FROM " + std::string(t.name)).c_str()).get_int(0, 0));
+      return {};
+    });
+    (void)r;
+    return i;
+  }
+
+  bool is_empty() override {
+    for (const auto& t : tables())
+      if (m_conn.query(("SELECT EXISTS (SELECT 1 FROM " + std::string(t.name) + ")").c_str()).get_bool(0, 0))
+        return false;
+    return true;
+  }
+
+  void for_each_row(const Table& t, const std::function<void(const Row&)>& fn) override {
+    std::string cols;
+    for (size_t c = 0; c < t.columns.size(); ++c)
+      cols += (c ? ", " : "") + std::string(t.columns[c].name);
+    const std::string sql = "SELECT " + cols + " FROM " + t.name + " ORDER BY " + t.key;
+    Row row(t.columns.size());
+    m_conn.for_each(sql.c_str(), {}, [&](const pg::Result& r, int i) {
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        const int col = static_cast<int>(c);
+        if (r.is_null(i, col))
+          row[c].reset();
+        else if (t.columns[c].type == ColumnType::bytes)
+          row[c] = r.get_bytes(i, col);
+        else if (t.columns[c].type == ColumnType::real)
+          row[c] = format_real(r.get_double(i, col));
+        else
+          row[c] = r.get_text(i, col);
+      }
+      fn(row);
+    });
+  }
+
+  void insert_rows(const Table& t, const std::vector<Row>& rows) override {
+    forget_numbers();
+    std::string cols, params;
+    for (size_t c = 0; c < t.columns.size(); ++c) {
+      cols += (c ? ", " : "") + std::string(t.columns[c].name);
+      params += (c ? ", $" : "$") + std::to_string(c + 1);
+    }
+    const std::string sql = "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ")";
+    for (const auto& row : rows) {
+      Params p;
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        if (!row[c])
+          p.add_null();
+        else if (t.columns[c].type == ColumnType::bytes)
+          p.add_bytes(*row[c]);
+        else
+          p.add(*row[c]);
+      }
+      m_conn.query(sql.c_str(), p);
+    }
+  }
+
+  void finish_copy() override {
+    // The identity columns hand out keys after the largest copied one.
+    for (const char* t : {"versions:no", "tracks:no", "track_versions:seq", "rollouts:id", "outcomes:id"}) {
+      const std::string_view spec(t);
+      const std::string table(spec.substr(0, spec.find(':'))), col(spec.substr(spec.find(':') + 1));
+      m_conn.query(("SELECT setval(pg_get_serial_sequence('" + table + "', '" + col + "'), coalesce(max(" + col +
+                    "), 0) + 1, false) FROM " + table)
+                       .c_str());
+    }
+  }
+
+  std::vector<std::string> track_names() override {
+    return column(m_conn.query("SELECT name FROM tracks ORDER BY name"));
+  }
+
+  std::vector<ArmTotals> outcome_totals(const std::string& track) override {
+    auto st = m_conn.query("SELECT canary, count(*), coalesce(sum(pass), 0), count(error) FROM outcomes"
+                           " WHERE track_no = (SELECT no FROM tracks WHERE name = $1) GROUP BY canary ORDER BY canary",
+                           Params().add(track));
+    std::vector<ArmTotals> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back({st.get_int(i, 0) != 0 ? Arm::canary : Arm::stable, st.get_int(i, 1), st.get_int(i, 2),
+                     st.get_int(i, 3)});
+    return out;
+  }
+
+  OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) override {
+    const auto where = rollout_outcomes(rollout_id);
+    if (!where)
+      return {};
+    auto st = m_conn.query("SELECT count(*), min(at), max(at) FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE
+                           " AND excluded = 0",
+                           where->params(rollout_id));
+    if (st.get_int(0, 0) == 0)
+      return {};
+    return {st.get_int(0, 0), st.get_int(0, 1), st.get_int(0, 2)};
+  }
+
+  void for_each_rollout_outcome(std::int64_t rollout_id,
+                                const std::function<void(const RolloutOutcome&)>& fn) override {
+    const auto where = rollout_outcomes(rollout_id);
+    if (!where)
+      return;
+    m_conn.for_each("SELECT at, canary, step, pass, (error IS NOT NULL)::int, latency_ms, excluded FROM outcomes"
+                    KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id",
+                    where->params(rollout_id), [&](const pg::Result& r, int i) {
+                      fn({r.get_int(i, 0), r.get_int(i, 1) != 0 ? Arm::canary : Arm::stable,
+                          r.get_opt_int(i, 2).value_or(0), r.get_int(i, 3) != 0, r.get_int(i, 4) != 0,
+                          r.get_opt_double(i, 5), counted_from(r.get_int(i, 6))});
+                    });
+  }
+
+  std::int64_t schema_version() {
+    return m_conn.query("SELECT coalesce(max(version), 0) FROM kanari_schema").get_int(0, 0);
+  }
+
+private:
+  static bool is_lock_timeout(const StoreFailure& e) {
+    return std::string_view(e.what()).find("lock timeout") != std::string_view::npos;
+  }
+
+  // Commits when fn succeeded, rolls back otherwise. A COMMIT the server
+  // turned into a ROLLBACK (an error inside fn that fn swallowed) is a
+  // failure, never a silent loss.
+  Result<void> finish(Result<void> r) {
+    if (!r.ok()) {
+      m_conn.exec("ROLLBACK");
+      forget_numbers();
+      return r;
+    }
+    if (auto st = m_conn.query("COMMIT"); st.command() != "COMMIT")
+      throw StoreFailure("database: the server rolled the transaction back (" + std::string(st.command()) +
+                         ") after an error inside it");
+    return r;
+  }
+
+  void abandon() noexcept {
+    forget_numbers();
+    m_shadow_history.clear();
+    try {
+      if (m_conn.in_transaction())
+        m_conn.exec("ROLLBACK");
+    } catch (...) { // the connection is gone; the server rolled back
+    }
+  }
+
+  static std::vector<std::string> column(const pg::Result& st) {
+    std::vector<std::string> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(st.get_text(i, 0));
+    return out;
+  }
+
+  std::optional<RolloutRecord> one_rollout(const char* sql, const Params& p) {
+    auto st = m_conn.query(sql, p);
+    if (st.rows() == 0)
+      return std::nullopt;
+    return read_rollout(st, 0);
+  }
+
+  struct RolloutOutcomes {
+    std::int64_t track, stable, canary, first, step, step_first;
+    Params params(std::int64_t rollout_id) const {
+      return Params().add(rollout_id).add(stable).add(canary).add(track).add(first);
+    }
+  };
+  std::optional<RolloutOutcomes> rollout_outcomes(std::int64_t rollout_id) {
+    auto st = m_conn.query("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome FROM rollouts r"
+                           " JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
+                           " JOIN versions c ON c.id = r.canary WHERE r.id = $1",
+                           Params().add(rollout_id));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return RolloutOutcomes{st.get_int(0, 0), st.get_int(0, 1), st.get_int(0, 2),
+                           st.get_int(0, 3), st.get_int(0, 4), st.get_int(0, 5)};
+  }
+
+  std::optional<InsertOutcome> existing_outcome(const OutcomeRecord& o, std::int64_t track, std::int64_t version,
+                                                TaskVersions versions) {
+    auto st = m_conn.query(
+        "SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
+        " (o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
+        "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = $3))::int"
+        " FROM outcomes o WHERE o.task = $1 AND o.track_no = $2 ORDER BY o.id",
+        Params().add(o.task).add(track).add(version));
+    std::optional<std::int64_t> other;
+    for (int i = 0; i < st.rows(); ++i) {
+      if (st.get_int(i, 0) == version) {
+        bool same = (st.get_int(i, 1) != 0) == o.pass && st.get_opt_double(i, 2) == o.latency_ms &&
+                    st.get_opt_double(i, 3) == o.cost && st.get_opt_int(i, 4) == o.tokens &&
+                    st.get_opt_double(i, 5) == o.score && st.get_opt_text(i, 6) == o.error;
+        return InsertOutcome{same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
+      }
+      if (st.get_int(i, 7) == 0)
+        other = st.get_int(i, 0);
+    }
+    if (other && versions == TaskVersions::one)
+      return InsertOutcome{InsertResult::other_version, version_id_of(*other)};
+    return std::nullopt;
+  }
+
+  std::int64_t insert_outcome_row(const OutcomeRecord& o, std::int64_t track, std::int64_t version, std::int64_t slot,
+                                  bool unless_taken) {
+#define KANARI_INSERT_OUTCOME                                                                                   \
+  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens," \
+  " score, error, at, slot, excluded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    const char* sql = unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
+                                   : KANARI_INSERT_OUTCOME;
+#undef KANARI_INSERT_OUTCOME
+    return m_conn
+        .query(sql, Params().add(track).add(o.task).add(version).add(o.arm == Arm::canary).add(o.rollout_id)
+                        .add(o.step).add(o.pass).add(o.latency_ms).add(o.cost).add(o.tokens).add(o.score)
+                        .add(o.error).add(o.at).add(slot).add(static_cast<std::int64_t>(o.counted)))
+        .affected();
+  }
+
+  bool had_shadow_rollout(std::int64_t track) {
+    if (auto it = m_shadow_history.find(track); it != m_shadow_history.end())
+      return it->second;
+    auto st = m_conn.query("SELECT EXISTS (SELECT 1 FROM rollouts r JOIN tracks t ON t.name = r.track"
+                           " WHERE t.no = $1 AND r.shadow = 1)",
+                           Params().add(track));
+    return m_shadow_history.emplace(track, st.get_bool(0, 0)).first->second;
+  }
+
+  std::int64_t track_no(const std::string& name) {
+    if (auto it = m_track_nos.find(name); it != m_track_nos.end())
+      return it->second;
+    auto st = m_conn.query("SELECT no FROM tracks WHERE name = $1", Params().add(name));
+    if (st.rows() == 0)
+      throw StoreFailure("database: track '" + name + "' is not in the store");
+    return m_track_nos.emplace(name, st.get_int(0, 0)).first->second;
+  }
+
+  std::int64_t version_no(const std::string& id) {
+    if (auto it = m_version_nos.find(id); it != m_version_nos.end())
+      return it->second;
+    auto st = m_conn.query("SELECT no FROM versions WHERE id = $1", Params().add(id));
+    if (st.rows() == 0)
+      throw StoreFailure("database: version " + id + " is not in the store");
+    return m_version_nos.emplace(id, st.get_int(0, 0)).first->second;
+  }
+
+  std::string version_id_of(std::int64_t no) {
+    auto st = m_conn.query("SELECT id FROM versions WHERE no = $1", Params().add(no));
+    return st.rows() > 0 ? st.get_text(0, 0) : std::to_string(no);
+  }
+
+  void forget_numbers() {
+    m_track_nos.clear();
+    m_version_nos.clear();
+  }
+
+  Connection m_conn;
+  std::string m_where;
+  std::unordered_map<std::int64_t, bool> m_shadow_history;
+  std::unordered_map<std::string, std::int64_t> m_track_nos;
+  std::unordered_map<std::string, std::int64_t> m_version_nos;
+};
+
+// Creates the schema's tables or brings them up to date, under the store's
+// lock so that two hosts running `kanari init` at once apply each migration
+// once. Returns whether the store was created.
+Result<bool> migrate(Connection& conn, const std::string& where, OpenMode mode) {
+  const auto& migrations = postgresql_migrations();
+  const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
+  auto present = [&] {
+    return conn.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+                      " AND table_name = 'kanari_schema'")
+               .get_int(0, 0) > 0;
+  };
+  if (conn.query("SELECT current_schema() IS NULL").get_bool(0, 0))
+    return operational_error(where + " has no current schema (none of its search_path exists); "
+                             "create the schema or set search_path to one that exists");
+  std::int64_t version = 0;
+  if (present()) {
+    version = conn.query("SELECT coalesce(max(version), 0) FROM kanari_schema").get_int(0, 0);
+    if (version > latest)
+      return operational_error(where + " has schema version " + std::to_string(version) +
+                               ", newer than this kanari understands (" + std::to_string(latest) +
+                               "); upgrade kanari to use this store");
+    if (version == latest)
+      return false;
+  } else if (mode == OpenMode::existing) {
+    return operational_error("no kanari store at " + where +
+                             "; run `kanari init` there first (or choose one with --state or KANARI_STATE)");
+  }
+  conn.exec("BEGIN; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
+  try {
+    const bool created = !present();
+    if (created) {
+      const auto others = conn.query("SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+                                     " current_schema()")
+                              .get_int(0, 0);
+      if (others > 0) {
+        conn.exec("ROLLBACK");
+        return operational_error(where + ": the schema " +
+                                 conn.query("SELECT current_schema()").get_text(0, 0) +
+                                 " has tables of its own, not a kanari store; point --state at another database"
+                                 " or schema (search_path), or run `kanari init` on an empty one");
+      }
+      conn.exec("CREATE TABLE kanari_schema (version bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    }
+    // Another host may have migrated while this one waited for the lock.
+    version = conn.query("SELECT coalesce(max(version), 0) FROM kanari_schema").get_int(0, 0);
+    if (version > latest) {
+      conn.exec("ROLLBACK");
+      return operational_error(where + " has schema version " + std::to_string(version) +
+                               ", newer than this kanari understands (" + std::to_string(latest) +
+                               "); upgrade kanari to use this store");
+    }
+    for (const auto& m : migrations) {
+      if (m.number <= version)
+        continue;
+      conn.exec(m.sql);
+      conn.query("INSERT INTO kanari_schema (version) VALUES ($1)", Params().add(m.number));
+    }
+    conn.exec("COMMIT");
+    return created;
+  } catch (...) {
+    try {
+      conn.exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+} // namespace
+
+Result<std::unique_ptr<Store>> open_postgresql(const std::string& uri, OpenMode mode, bool* created) {
+  const std::string where = display_location(uri);
+  std::optional<Connection> conn;
+  try {
+    conn.emplace(uri, where);
+  } catch (const StoreFailure& e) {
+    return operational_error(e.what());
+  }
+  auto migrated = migrate(*conn, where, mode);
+  KANARI_TRY(migrated);
+  if (created)
+    *created = *migrated;
+  return std::unique_ptr<Store>(std::make_unique<PostgresStore>(std::move(*conn), where));
+}
+
+} // namespace kanari::store
