@@ -1,0 +1,312 @@
+// The store contract (lib/store/store.hpp), driven through the interface
+// alone. It runs against both backends: on SQLite in the default pass, on
+// PostgreSQL in the postgresql/ pass (docs/testing.md), so whatever it
+// asserts, both backends do.
+#include "crypto/sha256.hpp"
+#include "store/store.hpp"
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+using namespace kanari;
+using namespace kanari::test;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  std::string location = new_store_location(dir);
+  std::unique_ptr<store::Store> s;
+  Fixture() {
+    bool created = false;
+    auto r = store::open(location, store::OpenMode::create, &created);
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    CHECK(created);
+    s = std::move(*r);
+  }
+  void write(const std::function<void()>& fn) {
+    REQUIRE(s->write([&]() -> Result<void> {
+                fn();
+                return {};
+              }).ok());
+  }
+  // A version with one prompt of `text`; returns its id.
+  std::string version(const std::string& text, const std::string& track = "default", TimeMs at = 1000) {
+    const std::string sha = crypto::sha256_hex(text);
+    const std::string id = crypto::sha256_hex("manifest " + text);
+    store::VersionRecord v{id, "{\"m\":\"" + id + "\"}", "{}", std::nullopt, std::string("msg"), "me", at, {}};
+    std::vector<core::Component> comps = {{core::ComponentKind::prompt, "system", sha, text.size(), text}};
+    write([&] {
+      s->insert_version(v, comps);
+      s->add_track_version(track, id, at);
+    });
+    return id;
+  }
+  store::RolloutRecord rollout(const std::string& canary, const std::string& stable, bool shadow = false) {
+    store::RolloutRecord r;
+    r.track = "default";
+    r.canary = canary;
+    r.stable = stable;
+    r.steps_bp = {1000, 5000, 10000};
+    r.salt = std::string(32, 'a');
+    r.shadow = shadow;
+    r.policy = "{}";
+    r.policy_sha256 = crypto::sha256_hex("{}");
+    r.started_at = r.step_started_at = 2000;
+    write([&] { r.id = s->insert_rollout(r); });
+    return r;
+  }
+  store::OutcomeRecord outcome(const std::string& task, const std::string& version, store::Arm arm,
+                               std::optional<std::int64_t> rollout, bool pass, std::optional<double> latency = {}) {
+    return {"default", task, version, arm, rollout, rollout ? std::optional<std::int64_t>(0) : std::nullopt,
+            pass, latency, std::nullopt, std::nullopt, std::nullopt, std::nullopt, 3000, store::Counted::yes};
+  }
+  store::InsertOutcome insert(const store::OutcomeRecord& o, store::TaskVersions tv = store::TaskVersions::one) {
+    store::InsertOutcome r;
+    write([&] { r = s->insert_outcome(o, tv); });
+    return r;
+  }
+};
+
+} // namespace
+
+TEST_CASE("store contract: versions, blobs, tracks and prefixes") {
+  Fixture f;
+  const auto a = f.version("alpha");
+  const auto b = f.version("beta", "other");
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                auto v = f.s->get_version(a);
+                REQUIRE(v);
+                CHECK(v->author == "me");
+                CHECK(v->message == "msg");
+                CHECK_FALSE(v->label);
+                REQUIRE(v->components.size() == 1);
+                CHECK(v->components[0].name == "system");
+                CHECK(f.s->get_blob(v->components[0].sha256) == "alpha");
+                CHECK_FALSE(f.s->get_version(std::string(64, '0')));
+                CHECK(f.s->version_ids_with_prefix(a.substr(0, 6), 10) == std::vector<std::string>{a});
+                CHECK(f.s->version_ids_with_prefix("", 10).size() == 2);
+                CHECK(f.s->version_tracks(b) == std::vector<std::string>{"other"});
+                CHECK(f.s->track_has_version("default", a));
+                CHECK_FALSE(f.s->track_has_version("default", b));
+                CHECK(f.s->track_names() == std::vector<std::string>{"default", "other"});
+                CHECK_FALSE(f.s->stable_of("default").value_or("").size());
+                return {};
+              })
+            .ok());
+  // Inserting the same version again changes nothing.
+  bool again = true;
+  f.write([&] { again = f.s->insert_version({a, "{}", "{}", {}, {}, "x", 1, {}}, {}); });
+  CHECK_FALSE(again);
+  f.write([&] { f.s->set_stable("default", a); });
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                CHECK(f.s->stable_of("default") == a);
+                return {};
+              })
+            .ok());
+}
+
+TEST_CASE("store contract: write() commits on success and rolls back on an error or an exception") {
+  Fixture f;
+  auto r = f.s->write([&]() -> Result<void> {
+    f.s->ensure_track("rolled-back", 1);
+    return conflict_error("no");
+  });
+  CHECK(r.error().code == ErrorCode::conflict);
+  CHECK_THROWS_AS(f.s->write([&]() -> Result<void> {
+    f.s->ensure_track("thrown", 1);
+    throw std::runtime_error("boom");
+  }),
+                  std::runtime_error);
+  f.write([&] { f.s->ensure_track("kept", 1); });
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                CHECK(f.s->track_names() == std::vector<std::string>{"kept"});
+                return {};
+              })
+            .ok());
+  // The store is usable after each: a later write works.
+  f.write([&] { f.s->ensure_track("later", 1); });
+}
+
+TEST_CASE("store contract: a second open rollout on a track is a constraint failure") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b"), c = f.version("c");
+  f.write([&] { f.s->set_stable("default", a); });
+  auto r1 = f.rollout(b, a);
+  store::RolloutRecord r2 = r1;
+  try {
+    (void)f.s->write([&]() -> Result<void> {
+      f.s->insert_rollout(r2);
+      return {};
+    });
+    FAIL("a second open rollout was stored");
+  } catch (const store::StoreFailure& e) {
+    CHECK(e.kind() == store::FailureKind::constraint);
+  }
+  // The rollout's life: update, then a new one may open.
+  r1.state = store::RolloutState::promoted;
+  r1.ended_at = 5000;
+  r1.step = 2;
+  f.write([&] { f.s->update_rollout(r1); });
+  auto r3 = f.rollout(c, b);
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                CHECK(f.s->open_rollout("default")->id == r3.id);
+                CHECK(f.s->latest_rollout("default")->id == r3.id);
+                auto got = f.s->get_rollout(r1.id);
+                REQUIRE(got);
+                CHECK(got->state == store::RolloutState::promoted);
+                CHECK(got->ended_at == 5000);
+                CHECK(got->steps_bp == std::vector<std::int64_t>{1000, 5000, 10000});
+                CHECK(f.s->last_rollout_with_arm("default", a)->id == r1.id);
+                CHECK(f.s->last_rollout_with_arm("default", b)->id == r3.id);
+                CHECK(f.s->tracks_with_open_rollouts() == std::vector<std::string>{"default"});
+                std::vector<std::int64_t> ids;
+                f.s->for_each_rollout_id([&](std::int64_t id) { ids.push_back(id); });
+                CHECK(ids == std::vector<std::int64_t>{r1.id, r3.id});
+                return {};
+              })
+            .ok());
+}
+
+TEST_CASE("store contract: outcomes are inserted once, repeats classified, windows aggregated") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  const auto r = f.rollout(b, a);
+  using store::Arm;
+  using store::InsertResult;
+  CHECK(f.insert(f.outcome("t1", b, Arm::canary, r.id, true, 10.5)).result == InsertResult::inserted);
+  CHECK(f.insert(f.outcome("t1", b, Arm::canary, r.id, true, 10.5)).result == InsertResult::duplicate);
+  CHECK(f.insert(f.outcome("t1", b, Arm::canary, r.id, false, 10.5)).result == InsertResult::conflict);
+  const auto other = f.insert(f.outcome("t1", a, Arm::stable, r.id, true));
+  CHECK(other.result == InsertResult::other_version);
+  CHECK(other.other_version == b);
+  for (int i = 2; i <= 20; ++i)
+    CHECK(f.insert(f.outcome("t" + std::to_string(i), b, Arm::canary, r.id, i % 4 != 0, i * 1.0)).result ==
+          InsertResult::inserted);
+  for (int i = 0; i < 5; ++i)
+    f.insert(f.outcome("s" + std::to_string(i), a, Arm::stable, r.id, true));
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                store::SampleQuery q;
+                q.rollout_id = r.id;
+                q.arm = Arm::canary;
+                q.step = 0;
+                q.track = "default";
+                const auto s = f.s->sample_stats(q);
+                CHECK(s.n == 20);
+                CHECK(s.pass == 15); // t4, t8, t12, t16, t20 failed
+                CHECK(s.latency_n == 20);
+                CHECK(s.latency_p50_ms == 10.5); // nearest rank 10 of 2..20 and 10.5
+                CHECK(s.latency_p95_ms == 19.0);
+                q.arm = Arm::stable;
+                q.step.reset();
+                CHECK(f.s->sample_stats(q).n == 5);
+                CHECK(f.s->count_outcomes("default") == 25);
+                const auto span = f.s->rollout_outcome_span(r.id);
+                CHECK(span.n == 25);
+                std::int64_t seen = 0;
+                f.s->for_each_rollout_outcome(r.id, [&](const store::RolloutOutcome&) { ++seen; });
+                CHECK(seen == 25);
+                return {};
+              })
+            .ok());
+  CHECK(f.s->verify().empty());
+}
+
+TEST_CASE("store contract: in a shadow rollout a task has an outcome per version") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  const auto r = f.rollout(b, a, /*shadow=*/true);
+  using store::Arm;
+  using store::InsertResult;
+  using store::TaskVersions;
+  CHECK(f.insert(f.outcome("t", a, Arm::stable, r.id, true), TaskVersions::several).result == InsertResult::inserted);
+  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result ==
+        InsertResult::inserted);
+  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result ==
+        InsertResult::duplicate);
+  CHECK(f.s->verify().empty());
+}
+
+TEST_CASE("store contract: assignments, events and the chain order") {
+  Fixture f;
+  f.write([&] {
+    f.s->put_assignment("default", "task", {"v1", store::Arm::canary, 7}, 10);
+    f.s->put_assignment("default", "task", {"v2", store::Arm::stable, std::nullopt}, 11);
+    for (int i = 1; i <= 3; ++i)
+      f.s->insert_event({i, 100 + i, "me", "act", i == 2 ? "other" : "default", std::nullopt, std::nullopt, "why",
+                         "{}", "p" + std::to_string(i), "h" + std::to_string(i)});
+  });
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                auto a = f.s->get_assignment("default", "task");
+                REQUIRE(a);
+                CHECK(a->version_id == "v2");
+                CHECK(a->arm == store::Arm::stable);
+                CHECK_FALSE(a->rollout_id);
+                CHECK_FALSE(f.s->get_assignment("default", "nope"));
+                CHECK(f.s->last_event()->seq == 3);
+                CHECK(f.s->last_event_time("default") == 103);
+                CHECK_FALSE(f.s->last_event_time("none"));
+                const auto evs = f.s->events("default", std::nullopt);
+                REQUIRE(evs.size() == 2);
+                CHECK(evs[0].seq == 3); // newest first
+                CHECK(f.s->events("default", 1).size() == 1);
+                std::vector<std::int64_t> seqs;
+                f.s->for_each_event([&](const store::EventRecord& e) { seqs.push_back(e.seq); });
+                CHECK(seqs == std::vector<std::int64_t>{1, 2, 3});
+                return {};
+              })
+            .ok());
+  // Events are append-only: a second event with a taken seq is refused.
+  CHECK_THROWS_AS((void)f.s->write([&]() -> Result<void> {
+    f.s->insert_event({3, 1, "x", "y", "default", std::nullopt, std::nullopt, "z", "{}", "p", "h"});
+    return {};
+  }),
+                  store::StoreFailure);
+}
+
+TEST_CASE("store contract: rows copy to another store, keys and all, and the copy goes on numbering") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  const auto r = f.rollout(b, a);
+  f.insert(f.outcome("t1", b, store::Arm::canary, r.id, true, 0.1));
+  f.insert(f.outcome("t2", a, store::Arm::stable, r.id, false, 1e-300));
+  CHECK_FALSE(f.s->is_empty());
+  Fixture g; // of the same backend
+  CHECK(g.s->is_empty());
+  REQUIRE(f.s->read([&]() -> Result<void> {
+                return g.s->write([&]() -> Result<void> {
+                  for (const auto& t : store::tables()) {
+                    std::vector<store::Row> rows;
+                    f.s->for_each_row(t, [&](const store::Row& row) { rows.push_back(row); });
+                    g.s->insert_rows(t, rows);
+                  }
+                  g.s->finish_copy();
+                  return {};
+                });
+              })
+            .ok());
+  for (const auto& t : store::tables()) {
+    std::vector<store::Row> from, to;
+    f.s->for_each_row(t, [&](const store::Row& row) { from.push_back(row); });
+    g.s->for_each_row(t, [&](const store::Row& row) { to.push_back(row); });
+    CHECK_MESSAGE(from == to, t.name);
+  }
+  // Reals survive exactly; the next key follows the copied ones.
+  CHECK(g.insert(g.outcome("t3", b, store::Arm::canary, r.id, true)).result == store::InsertResult::inserted);
+  std::vector<store::Row> outcomes;
+  const auto& table = *std::find_if(store::tables().begin(), store::tables().end(),
+                                    [](const store::Table& t) { return std::string(t.name) == "outcomes"; });
+  g.s->for_each_row(table, [&](const store::Row& row) { outcomes.push_back(row); });
+  REQUIRE(outcomes.size() == 3);
+  CHECK(outcomes[1][8] == "1e-300");
+  CHECK(std::stoll(*outcomes[2][0]) > std::stoll(*outcomes[1][0]));
+  const auto info = g.s->info();
+  CHECK(info.schema_version == 4);
+  CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
+  CHECK(g.s->verify().empty());
+}
