@@ -2,9 +2,9 @@
 // a self-contained HTML page with charts, as JSON, or as a summary table.
 #include "commands.hpp"
 
+#include "output/files.hpp"
 #include "report/report.hpp"
 #include "rollout/lifecycle.hpp"
-#include "util/files.hpp"
 #include "util/time.hpp"
 
 #include <cstdio>

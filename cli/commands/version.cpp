@@ -2,10 +2,10 @@
 #include "commands.hpp"
 
 #include "core/canonical_json.hpp"
+#include "output/files.hpp"
+#include "output/tar.hpp"
 #include "rollout/versions.hpp"
-#include "util/files.hpp"
 #include "util/strings.hpp"
-#include "util/tar.hpp"
 #include "util/time.hpp"
 
 #include <cerrno>
