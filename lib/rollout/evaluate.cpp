@@ -106,6 +106,29 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
   return ev;
 }
 
+Result<std::size_t> evaluate_all(Context& ctx, Apply apply,
+                                 const std::function<void(const std::string&, const Result<Evaluation>&)>& each) {
+  std::vector<std::string> tracks;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    tracks = ctx.store.tracks_with_open_rollouts();
+    return {};
+  }));
+  for (const auto& track : tracks) {
+    Result<Evaluation> ev = Error{ErrorCode::operational, ""};
+    try {
+      ev = evaluate_track(ctx, track, apply);
+    } catch (const store::StoreFailure& e) {
+      ev = operational_error(std::string(e.what()) +
+                             "; check the store's disk and permissions, and run `kanari doctor`");
+    } catch (const std::exception& e) {
+      // A damaged row (a step outside its steps, say).
+      ev = operational_error(std::string("cannot evaluate: ") + e.what() + "; run `kanari doctor`");
+    }
+    each(track, ev);
+  }
+  return tracks.size();
+}
+
 namespace {
 
 json arm_json(const store::SampleStats& s) {

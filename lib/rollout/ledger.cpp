@@ -40,7 +40,7 @@ public:
       const auto& key = *in.version_ref;
       auto it = t.refs.find(key);
       if (it == t.refs.end()) {
-        auto id = resolve_ref(m_ctx, in.track, key);
+        auto id = resolve_ref_in_transaction(m_ctx, in.track, key);
         KANARI_TRY(id);
         it = t.refs.emplace(key, *id).first;
       }
