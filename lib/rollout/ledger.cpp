@@ -183,6 +183,46 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, R
   return {};
 }
 
+
+// One attempt at storing a batch inside its write transaction: the arms
+// resolved once per track, and what was counted. Made anew for each
+// attempt, so a transaction run again counts from zero.
+class Batch {
+public:
+  // `item` names an item in messages ("line", "outcome"); `fail_hint` ends
+  // the message of an item that fails the batch.
+  Batch(Context& ctx, InvalidLines invalid, const char* item, const char* fail_hint)
+      : m_ctx(ctx), m_arms(ctx), m_invalid(invalid), m_item(item), m_fail_hint(fail_hint) {}
+
+  // Stores item `number`: `in` as parsed and validated, or why it could not
+  // be. A bad item fails the batch, or is counted and noted when invalid
+  // items are skipped. Only bad input is skippable; a store failure throws,
+  // and an unknown version (exit 4) or unrelated one (exit 2) is bad input.
+  Result<void> add(Result<OutcomeInput>&& in, std::int64_t number) {
+    Result<void> stored = in.ok() ? store_outcome(m_ctx, m_arms, std::move(*in), m_sum) : Result<void>(in.error());
+    if (stored.ok())
+      return {};
+    const std::string where = std::string(m_item) + " " + std::to_string(number);
+    if (m_invalid == InvalidLines::skip) {
+      ++m_sum.invalid;
+      note(m_sum, where + ": " + stored.error().message + " (skipped)");
+      return {};
+    }
+    return Error{stored.error().code,
+                 where + ": " + stored.error().message + "; nothing was recorded" + m_fail_hint};
+  }
+
+  RecordSummary& summary() { return m_sum; }
+
+private:
+  Context& m_ctx;
+  ArmResolver m_arms;
+  InvalidLines m_invalid;
+  const char* m_item;
+  const char* m_fail_hint;
+  RecordSummary m_sum;
+};
+
 } // namespace
 
 Result<void> validate_outcome(const OutcomeInput& in) {
@@ -283,12 +323,28 @@ Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in) {
   return sum;
 }
 
+Result<RecordSummary> record_batch(Context& ctx, const std::vector<OutcomeInput>& outcomes, InvalidLines invalid) {
+  RecordSummary sum;
+  auto r = ctx.store.write([&]() -> Result<void> {
+    Batch batch(ctx, invalid, "outcome", "");
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      auto valid = validate_outcome(outcomes[i]);
+      KANARI_TRY(batch.add(valid.ok() ? Result<OutcomeInput>(outcomes[i]) : Result<OutcomeInput>(valid.error()),
+                           static_cast<std::int64_t>(i)));
+    }
+    sum = std::move(batch.summary());
+    return {};
+  });
+  KANARI_TRY(r);
+  return sum;
+}
+
 Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::string& default_track,
                                    InvalidLines invalid, const std::function<void(std::int64_t)>& progress) {
   KANARI_TRY(validate_track_name(default_track));
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
-    ArmResolver arms(ctx);
+    Batch batch(ctx, invalid, "line", " (fix the line, or pass --skip-invalid)");
     std::string line;
     std::int64_t number = 0;
     while (std::getline(in, line)) {
@@ -302,22 +358,11 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
         line.erase(0, 3);
       if (line.find_first_not_of(" \t") == std::string::npos)
         continue;
-      auto o = parse_outcome_line(line, default_track);
-      Result<void> stored = o.ok() ? store_outcome(ctx, arms, std::move(*o), sum) : Result<void>(o.error());
-      if (!stored.ok()) {
-        // Only bad input is skippable; a store failure throws, and an
-        // unknown version (exit 4) or unrelated one (exit 2) is bad input.
-        if (invalid == InvalidLines::skip) {
-          ++sum.invalid;
-          note(sum, "line " + std::to_string(number) + ": " + stored.error().message + " (skipped)");
-          continue;
-        }
-        return Error{stored.error().code, "line " + std::to_string(number) + ": " + stored.error().message +
-                                              "; nothing was recorded (fix the line, or pass --skip-invalid)"};
-      }
+      KANARI_TRY(batch.add(parse_outcome_line(line, default_track), number));
     }
     if (in.bad())
       return operational_error("reading the JSONL input failed after line " + std::to_string(number));
+    sum = std::move(batch.summary());
     return {};
   });
   KANARI_TRY(r);

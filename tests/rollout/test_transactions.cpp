@@ -109,6 +109,9 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   CHECK(c.once("record_jsonl", [&] {
           return rollout::record_jsonl(ctx, lines, "default", rollout::InvalidLines::fail);
         })->inserted == 2);
+  CHECK(c.once("record_batch", [&] {
+          return rollout::record_batch(ctx, {outcome("t4", std::string("stable"))}, rollout::InvalidLines::fail);
+        })->inserted == 1);
   CHECK(c.once("track_status", [&] { return rollout::track_status(ctx, "default"); })->rollout);
   CHECK(c.once("evaluate_track", [&] { return rollout::evaluate_track(ctx, "default", rollout::Apply::no); }).ok());
 
