@@ -49,8 +49,9 @@ gate::ArmSample arm_sample(const store::SampleStats& s) {
 Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply) {
   KANARI_TRY(validate_track_name(track));
   Evaluation ev;
-  ev.track = track;
   auto body = [&]() -> Result<void> {
+    ev = {}; // a transaction run again starts afresh
+    ev.track = track;
     auto open = ctx.store.open_rollout(track);
     if (!open) {
       ev.gate = gate::evaluate(gate::Policy{}, gate::GateInput{});

@@ -2,6 +2,7 @@
 
 #include "rollout/outcome_line.hpp"
 #include "rollout/versions.hpp"
+#include "util/rereadable_input.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -316,6 +317,7 @@ Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in) {
   KANARI_TRY(validate_outcome(in));
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
+    sum = {}; // a transaction run again counts afresh
     ArmResolver arms(ctx);
     return store_outcome(ctx, arms, OutcomeInput(in), sum);
   });
@@ -342,12 +344,18 @@ Result<RecordSummary> record_batch(Context& ctx, const std::vector<OutcomeInput>
 Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::string& default_track,
                                    InvalidLines invalid, const std::function<void(std::int64_t)>& progress) {
   KANARI_TRY(validate_track_name(default_track));
+  // Read again from its start by every attempt of the transaction.
+  auto input = RereadableInput::open(in, "the JSONL input");
+  KANARI_TRY(input);
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
+    auto lines = (*input)->rewind();
+    KANARI_TRY(lines);
+    std::istream& text = **lines;
     Batch batch(ctx, invalid, "line", " (fix the line, or pass --skip-invalid)");
     std::string line;
     std::int64_t number = 0;
-    while (std::getline(in, line)) {
+    while (std::getline(text, line)) {
       ++number;
       if (progress && number % 65536 == 0)
         progress(number);
@@ -360,7 +368,7 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
         continue;
       KANARI_TRY(batch.add(parse_outcome_line(line, default_track), number));
     }
-    if (in.bad())
+    if (text.bad())
       return operational_error("reading the JSONL input failed after line " + std::to_string(number));
     sum = std::move(batch.summary());
     return {};

@@ -20,6 +20,10 @@
 // - A batch is one transaction: all or nothing. JSONL is read line by line
 //   (memory does not grow with the file) inside that transaction; the first
 //   invalid line rolls everything back unless invalid lines are skipped.
+//   The transaction may run more than once (a backend retries it after a
+//   serialization failure), so each attempt counts from zero and reads the
+//   input again from its start: a stream that cannot seek back (a pipe) is
+//   first copied to an unnamed temporary file (util/rereadable_input.hpp).
 #pragma once
 
 #include "rollout/context.hpp"

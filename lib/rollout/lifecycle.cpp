@@ -91,6 +91,7 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
   KANARI_TRY(validate_steps(in.steps_bp));
   store::RolloutRecord r;
   auto result = ctx.store.write([&]() -> Result<void> {
+    r = {}; // a transaction run again starts afresh
     if (!ctx.store.track_has_version(in.track, in.version))
       return not_found_error("version " + in.version.substr(0, 12) + " is not on track '" + in.track +
                              "'; add it there with `kanari --track " + in.track + " version add ...`");

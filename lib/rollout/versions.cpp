@@ -67,6 +67,7 @@ Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in) {
   rec.created_at = ctx.clock.now_ms();
 
   auto r = ctx.store.write([&]() -> Result<void> {
+    res.became_stable = false; // a transaction run again starts afresh
     const TimeMs now = ctx.clock.now_ms();
     res.created = ctx.store.insert_version(rec, res.manifest.components);
     res.added_to_track = ctx.store.add_track_version(in.track, res.id, now);
