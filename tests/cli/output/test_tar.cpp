@@ -1,4 +1,4 @@
-// util/tar: the ustar and pax fields byte by byte, read back by a reader
+// output/tar: the ustar and pax fields byte by byte, read back by a reader
 // written here from the POSIX layout (tests/cli/check_checkout_tar.py reads
 // whole streams with Python's tarfile and GNU tar).
 #include "output/tar.hpp"
