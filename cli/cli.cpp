@@ -1,8 +1,8 @@
 #include "cli.hpp"
 
 #include "commands/commands.hpp"
+#include "output/table.hpp"
 #include "store/failure.hpp"
-#include "util/table.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "cli.hpp"
+#include "output/progress.hpp"
+#include "output/table.hpp"
 #include "rollout/context.hpp"
-#include "util/progress.hpp"
-#include "util/table.hpp"
 
 #include <nlohmann/json.hpp>
 

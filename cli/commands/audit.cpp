@@ -18,7 +18,9 @@ Result<int> run_verify(const VerifyOptions& o, Context& ctx) {
       return usage_error("--anchor takes an event hash (64 lowercase hex digits), got " + quote_for_message(a));
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  auto report = rollout::verify_chain(**lib, o.anchors);
+  auto checked = rollout::check_audit_chain(**lib, o.anchors);
+  KANARI_TRY(checked);
+  const auto& report = *checked;
   const bool ok = report.problems.empty();
   if (ctx.g.json) {
     ctx.print_json({{"ok", ok}, {"events", report.events}, {"head", report.head}, {"problems", report.problems}});

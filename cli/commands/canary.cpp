@@ -24,7 +24,7 @@ json rate(std::int64_t pass, std::int64_t n) {
 
 json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-json arm_json(const store::SampleStats& s) {
+json arm_json(const rollout::SampleStats& s) {
   auto ci = gate::wilson_interval(s.pass, s.n);
   return {{"n", s.n},
           {"pass", s.pass},
@@ -51,7 +51,7 @@ std::optional<std::string> waiting_for(const rollout::Status& st) {
 
 std::string pct_text(std::int64_t bp) { return rollout::percentage_json(bp).dump() + " %"; }
 
-std::string rate_text(const store::SampleStats& s) {
+std::string rate_text(const rollout::SampleStats& s) {
   if (s.n == 0)
     return "-";
   char buf[32];
@@ -69,7 +69,7 @@ json status_json(const rollout::Status& st) {
       steps.push_back(rollout::percentage_json(s));
   auto w = waiting_for(st);
   return {{"track", st.track},
-          {"state", r ? json(store::to_string(r->state)) : json("idle")},
+          {"state", r ? json(rollout::to_string(r->state)) : json("idle")},
           {"stable", st.stable ? json(*st.stable) : json(nullptr)},
           {"canary", r ? json(r->canary) : json(nullptr)},
           {"rollout", r ? json(r->id) : json(nullptr)},
@@ -102,8 +102,8 @@ void print_status(Context& ctx, const rollout::Status& st) {
     return;
   }
   h << "canary   " << r->canary << "\n";
-  const char* state_style = r->state == store::RolloutState::active ? style::green : style::yellow;
-  h << "state    " << paint(store::to_string(r->state), state_style, ctx.colour()) << (r->shadow ? " (shadow)" : "")
+  const char* state_style = r->state == rollout::RolloutState::active ? style::green : style::yellow;
+  h << "state    " << paint(rollout::to_string(r->state), state_style, ctx.colour()) << (r->shadow ? " (shadow)" : "")
     << ", step " << r->step + 1 << "/" << r->steps_bp.size() << " at "
     << pct_text(r->steps_bp.at(static_cast<size_t>(r->step))) << "  (steps";
   for (auto s : r->steps_bp)
@@ -112,7 +112,7 @@ void print_status(Context& ctx, const rollout::Status& st) {
   h << "rollout  " << r->id << ", salt " << r->salt << ", started " << format_rfc3339(r->started_at) << "\n\n";
   Table table({{"ARM"}, {"N", Table::Align::right}, {"PASS", Table::Align::right}, {"RATE", Table::Align::right},
                {"95 % CI"}, {"P50 MS", Table::Align::right}, {"P95 MS", Table::Align::right}});
-  auto row = [&](const char* name, const store::SampleStats& s) {
+  auto row = [&](const char* name, const rollout::SampleStats& s) {
     auto ci = gate::wilson_interval(s.pass, s.n);
     char ci_text[40] = "-";
     if (s.n)
@@ -202,17 +202,15 @@ enum class Verb { promote, rollback, pause, resume, approve };
 Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  rollout::TransitionInput in{ctx.g.track, o.reason, {}, json::object()};
   // The transition expects the rollout and step this command saw when it
   // started (or --from-step), so a concurrent change makes it exit 5
   // instead of acting twice.
-  if (auto seen = (*lib)->store.open_rollout(ctx.g.track)) {
-    in.expect.rollout = seen->id;
-    in.expect.step = seen->step;
-  }
+  auto expect = rollout::current_expectation(**lib, ctx.g.track);
+  KANARI_TRY(expect);
+  rollout::TransitionInput in{ctx.g.track, o.reason, *expect, json::object()};
   if (o.from_step)
     in.expect.step = *o.from_step;
-  Result<store::RolloutRecord> r = store::RolloutRecord{};
+  Result<rollout::RolloutRecord> r = rollout::RolloutRecord{};
   const char* done = "";
   switch (verb) {
   case Verb::promote: r = rollout::promote(**lib, in, o.full); done = "Promoted"; break;
@@ -225,11 +223,11 @@ Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) 
   if (!ctx.g.json) {
     auto& h = ctx.human();
     h << done << " rollout " << r->id << " (" << r->canary.substr(0, 12) << ")";
-    if (r->state == store::RolloutState::promoted)
+    if (r->state == rollout::RolloutState::promoted)
       h << ": it is now the stable of track '" << r->track << "'";
     else if (verb == Verb::promote)
       h << ": now at step " << r->step + 1 << ", " << pct_text(r->steps_bp.at(static_cast<size_t>(r->step)));
-    else if (r->state == store::RolloutState::rolled_back)
+    else if (r->state == rollout::RolloutState::rolled_back)
       h << ": canary at 0 %, stable unchanged";
     h << "\n\n";
   }

@@ -69,45 +69,44 @@ struct TrackOutput {
   std::string human; // otherwise
 };
 
-TrackOutput evaluate_one(Context& ctx, rollout::Context& lib, const std::string& track, rollout::Apply apply) {
-  Result<rollout::Evaluation> ev = Error{ErrorCode::operational, ""};
+// What a track's evaluation prints; a failure prints only its error.
+TrackOutput track_output(Context& ctx, const std::string& track, const Result<rollout::Evaluation>& result) {
   TrackOutput out;
-  try {
-    ev = rollout::evaluate_track(lib, track, apply);
-    if (ev.ok()) {
-      out.code = ev->gate.verdict == gate::Verdict::rollback ? 1 : 0;
+  Error error = result.ok() ? Error{ErrorCode::operational, ""} : result.error();
+  if (result.ok()) {
+    try {
+      out.code = result->gate.verdict == gate::Verdict::rollback ? 1 : 0;
       if (ctx.g.json) {
-        out.entry = rollout::verdict_json(*ev);
+        out.entry = rollout::verdict_json(*result);
       } else {
         std::ostringstream h;
-        print_human(ctx, *ev, h);
+        print_human(ctx, *result, h);
         out.human = h.str();
       }
       return out;
+    } catch (const std::exception& e) {
+      // A damaged row (a step outside its steps, say) must not stop the
+      // output of the other tracks.
+      error = operational_error(std::string("cannot evaluate: ") + e.what() + "; run `kanari doctor`");
     }
-  } catch (const store::StoreFailure& e) {
-    ev = operational_error(std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
-  } catch (const std::exception& e) {
-    // A damaged row (a step outside its steps, say) must not stop the
-    // evaluation of the other tracks.
-    ev = operational_error(std::string("cannot evaluate: ") + e.what() + "; run `kanari doctor`");
   }
-  out.code = static_cast<int>(ev.error().code);
-  ctx.err << "kanari: error: track '" << track << "': " << ev.error().message << "\n";
+  out.code = static_cast<int>(error.code);
+  ctx.err << "kanari: error: track '" << track << "': " << error.message << "\n";
   if (ctx.g.json)
-    out.entry = {{"track", track}, {"error", ev.error().message}, {"exit_code", out.code}, {"applied", false},
+    out.entry = {{"track", track}, {"error", error.message}, {"exit_code", out.code}, {"applied", false},
                  {"action", "none"}, {"verdict", nullptr}};
   else
     out.human = track + ": " + paint("ERROR", style::bold_red, ctx.colour()) + " (nothing applied)\n  " +
-                ev.error().message + "\n";
+                error.message + "\n";
   return out;
 }
 
 Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
+  const auto apply = o.apply ? rollout::Apply::yes : rollout::Apply::no;
   if (!o.all) {
-    auto ev = rollout::evaluate_track(**lib, ctx.g.track, o.apply ? rollout::Apply::yes : rollout::Apply::no);
+    auto ev = rollout::evaluate_track(**lib, ctx.g.track, apply);
     KANARI_TRY(ev);
     if (ctx.g.json)
       ctx.print_json(rollout::verdict_json(*ev));
@@ -115,24 +114,21 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
       print_human(ctx, *ev, ctx.human());
     return ev->gate.verdict == gate::Verdict::rollback ? 1 : 0;
   }
-  // Every track is evaluated, each in its own transaction, even when one
-  // fails: a damaged rollout on one track must not stop cron from rolling
-  // back a bad canary on another. What was applied where is printed.
-  const auto tracks = (*lib)->store.tracks_with_open_rollouts();
-  const auto apply = o.apply ? rollout::Apply::yes : rollout::Apply::no;
+  // What was applied where is printed, track by track.
   json all = json::array();
   int code = 0;
-  for (const auto& t : tracks) {
-    auto out = evaluate_one(ctx, **lib, t, apply);
+  auto tracks = rollout::evaluate_all(**lib, apply, [&](const std::string& track, const Result<rollout::Evaluation>& ev) {
+    auto out = track_output(ctx, track, ev);
     code = worse(code, out.code);
     if (ctx.g.json)
       all.push_back(std::move(out.entry));
     else
       ctx.human() << out.human;
-  }
+  });
+  KANARI_TRY(tracks);
   if (ctx.g.json)
     ctx.print_json(all);
-  else if (tracks.empty())
+  else if (*tracks == 0)
     ctx.human() << "No track has an open rollout.\n";
   return code;
 }

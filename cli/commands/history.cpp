@@ -41,10 +41,11 @@ Result<int> run_history(const HistoryOptions& o, Context& ctx) {
     return usage_error("--limit must be at least 1, got " + std::to_string(*o.limit));
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  auto events = (*lib)->store.events(ctx.g.track, o.limit);
+  auto events = rollout::track_history(**lib, ctx.g.track, o.limit);
+  KANARI_TRY(events);
   if (ctx.g.json) {
     json arr = json::array();
-    for (const auto& e : events) {
+    for (const auto& e : *events) {
       json j = rollout::event_json(e);
       j.erase("prev_hash");
       arr.push_back(std::move(j));
@@ -53,12 +54,12 @@ Result<int> run_history(const HistoryOptions& o, Context& ctx) {
     return 0;
   }
   auto& h = ctx.human();
-  if (events.empty()) {
+  if (events->empty()) {
     h << "No events on track '" << ctx.g.track << "'.\n";
     return 0;
   }
   Table table({{"SEQ", Table::Align::right}, {"AT"}, {"ACTION"}, {"VERSION"}, {"ACTOR"}, {"REASON"}});
-  for (const auto& e : events)
+  for (const auto& e : *events)
     table.add_row({std::to_string(e.seq), format_rfc3339(e.at), {e.action, action_style(e.action)},
                    e.version ? e.version->substr(0, 12) : "-", e.actor, one_line(e.reason)});
   h << table.render(ctx.colour());

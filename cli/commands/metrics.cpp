@@ -2,8 +2,8 @@
 // (or the --track given), for node_exporter's textfile collector.
 #include "commands.hpp"
 
+#include "output/files.hpp"
 #include "report/metrics.hpp"
-#include "util/files.hpp"
 
 namespace kanari::cli {
 

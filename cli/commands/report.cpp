@@ -2,9 +2,9 @@
 // a self-contained HTML page with charts, as JSON, or as a summary table.
 #include "commands.hpp"
 
+#include "output/files.hpp"
 #include "report/report.hpp"
 #include "rollout/lifecycle.hpp"
-#include "util/files.hpp"
 #include "util/time.hpp"
 
 #include <cstdio>
@@ -42,9 +42,9 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
   const auto& ro = r.rollout;
   const bool colour = ctx.colour();
   h << "rollout  " << ro.id << " on track " << r.track << ", "
-    << paint(store::to_string(ro.state),
-             ro.state == store::RolloutState::rolled_back ? style::red
-             : ro.state == store::RolloutState::promoted  ? style::green
+    << paint(rollout::to_string(ro.state),
+             ro.state == rollout::RolloutState::rolled_back ? style::red
+             : ro.state == rollout::RolloutState::promoted  ? style::green
                                                           : style::yellow,
              colour)
     << "\n";
@@ -95,7 +95,7 @@ Result<int> run_report(const ReportOptions& o, Context& ctx) {
     if (ctx.g.json)
       ctx.print_json({{"html", o.html}, {"bytes", page.size()}, {"rollout", r->rollout.id}, {"track", r->track}});
     else
-      ctx.human() << "Wrote the report of rollout " << r->rollout.id << " (" << store::to_string(r->rollout.state)
+      ctx.human() << "Wrote the report of rollout " << r->rollout.id << " (" << rollout::to_string(r->rollout.state)
                   << ") to " << o.html << "\n";
     return 0;
   }

@@ -33,7 +33,7 @@ json decision_json(const std::string& track, std::string_view key, const rollout
   return {{"track", track},
           {"key", key},
           {"version", d.version},
-          {"arm", store::to_string(d.arm)},
+          {"arm", rollout::to_string(d.arm)},
           {"bucket", d.bucket ? json(*d.bucket) : json(nullptr)},
           {"shadow", d.shadow}};
 }
@@ -74,7 +74,7 @@ Result<int> route_many(const RouteOptions& o, Context& ctx, rollout::Context& li
       buffer += '\n';
     } else {
       buffer += line;
-      buffer += d.arm == store::Arm::canary ? canary_line : d.shadow ? shadow_line : stable_line;
+      buffer += d.arm == rollout::Arm::canary ? canary_line : d.shadow ? shadow_line : stable_line;
     }
     if (buffer.size() > (1 << 16) - 512) {
       ctx.out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -104,7 +104,7 @@ Result<int> run_route(const RouteOptions& o, Context& ctx) {
   if (ctx.g.json)
     ctx.print_json(decision_json(ctx.g.track, *o.key, *d));
   else
-    ctx.human() << *o.key << "\t" << store::to_string(d->arm) << "\t" << d->version << (d->shadow ? "\tshadow" : "")
+    ctx.human() << *o.key << "\t" << rollout::to_string(d->arm) << "\t" << d->version << (d->shadow ? "\tshadow" : "")
                 << "\n";
   return 0;
 }

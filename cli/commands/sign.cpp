@@ -61,12 +61,9 @@ Result<int> run_verify(const VerifyOptions& o, Context& ctx) {
   KANARI_TRY(id);
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  std::vector<rollout::SignatureCheck> checks;
-  auto read = (*lib)->store.read([&]() -> Result<void> {
-    checks = rollout::check_signatures(**lib, *id, keys);
-    return {};
-  });
-  KANARI_TRY(read);
+  auto verified = rollout::verify_signatures(**lib, *id, keys);
+  KANARI_TRY(verified);
+  const auto& checks = *verified;
   bool any_valid = false;
   json arr = json::array();
   for (const auto& c : checks) {

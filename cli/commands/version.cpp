@@ -2,10 +2,10 @@
 #include "commands.hpp"
 
 #include "core/canonical_json.hpp"
+#include "output/files.hpp"
+#include "output/tar.hpp"
 #include "rollout/versions.hpp"
-#include "util/files.hpp"
 #include "util/strings.hpp"
-#include "util/tar.hpp"
 #include "util/time.hpp"
 
 #include <cerrno>
@@ -140,13 +140,12 @@ struct ListOptions {};
 Result<int> run_list(const ListOptions&, Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
-  auto& s = (*lib)->store;
-  auto versions = s.track_versions(ctx.g.track);
-  auto stable = s.stable_of(ctx.g.track);
-  auto rollout = s.open_rollout(ctx.g.track);
+  auto listing = rollout::list_versions(**lib, ctx.g.track);
+  KANARI_TRY(listing);
+  const auto& versions = listing->versions;
   auto role = [&](const std::string& id) -> json {
-    if (stable && *stable == id) return "stable";
-    if (rollout && rollout->canary == id) return "canary";
+    if (listing->stable == id) return "stable";
+    if (listing->canary == id) return "canary";
     return nullptr;
   };
   if (ctx.g.json) {

@@ -233,14 +233,6 @@ KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_
  * written to id_out (KANARI_ID_SIZE bytes). */
 KANARI_API kanari_status kanari_version_id(const char* manifest_json, char* id_out);
 
-/* ---- the CLI ------------------------------------------------------------ */
-
-/* The `kanari` command line, in-process: argv[0] is the program name. Reads
- * stdin, writes stdout/stderr and the environment (KANARI_STATE, USER) as
- * the binary does, and returns its exit code. The kanari executable is this
- * one call. */
-KANARI_API int kanari_cli_main(int argc, char** argv);
-
 #ifdef __cplusplus
 }
 #endif

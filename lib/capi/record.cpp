@@ -1,28 +1,21 @@
 // kanari_record, kanari_record_batch and kanari_record_jsonl: the outcome
-// ledger through the C API, on rollout::record_one / record_jsonl, so that
-// arms, duplicates, conflicts and all-or-nothing batches behave exactly as
-// `kanari record` does.
+// ledger through the C API, on rollout::record_one / record_batch /
+// record_jsonl, so that arms, duplicates, conflicts and all-or-nothing
+// batches behave exactly as `kanari record` does.
 //
-// A batch of structs is stored through record_jsonl: each outcome becomes
-// one JSON line of the documented `record --jsonl` form, and the whole batch
-// is one transaction. Every outcome is validated here first, so the JSON
-// conversion never meets a value it would change (a NaN, an out-of-range
-// time); errors found while storing name the outcome's index.
+// A batch of structs is converted to rollout::OutcomeInput, every outcome
+// validated first, and stored by record_batch in one transaction through the
+// same per-outcome code as `record --jsonl`; errors name the outcome's index.
 #include "capi/handle.hpp"
 
 #include "rollout/ledger.hpp"
 #include "util/strings.hpp"
-#include "util/time.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <sstream>
 
 namespace kanari::capi {
 
 namespace {
-
-using nlohmann::json;
 
 // 1970-01-01 .. 9999-12-31 in milliseconds.
 constexpr TimeMs k_min_at = 0;
@@ -62,47 +55,9 @@ Result<rollout::OutcomeInput> to_input(const kanari_outcome& o) {
   return in;
 }
 
-json to_line(const rollout::OutcomeInput& in) {
-  json j = {{"task", in.task}, {"pass", in.pass}, {"track", in.track}};
-  if (in.version_ref)
-    j["version"] = *in.version_ref;
-  if (in.latency_ms)
-    j["latency_ms"] = *in.latency_ms;
-  if (in.cost)
-    j["cost"] = *in.cost;
-  if (in.tokens)
-    j["tokens"] = *in.tokens;
-  if (in.score)
-    j["score"] = *in.score;
-  if (in.error)
-    j["error"] = *in.error;
-  if (in.at)
-    j["at"] = format_rfc3339(*in.at);
-  return j;
-}
-
 void summarise(const rollout::RecordSummary& s, kanari_record_summary* out) {
   if (out)
     *out = {s.inserted, s.duplicates, s.conflicts, s.invalid};
-}
-
-// record_jsonl names "line N"; for a batch that is outcome N-1.
-Error batch_error(const Error& e) {
-  const std::string& m = e.message;
-  if (m.rfind("line ", 0) == 0) {
-    size_t end = m.find(':');
-    if (end != std::string::npos) {
-      try {
-        long long line = std::stoll(m.substr(5, end - 5));
-        std::string rest = m.substr(end);
-        if (auto cut = rest.find("; nothing was recorded"); cut != std::string::npos)
-          rest.resize(cut);
-        return {e.code, "outcome " + std::to_string(line - 1) + rest + "; nothing was recorded"};
-      } catch (const std::logic_error&) {
-      }
-    }
-  }
-  return e;
 }
 
 } // namespace
@@ -136,19 +91,17 @@ KANARI_API kanari_status kanari_record_batch(kanari_store* store, const kanari_o
   return capi::guarded(store, [&]() -> Result<int> {
     if (n > 0 && !outcomes)
       return usage_error("kanari_record_batch: outcomes must not be NULL");
-    std::string text;
+    std::vector<rollout::OutcomeInput> batch;
+    batch.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       auto in = capi::to_input(outcomes[i]);
       if (!in.ok())
         return Error{in.error().code, "outcome " + std::to_string(i) + ": " + in.error().message +
                                           "; nothing was recorded"};
-      text += capi::to_line(*in).dump();
-      text += '\n';
+      batch.push_back(std::move(*in));
     }
-    std::istringstream lines(text);
-    auto s = rollout::record_jsonl(*store->ctx, lines, "default", rollout::InvalidLines::fail);
-    if (!s.ok())
-      return capi::batch_error(s.error());
+    auto s = rollout::record_batch(*store->ctx, batch, rollout::InvalidLines::fail);
+    KANARI_TRY(s);
     capi::summarise(*s, summary);
     return KANARI_OK;
   });

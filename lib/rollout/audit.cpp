@@ -116,4 +116,24 @@ ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors) 
   return report;
 }
 
+Result<ChainReport> check_audit_chain(Context& ctx, const std::vector<std::string>& anchors) {
+  ChainReport report;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    report = verify_chain(ctx, anchors);
+    return {};
+  }));
+  return report;
+}
+
+Result<std::vector<store::EventRecord>> track_history(Context& ctx, const std::string& track,
+                                                      std::optional<std::int64_t> limit) {
+  KANARI_TRY(validate_track_name(track));
+  std::vector<store::EventRecord> events;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    events = ctx.store.events(track, limit);
+    return {};
+  }));
+  return events;
+}
+
 } // namespace kanari::rollout

@@ -52,7 +52,14 @@ struct ChainReport {
 };
 // Verifies the whole chain. Each of `anchors` (event hashes saved earlier,
 // outside the store) must still be in it: that is what detects events cut
-// from the end, or a chain rewritten with recomputed hashes.
+// from the end, or a chain rewritten with recomputed hashes. Call inside a
+// read or write transaction.
 ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors = {});
+// `audit verify`: verify_chain in a read transaction of its own.
+Result<ChainReport> check_audit_chain(Context& ctx, const std::vector<std::string>& anchors);
+
+// `history`: the track's events, newest first, at most `limit` of them.
+Result<std::vector<store::EventRecord>> track_history(Context& ctx, const std::string& track,
+                                                      std::optional<std::int64_t> limit);
 
 } // namespace kanari::rollout

@@ -16,6 +16,17 @@ struct Context {
   std::string actor;
 };
 
+// The records the operations take and return are the store's plain structs
+// (store/types.hpp). Code outside lib/ names them through rollout::, and
+// reaches the store only through the operations (docs/architecture.md,
+// "Layers").
+using store::Arm;
+using store::EventRecord;
+using store::RolloutRecord;
+using store::RolloutState;
+using store::SampleStats;
+using store::to_string;
+
 // docs/cli.md: track names are [A-Za-z0-9._-]{1,64}.
 Result<void> validate_track_name(std::string_view track);
 // docs/cli.md: task ids are 1 to 256 bytes of UTF-8.

@@ -49,8 +49,9 @@ gate::ArmSample arm_sample(const store::SampleStats& s) {
 Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply) {
   KANARI_TRY(validate_track_name(track));
   Evaluation ev;
-  ev.track = track;
   auto body = [&]() -> Result<void> {
+    ev = {}; // a transaction run again starts afresh
+    ev.track = track;
     auto open = ctx.store.open_rollout(track);
     if (!open) {
       ev.gate = gate::evaluate(gate::Policy{}, gate::GateInput{});
@@ -104,6 +105,29 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
   auto r = apply == Apply::yes ? ctx.store.write(body) : ctx.store.read(body);
   KANARI_TRY(r);
   return ev;
+}
+
+Result<std::size_t> evaluate_all(Context& ctx, Apply apply,
+                                 const std::function<void(const std::string&, const Result<Evaluation>&)>& each) {
+  std::vector<std::string> tracks;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    tracks = ctx.store.tracks_with_open_rollouts();
+    return {};
+  }));
+  for (const auto& track : tracks) {
+    Result<Evaluation> ev = Error{ErrorCode::operational, ""};
+    try {
+      ev = evaluate_track(ctx, track, apply);
+    } catch (const store::StoreFailure& e) {
+      ev = operational_error(std::string(e.what()) +
+                             "; check the store's disk and permissions, and run `kanari doctor`");
+    } catch (const std::exception& e) {
+      // A damaged row (a step outside its steps, say).
+      ev = operational_error(std::string("cannot evaluate: ") + e.what() + "; run `kanari doctor`");
+    }
+    each(track, ev);
+  }
+  return tracks.size();
 }
 
 namespace {

@@ -33,6 +33,14 @@ struct Evaluation {
 enum class Apply { no, yes };
 Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply apply);
 
+// `canary evaluate --all`: every track with an open rollout, each in its own
+// transaction, handed to `each` as it is done. A track that fails (a damaged
+// rollout, a store failure) is handed its error and the others are still
+// evaluated: a damaged rollout on one track must not stop cron from rolling
+// back a bad canary on another. Returns how many tracks there were.
+Result<std::size_t> evaluate_all(Context& ctx, Apply apply,
+                                 const std::function<void(const std::string& track, const Result<Evaluation>&)>& each);
+
 // The verdict object of `canary evaluate --json` (docs/cli.md), shared by the
 // CLI and the C API's kanari_evaluate.
 nlohmann::json verdict_json(const Evaluation& ev);

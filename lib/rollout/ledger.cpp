@@ -2,6 +2,7 @@
 
 #include "rollout/outcome_line.hpp"
 #include "rollout/versions.hpp"
+#include "util/rereadable_input.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -40,7 +41,7 @@ public:
       const auto& key = *in.version_ref;
       auto it = t.refs.find(key);
       if (it == t.refs.end()) {
-        auto id = resolve_ref(m_ctx, in.track, key);
+        auto id = resolve_ref_in_transaction(m_ctx, in.track, key);
         KANARI_TRY(id);
         it = t.refs.emplace(key, *id).first;
       }
@@ -143,8 +144,9 @@ Result<void> finite_non_negative(const std::optional<double>& v, const char* nam
   return {};
 }
 
-// Stores one validated outcome, taking its strings; counts it into `sum`.
-Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, RecordSummary& sum) {
+// The record of one validated outcome, taking its strings: its arm, rollout
+// and whether it counts, decided against the open rollout.
+Result<store::PendingOutcome> prepare_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in) {
   const TimeMs now = ctx.clock.now_ms();
   if (in.at && *in.at > now + k_max_future_ms)
     return usage_error("\"at\" " + format_rfc3339(*in.at) + " is more than 10 minutes after this host's clock (" +
@@ -160,7 +162,11 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, R
   // this host's clock may run behind the one that opened it.
   if (o.counted == store::Counted::yes && in.at && at < r->window_start)
     o.counted = store::Counted::backdated;
-  auto ins = ctx.store.insert_outcome(o, r->shadow ? store::TaskVersions::several : store::TaskVersions::one);
+  return store::PendingOutcome{std::move(o), r->shadow ? store::TaskVersions::several : store::TaskVersions::one};
+}
+
+// Counts what became of an outcome into `sum`.
+void tally(const store::OutcomeRecord& o, const store::InsertOutcome& ins, RecordSummary& sum) {
   switch (ins.result) {
   case store::InsertResult::inserted:
     ++sum.inserted;
@@ -180,8 +186,82 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, R
                   "; a task runs on one version outside shadow rollouts (not stored)");
     break;
   }
+}
+
+// Stores one validated outcome, taking its strings; counts it into `sum`.
+Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, RecordSummary& sum) {
+  auto p = prepare_outcome(ctx, arms, std::move(in));
+  KANARI_TRY(p);
+  tally(p->outcome, ctx.store.insert_outcome(p->outcome, p->versions), sum);
   return {};
 }
+
+
+// One attempt at storing a batch inside its write transaction: the arms
+// resolved once per track, and what was counted. Made anew for each
+// attempt, so a transaction run again counts from zero.
+class Batch {
+public:
+  // `item` names an item in messages ("line", "outcome"); `fail_hint` ends
+  // the message of an item that fails the batch.
+  Batch(Context& ctx, InvalidLines invalid, const char* item, const char* fail_hint)
+      : m_ctx(ctx), m_arms(ctx), m_invalid(invalid), m_item(item), m_fail_hint(fail_hint) {}
+
+  // Stores item `number`: `in` as parsed and validated, or why it could not
+  // be. A bad item fails the batch, or is counted and noted when invalid
+  // items are skipped. Only bad input is skippable; a store failure throws,
+  // and an unknown version (exit 4) or unrelated one (exit 2) is bad input.
+  Result<void> add(Result<OutcomeInput>&& in, std::int64_t number) {
+    if (!in.ok())
+      return refuse(in.error(), number);
+    auto p = prepare_outcome(m_ctx, m_arms, std::move(*in));
+    if (!p.ok())
+      return refuse(p.error(), number);
+    m_pending.push_back(std::move(*p));
+    if (m_pending.size() == k_flush)
+      flush();
+    return {};
+  }
+
+  // Stores what is pending; the summary is complete afterwards.
+  RecordSummary& finish() {
+    flush();
+    return m_sum;
+  }
+
+private:
+  // Outcomes go to the store a thousand at a time (Store::insert_outcomes),
+  // in order, so the first of a task wins as it would one by one. Their
+  // arms were decided as they came: nothing in the batch changes a rollout.
+  static constexpr size_t k_flush = 1000;
+
+  Result<void> refuse(const Error& error, std::int64_t number) {
+    const std::string where = std::string(m_item) + " " + std::to_string(number);
+    if (m_invalid == InvalidLines::skip) {
+      ++m_sum.invalid;
+      note(m_sum, where + ": " + error.message + " (skipped)");
+      return {};
+    }
+    return Error{error.code, where + ": " + error.message + "; nothing was recorded" + m_fail_hint};
+  }
+
+  void flush() {
+    if (m_pending.empty())
+      return;
+    const auto results = m_ctx.store.insert_outcomes(m_pending);
+    for (size_t i = 0; i < m_pending.size(); ++i)
+      tally(m_pending[i].outcome, results[i], m_sum);
+    m_pending.clear();
+  }
+  std::vector<store::PendingOutcome> m_pending;
+
+  Context& m_ctx;
+  ArmResolver m_arms;
+  InvalidLines m_invalid;
+  const char* m_item;
+  const char* m_fail_hint;
+  RecordSummary m_sum;
+};
 
 } // namespace
 
@@ -276,8 +356,25 @@ Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in) {
   KANARI_TRY(validate_outcome(in));
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
+    sum = {}; // a transaction run again counts afresh
     ArmResolver arms(ctx);
     return store_outcome(ctx, arms, OutcomeInput(in), sum);
+  });
+  KANARI_TRY(r);
+  return sum;
+}
+
+Result<RecordSummary> record_batch(Context& ctx, const std::vector<OutcomeInput>& outcomes, InvalidLines invalid) {
+  RecordSummary sum;
+  auto r = ctx.store.write([&]() -> Result<void> {
+    Batch batch(ctx, invalid, "outcome", "");
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      auto valid = validate_outcome(outcomes[i]);
+      KANARI_TRY(batch.add(valid.ok() ? Result<OutcomeInput>(outcomes[i]) : Result<OutcomeInput>(valid.error()),
+                           static_cast<std::int64_t>(i)));
+    }
+    sum = std::move(batch.finish());
+    return {};
   });
   KANARI_TRY(r);
   return sum;
@@ -286,12 +383,18 @@ Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in) {
 Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::string& default_track,
                                    InvalidLines invalid, const std::function<void(std::int64_t)>& progress) {
   KANARI_TRY(validate_track_name(default_track));
+  // Read again from its start by every attempt of the transaction.
+  auto input = RereadableInput::open(in, "the JSONL input");
+  KANARI_TRY(input);
   RecordSummary sum;
   auto r = ctx.store.write([&]() -> Result<void> {
-    ArmResolver arms(ctx);
+    auto lines = (*input)->rewind();
+    KANARI_TRY(lines);
+    std::istream& text = **lines;
+    Batch batch(ctx, invalid, "line", " (fix the line, or pass --skip-invalid)");
     std::string line;
     std::int64_t number = 0;
-    while (std::getline(in, line)) {
+    while (std::getline(text, line)) {
       ++number;
       if (progress && number % 65536 == 0)
         progress(number);
@@ -302,22 +405,11 @@ Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::st
         line.erase(0, 3);
       if (line.find_first_not_of(" \t") == std::string::npos)
         continue;
-      auto o = parse_outcome_line(line, default_track);
-      Result<void> stored = o.ok() ? store_outcome(ctx, arms, std::move(*o), sum) : Result<void>(o.error());
-      if (!stored.ok()) {
-        // Only bad input is skippable; a store failure throws, and an
-        // unknown version (exit 4) or unrelated one (exit 2) is bad input.
-        if (invalid == InvalidLines::skip) {
-          ++sum.invalid;
-          note(sum, "line " + std::to_string(number) + ": " + stored.error().message + " (skipped)");
-          continue;
-        }
-        return Error{stored.error().code, "line " + std::to_string(number) + ": " + stored.error().message +
-                                              "; nothing was recorded (fix the line, or pass --skip-invalid)"};
-      }
+      KANARI_TRY(batch.add(parse_outcome_line(line, default_track), number));
     }
-    if (in.bad())
+    if (text.bad())
       return operational_error("reading the JSONL input failed after line " + std::to_string(number));
+    sum = std::move(batch.finish());
     return {};
   });
   KANARI_TRY(r);

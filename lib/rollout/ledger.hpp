@@ -20,6 +20,10 @@
 // - A batch is one transaction: all or nothing. JSONL is read line by line
 //   (memory does not grow with the file) inside that transaction; the first
 //   invalid line rolls everything back unless invalid lines are skipped.
+//   The transaction may run more than once (a backend retries it after a
+//   serialization failure), so each attempt counts from zero and reads the
+//   input again from its start: a stream that cannot seek back (a pipe) is
+//   first copied to an unnamed temporary file (util/rereadable_input.hpp).
 #pragma once
 
 #include "rollout/context.hpp"
@@ -68,8 +72,12 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
 Result<RecordSummary> record_one(Context& ctx, const OutcomeInput& in);
 
 enum class InvalidLines { fail, skip };
-// Reads JSON Lines from `in`; blank lines are ignored. `progress`, when set,
-// is called every 65536 lines with the line count.
+// Stores outcomes in one transaction, each as record_one would. An error
+// names the outcome's index: "outcome 2: ...; nothing was recorded".
+Result<RecordSummary> record_batch(Context& ctx, const std::vector<OutcomeInput>& outcomes, InvalidLines invalid);
+// Reads JSON Lines from `in` and stores them as record_batch does; blank
+// lines are ignored, and an error names the line ("line 3: ..."). `progress`,
+// when set, is called every 65536 lines with the line count.
 Result<RecordSummary> record_jsonl(Context& ctx, std::istream& in, const std::string& default_track,
                                    InvalidLines invalid, const std::function<void(std::int64_t)>& progress = {});
 

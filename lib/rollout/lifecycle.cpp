@@ -72,11 +72,26 @@ Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp) {
   return {};
 }
 
+Result<Expect> current_expectation(Context& ctx, const std::string& track) {
+  KANARI_TRY(validate_track_name(track));
+  Expect expect;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    expect = {};
+    if (auto open = ctx.store.open_rollout(track)) {
+      expect.rollout = open->id;
+      expect.step = open->step;
+    }
+    return {};
+  }));
+  return expect;
+}
+
 Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
   KANARI_TRY(validate_track_name(in.track));
   KANARI_TRY(validate_steps(in.steps_bp));
   store::RolloutRecord r;
   auto result = ctx.store.write([&]() -> Result<void> {
+    r = {}; // a transaction run again starts afresh
     if (!ctx.store.track_has_version(in.track, in.version))
       return not_found_error("version " + in.version.substr(0, 12) + " is not on track '" + in.track +
                              "'; add it there with `kanari --track " + in.track + " version add ...`");

@@ -40,6 +40,12 @@ struct Expect {
   std::optional<std::int64_t> step;
 };
 
+// What a transition started now should expect: the track's open rollout
+// and its step as they are (nothing, when none is open). A command takes
+// this when it starts, so that a concurrent change makes it exit 5 instead
+// of acting twice.
+Result<Expect> current_expectation(Context& ctx, const std::string& track);
+
 struct TransitionInput {
   std::string track;
   std::string reason;

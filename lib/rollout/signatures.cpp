@@ -51,6 +51,16 @@ std::vector<SignatureCheck> check_signatures(Context& ctx, const std::string& ve
   return out;
 }
 
+Result<std::vector<SignatureCheck>> verify_signatures(Context& ctx, const std::string& version_id,
+                                                      const std::vector<std::string>& key_ids) {
+  std::vector<SignatureCheck> checks;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    checks = check_signatures(ctx, version_id, key_ids);
+    return {};
+  }));
+  return checks;
+}
+
 Result<std::string> require_trusted_signature(Context& ctx, const std::string& version_id,
                                               const std::vector<std::string>& trusted) {
   std::vector<std::string> invalid;

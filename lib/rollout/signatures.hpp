@@ -43,6 +43,9 @@ struct SignatureCheck {
 // that key, and whether it verifies. Call inside a read or write.
 std::vector<SignatureCheck> check_signatures(Context& ctx, const std::string& version_id,
                                              const std::vector<std::string>& key_ids);
+// `version verify`: check_signatures in a read transaction of its own.
+Result<std::vector<SignatureCheck>> verify_signatures(Context& ctx, const std::string& version_id,
+                                                      const std::vector<std::string>& key_ids);
 
 // require_signature at `canary start`: success naming the trusted key that
 // signed, or a negative error (exit 1) saying what is missing.

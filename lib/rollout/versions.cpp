@@ -12,6 +12,21 @@ namespace kanari::rollout {
 
 using nlohmann::json;
 
+namespace {
+
+// Runs `fn` in one read transaction and returns what it made.
+template <typename T, typename Fn>
+Result<T> in_read(Context& ctx, Fn fn) {
+  Result<T> out = Error{ErrorCode::operational, ""};
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    out = fn();
+    return {};
+  }));
+  return out;
+}
+
+} // namespace
+
 Result<void> validate_track_name(std::string_view track) {
   bool ok = !track.empty() && track.size() <= 64;
   for (char c : track)
@@ -52,6 +67,7 @@ Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in) {
   rec.created_at = ctx.clock.now_ms();
 
   auto r = ctx.store.write([&]() -> Result<void> {
+    res.became_stable = false; // a transaction run again starts afresh
     const TimeMs now = ctx.clock.now_ms();
     res.created = ctx.store.insert_version(rec, res.manifest.components);
     res.added_to_track = ctx.store.add_track_version(in.track, res.id, now);
@@ -69,6 +85,10 @@ Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in) {
 }
 
 Result<std::string> resolve_ref(Context& ctx, const std::string& track, const std::string& ref) {
+  return in_read<std::string>(ctx, [&] { return resolve_ref_in_transaction(ctx, track, ref); });
+}
+
+Result<std::string> resolve_ref_in_transaction(Context& ctx, const std::string& track, const std::string& ref) {
   if (ref == "stable" || ref == "canary") {
     KANARI_TRY(validate_track_name(track));
     std::optional<std::string> id;
@@ -102,7 +122,22 @@ Result<std::string> resolve_ref(Context& ctx, const std::string& track, const st
   return ids.front();
 }
 
-Result<VersionView> show_version(Context& ctx, const std::string& id) {
+Result<TrackListing> list_versions(Context& ctx, const std::string& track) {
+  KANARI_TRY(validate_track_name(track));
+  TrackListing out;
+  KANARI_TRY(ctx.store.read([&]() -> Result<void> {
+    out.versions = ctx.store.track_versions(track);
+    out.stable = ctx.store.stable_of(track);
+    auto open = ctx.store.open_rollout(track);
+    out.canary = open ? std::optional(open->canary) : std::nullopt;
+    return {};
+  }));
+  return out;
+}
+
+namespace {
+
+Result<VersionView> load_version(Context& ctx, const std::string& id) {
   auto rec = ctx.store.get_version(id);
   if (!rec)
     return not_found_error("no version " + id);
@@ -111,10 +146,10 @@ Result<VersionView> show_version(Context& ctx, const std::string& id) {
   return v;
 }
 
-Result<VersionDiff> diff_versions(Context& ctx, const std::string& from, const std::string& to) {
-  auto a = show_version(ctx, from);
+Result<VersionDiff> diff_in_transaction(Context& ctx, const std::string& from, const std::string& to) {
+  auto a = load_version(ctx, from);
   KANARI_TRY(a);
-  auto b = show_version(ctx, to);
+  auto b = load_version(ctx, to);
   KANARI_TRY(b);
   VersionDiff d{from, to, {}, {}};
   using Key = std::pair<std::string, std::string>;
@@ -164,8 +199,8 @@ Result<VersionDiff> diff_versions(Context& ctx, const std::string& from, const s
   return d;
 }
 
-Result<Checkout> checkout_files(Context& ctx, const std::string& id) {
-  auto v = show_version(ctx, id);
+Result<Checkout> checkout_in_transaction(Context& ctx, const std::string& id) {
+  auto v = load_version(ctx, id);
   KANARI_TRY(v);
   for (const auto& c : v->record.components) {
     auto norm = core::normalise_component_name(c.name);
@@ -205,6 +240,20 @@ Result<Checkout> checkout_files(Context& ctx, const std::string& id) {
   }
   files.push_back({"model.json", core::canonical_json(v->model) + "\n"});
   return out;
+}
+
+} // namespace
+
+Result<VersionView> show_version(Context& ctx, const std::string& id) {
+  return in_read<VersionView>(ctx, [&] { return load_version(ctx, id); });
+}
+
+Result<VersionDiff> diff_versions(Context& ctx, const std::string& from, const std::string& to) {
+  return in_read<VersionDiff>(ctx, [&] { return diff_in_transaction(ctx, from, to); });
+}
+
+Result<Checkout> checkout_files(Context& ctx, const std::string& id) {
+  return in_read<Checkout>(ctx, [&] { return checkout_in_transaction(ctx, id); });
 }
 
 } // namespace kanari::rollout

@@ -1,4 +1,5 @@
-// Content-addressed versions: add, resolve a REF, show, diff, checkout.
+// Content-addressed versions: add, resolve a REF, list, show, diff,
+// checkout. Each operation runs in one transaction of its own.
 #pragma once
 
 #include "core/manifest.hpp"
@@ -34,6 +35,17 @@ Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in);
 // `canary` of the track. Unknown or ambiguous: exit 4 (ambiguous lists the
 // candidates).
 Result<std::string> resolve_ref(Context& ctx, const std::string& track, const std::string& ref);
+// The same for a caller already inside a transaction (the ledger).
+Result<std::string> resolve_ref_in_transaction(Context& ctx, const std::string& track, const std::string& ref);
+
+// `version list`: the track's versions, newest first, and which of them are
+// the stable and the open rollout's canary.
+struct TrackListing {
+  std::vector<store::TrackVersion> versions;
+  std::optional<std::string> stable;
+  std::optional<std::string> canary;
+};
+Result<TrackListing> list_versions(Context& ctx, const std::string& track);
 
 struct VersionView {
   store::VersionRecord record;

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -223,6 +224,32 @@ void Connection::for_each(const char* sql, const Params& params,
       break;
   }
   exec(("CLOSE " + name).c_str());
+}
+
+void Connection::copy_in(const char* sql, std::string_view data) {
+  pg_result* r = PQexec(m_conn, sql);
+  if (PQresultStatus(r) != PGRES_COPY_IN)
+    fail(r, "database: COPY");
+  PQclear(r);
+  constexpr size_t k_chunk = 1 << 20;
+  for (size_t at = 0; at < data.size(); at += k_chunk) {
+    const size_t n = std::min(k_chunk, data.size() - at);
+    if (PQputCopyData(m_conn, data.data() + at, static_cast<int>(n)) != 1)
+      fail(nullptr, "database: COPY");
+  }
+  if (PQputCopyEnd(m_conn, nullptr) != 1)
+    fail(nullptr, "database: COPY");
+  pg_result* last = nullptr;
+  while (pg_result* res = PQgetResult(m_conn)) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+      PQclear(last);
+      last = res;
+      continue;
+    }
+    PQclear(res);
+  }
+  if (last)
+    fail(last, "database: COPY");
 }
 
 bool Connection::in_transaction() const { return PQtransactionStatus(m_conn) != PQTRANS_IDLE; }

@@ -93,6 +93,9 @@ public:
   // row to fn a batch at a time; fn may run other statements meanwhile.
   void for_each(const char* sql, const Params& params, const std::function<void(const Result&, int row)>& fn);
 
+  // COPY ... FROM STDIN of `data`, in COPY's text format.
+  void copy_in(const char* sql, std::string_view data);
+
   bool in_transaction() const;
   int server_version() const;
 

@@ -109,6 +109,7 @@ public:
     for (int attempt = 1;; ++attempt) {
       try {
         // lock_timeout bounds the wait for the store's lock and any row lock.
+        m_stage_ready = false; // the staging table lives for one transaction
         m_conn.exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
         return finish(fn());
       } catch (const StoreFailure& e) {
@@ -319,6 +320,94 @@ public:
       return *refused;
     insert_outcome_row(o, track, version, shadow ? version : 0, false);
     return {InsertResult::inserted, std::nullopt};
+  }
+
+  // A batch goes to the server in one COPY into a staging table that lives
+  // for the transaction, then one INSERT ... SELECT ... ON CONFLICT DO
+  // NOTHING in the batch's order: two round trips for a thousand outcomes
+  // where insert_outcome takes one each. What that insert refused (a
+  // repeat, of the store or of the batch itself) is classified one by one
+  // afterwards, as insert_outcome would: the first outcome of a key in the
+  // batch is the one stored. Tracks that had a shadow rollout take the
+  // one-by-one path, as in insert_outcome.
+  std::vector<InsertOutcome> insert_outcomes(const std::vector<PendingOutcome>& batch) override {
+    std::vector<InsertOutcome> out(batch.size());
+    std::vector<size_t> fast;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& p = batch[i];
+      if (p.versions == TaskVersions::one && !had_shadow_rollout(track_no(p.outcome.track)))
+        fast.push_back(i);
+    }
+    if (fast.size() < 8) { // not worth a COPY
+      for (size_t i = 0; i < batch.size(); ++i)
+        out[i] = insert_outcome(batch[i].outcome, batch[i].versions);
+      return out;
+    }
+    if (!m_stage_ready) {
+      m_conn.exec("CREATE TEMPORARY TABLE IF NOT EXISTS kanari_stage (n bigint, track_no bigint, task text COLLATE \"C\","
+                  " version_no bigint, canary bigint, rollout_id bigint, step bigint, pass bigint,"
+                  " latency_ms double precision, cost double precision, tokens bigint, score double precision,"
+                  " error text COLLATE \"C\", at bigint, excluded bigint) ON COMMIT DROP");
+      m_stage_ready = true;
+    } else {
+      m_conn.exec("TRUNCATE kanari_stage");
+    }
+    std::string data;
+    for (const size_t i : fast) {
+      const auto& o = batch[i].outcome;
+      data += std::to_string(i);
+      copy_field(data, track_no(o.track));
+      copy_text(data, o.task);
+      copy_field(data, version_no(o.version_id));
+      copy_field(data, std::int64_t(o.arm == Arm::canary));
+      copy_field(data, o.rollout_id);
+      copy_field(data, o.step);
+      copy_field(data, std::int64_t(o.pass));
+      copy_field(data, o.latency_ms);
+      copy_field(data, o.cost);
+      copy_field(data, o.tokens);
+      copy_field(data, o.score);
+      if (o.error)
+        copy_text(data, *o.error);
+      else
+        data += "\t\\N";
+      copy_field(data, o.at);
+      copy_field(data, static_cast<std::int64_t>(o.counted));
+      data += '\n';
+    }
+    m_conn.copy_in("COPY kanari_stage FROM STDIN", data);
+    auto inserted = m_conn.query(
+        "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"
+        " score, error, at, slot, excluded)"
+        " SELECT track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens, score, error,"
+        " at, 0, excluded FROM kanari_stage ORDER BY n"
+        " ON CONFLICT (task, track_no, slot) DO NOTHING RETURNING task, track_no");
+    // The keys stored; the first outcome of each in the batch is the one.
+    std::unordered_map<std::string, std::int64_t> stored;
+    for (int r = 0; r < inserted.rows(); ++r)
+      stored.emplace(std::to_string(inserted.get_int(r, 1)) + '\t' + inserted.get_text(r, 0), 0);
+    size_t next_fast = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& p = batch[i];
+      const bool in_copy = next_fast < fast.size() && fast[next_fast] == i;
+      if (!in_copy) {
+        out[i] = insert_outcome(p.outcome, p.versions);
+        continue;
+      }
+      ++next_fast;
+      const std::int64_t track = track_no(p.outcome.track);
+      auto it = stored.find(std::to_string(track) + '\t' + p.outcome.task);
+      if (it != stored.end() && it->second++ == 0) {
+        out[i] = {InsertResult::inserted, std::nullopt};
+        continue;
+      }
+      auto refused = existing_outcome(p.outcome, track, version_no(p.outcome.version_id), p.versions);
+      if (!refused)
+        throw StoreFailure("database: the outcome of task " + p.outcome.task + " was refused by the unique index,"
+                           " but no outcome of that task is stored");
+      out[i] = *refused;
+    }
+    return out;
   }
 
   SampleStats sample_stats(const SampleQuery& q) override {
@@ -702,8 +791,38 @@ private:
     m_version_nos.clear();
   }
 
+  // COPY's text format: a tab before each field, \N for NULL, and the
+  // text's backslash, tab, newline and carriage return escaped.
+  static void copy_text(std::string& out, std::string_view s) {
+    out += '\t';
+    for (char c : s) {
+      switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+      }
+    }
+  }
+  static void copy_field(std::string& out, std::int64_t v) {
+    out += '\t';
+    out += std::to_string(v);
+  }
+  static void copy_field(std::string& out, const std::optional<std::int64_t>& v) {
+    if (v)
+      copy_field(out, *v);
+    else
+      out += "\t\\N";
+  }
+  static void copy_field(std::string& out, const std::optional<double>& v) {
+    out += '\t';
+    out += v ? format_real(*v) : "\\N";
+  }
+
   Connection m_conn;
   std::string m_where;
+  bool m_stage_ready = false;
   std::unordered_map<std::int64_t, bool> m_shadow_history;
   std::unordered_map<std::string, std::int64_t> m_track_nos;
   std::unordered_map<std::string, std::int64_t> m_version_nos;

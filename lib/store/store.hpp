@@ -77,6 +77,16 @@ public:
   // (duplicate or conflict) or, with TaskVersions::one, the task has one for
   // another version.
   virtual InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) = 0;
+  // Stores a batch (`record --jsonl`, kanari_record_batch) exactly as
+  // insert_outcome would one by one, in order; a backend may send it in
+  // fewer round trips. One result per outcome.
+  virtual std::vector<InsertOutcome> insert_outcomes(const std::vector<PendingOutcome>& batch) {
+    std::vector<InsertOutcome> out;
+    out.reserve(batch.size());
+    for (const auto& p : batch)
+      out.push_back(insert_outcome(p.outcome, p.versions));
+    return out;
+  }
   virtual SampleStats sample_stats(const SampleQuery& q) = 0;
   virtual std::int64_t count_outcomes(const std::string& track) = 0;
   virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;

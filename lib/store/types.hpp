@@ -98,6 +98,11 @@ struct InsertOutcome {
 // Whether a task may carry outcomes for two versions (a shadow rollout).
 enum class TaskVersions { one, several };
 
+struct PendingOutcome {
+  OutcomeRecord outcome;
+  TaskVersions versions = TaskVersions::one;
+};
+
 struct Assignment {
   std::string version_id;
   Arm arm = Arm::stable;

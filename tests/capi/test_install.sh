@@ -19,10 +19,12 @@ for f in bin/kanari include/kanari/kanari.h "$libdir/libkanari.so" "$libdir/pkgc
   [ -e "$prefix/$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
 
-# The installed binary runs, with the installed library.
+# The installed binary runs on its own: it links the library's modules
+# statically (libkanari.so holds no command-line code).
 "$prefix/bin/kanari" --version
-ldd "$prefix/bin/kanari" | grep -q "libkanari.so.* => $prefix/" ||
-  { echo "the installed kanari does not load the installed libkanari:" >&2; ldd "$prefix/bin/kanari" >&2; exit 1; }
+if ldd "$prefix/bin/kanari" | grep -q "libkanari"; then
+  echo "the installed kanari loads libkanari.so, which holds no command line:" >&2; ldd "$prefix/bin/kanari" >&2; exit 1
+fi
 
 # pkg-config.
 export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"

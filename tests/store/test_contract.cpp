@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
 #include <stdexcept>
 
 using namespace kanari;
@@ -309,4 +310,55 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   CHECK(info.schema_version == 4);
   CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
   CHECK(g.s->verify().empty());
+}
+
+TEST_CASE("store contract: a batch of outcomes is stored as one by one would, repeats within it included") {
+  // The same history on two stores: one takes the batch whole, the other
+  // each outcome alone; results and stored rows must agree.
+  Fixture whole, alone;
+  std::vector<store::PendingOutcome> batch;
+  std::string a, b;
+  for (Fixture* f : {&whole, &alone}) {
+    a = f->version("a");
+    b = f->version("b");
+    f->write([&] { f->s->set_stable("default", a); });
+    const auto r = f->rollout(b, a);
+    // Stored before the batch: t0 (canary, pass), t1 (stable).
+    f->insert(f->outcome("t0", b, store::Arm::canary, r.id, true));
+    f->insert(f->outcome("t1", a, store::Arm::stable, r.id, true));
+    if (f == &whole) {
+      for (int i = 0; i < 60; ++i) {
+        const std::string task = "t" + std::to_string(i % 40); // t0..t19 come twice
+        const bool canary = i % 3 == 0;
+        batch.push_back({f->outcome(task, canary ? b : a, canary ? store::Arm::canary : store::Arm::stable, r.id,
+                                    i % 7 != 0, i % 5 ? std::optional<double>(i * 0.25) : std::nullopt),
+                         store::TaskVersions::one});
+      }
+      batch.push_back({f->outcome("tab\tnew\\line\n", a, store::Arm::stable, r.id, true), store::TaskVersions::one});
+    }
+  }
+  std::vector<store::InsertOutcome> got, want;
+  whole.write([&] { got = whole.s->insert_outcomes(batch); });
+  alone.write([&] {
+    for (const auto& p : batch)
+      want.push_back(alone.s->insert_outcome(p.outcome, p.versions));
+  });
+  REQUIRE(got.size() == want.size());
+  int inserted = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("outcome " << i << " task " << batch[i].outcome.task);
+    CHECK(static_cast<int>(got[i].result) == static_cast<int>(want[i].result));
+    CHECK(got[i].other_version == want[i].other_version);
+    inserted += got[i].result == store::InsertResult::inserted;
+  }
+  CHECK(inserted == 39); // t2..t39 and the one with control characters
+  const auto& outcomes = *std::find_if(store::tables().begin(), store::tables().end(),
+                                       [](const store::Table& t) { return std::string(t.name) == "outcomes"; });
+  // Every column but the id (the batch may number its rows differently).
+  auto rows = [&](Fixture& f) {
+    std::multiset<std::vector<std::optional<std::string>>> out;
+    f.s->for_each_row(outcomes, [&](const store::Row& row) { out.emplace(row.begin() + 1, row.end()); });
+    return out;
+  };
+  CHECK(rows(whole) == rows(alone));
 }

@@ -3,8 +3,8 @@
 // Colour follows the conventions operators expect (ls, git, ripgrep): only
 // when the stream is a terminal, never when NO_COLOR is set to a non-empty
 // value (no-color.org), never when TERM is `dumb`. The decision is a pure
-// function of those three facts; the CLI looks them up (lib/ reads no
-// environment) and passes them in.
+// function of those three facts; cli::Context looks them up and passes
+// them in.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,6 @@
 // Tables and colour for human output: alignment by display width, styles
 // that do not move columns, and the NO_COLOR / TERM=dumb / terminal rule.
-#include "util/table.hpp"
+#include "output/table.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "util/progress.hpp"
+#include "output/progress.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "util/table.hpp"
+#include "output/table.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
-// util/tar: the ustar and pax fields byte by byte, read back by a reader
+// output/tar: the ustar and pax fields byte by byte, read back by a reader
 // written here from the POSIX layout (tests/cli/check_checkout_tar.py reads
 // whole streams with Python's tarfile and GNU tar).
-#include "util/tar.hpp"
+#include "output/tar.hpp"
 
 #include <doctest/doctest.h>
 

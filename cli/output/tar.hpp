@@ -19,7 +19,7 @@
 // bytes (the default record size of tar and pax).
 #pragma once
 
-#include "util/files.hpp"
+#include "output/files.hpp"
 
 #include <cstdint>
 #include <ostream>

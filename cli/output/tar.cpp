@@ -1,4 +1,4 @@
-#include "util/tar.hpp"
+#include "output/tar.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 // The progress bar draws nothing for quick work, then at most every
 // interval, and ends with a full bar and a newline.
-#include "util/progress.hpp"
+#include "output/progress.hpp"
 
 #include <doctest/doctest.h>
 
