@@ -35,8 +35,8 @@ const std::set<std::string>& directory_options() {
 }
 
 const std::set<std::string>& file_options() {
-  static const std::set<std::string> s = {"--policy", "--config", "--jsonl", "--keys", "--html", "--output",
-                                          "--prompt", "--tool", "--file", "FILE"};
+  static const std::set<std::string> s = {"--policy", "--config", "--jsonl", "--keys", "--html",
+                                          "--output", "--prompt", "--tool",  "--file", "FILE"};
   return s;
 }
 
@@ -88,9 +88,7 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
   return s;
 }
 
-bool is_help(const OptionDoc& o) {
-  return std::find(o.names.begin(), o.names.end(), "--help") != o.names.end();
-}
+bool is_help(const OptionDoc& o) { return std::find(o.names.begin(), o.names.end(), "--help") != o.names.end(); }
 
 // The options a command accepts: its own and, through CLI11's fallthrough,
 // those of every command above it (--help only once).
@@ -277,8 +275,8 @@ std::string zsh_completion(const std::vector<CommandDoc>& docs) {
       const std::string desc = zsh_desc(o->description);
       for (const auto& n : o->names) {
         if (o->takes_value)
-          s << " \\\n    '" << n << (n.size() > 2 ? "=" : "+") << "[" << desc << "]:" << zsh_desc(o->value_name)
-            << ":" << zsh_action(*o) << "'";
+          s << " \\\n    '" << n << (n.size() > 2 ? "=" : "+") << "[" << desc << "]:" << zsh_desc(o->value_name) << ":"
+            << zsh_action(*o) << "'";
         else
           s << " \\\n    '" << n << "[" << desc << "]'";
       }

@@ -13,6 +13,4 @@ const char* __asan_default_options(void) {
          "detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1";
 }
 
-const char* __ubsan_default_options(void) {
-  return "halt_on_error=1:abort_on_error=1:print_stacktrace=1";
-}
+const char* __ubsan_default_options(void) { return "halt_on_error=1:abort_on_error=1:print_stacktrace=1"; }

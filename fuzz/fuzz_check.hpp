@@ -38,10 +38,10 @@ inline void check_error(const Error& e, std::initializer_list<ErrorCode> allowed
 
 } // namespace kanari::fuzz
 
-#define KANARI_FUZZ_CHECK(cond, detail)                                                            \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      ::kanari::fuzz::fail(__FILE__, __LINE__, #cond, (detail));                                   \
+#define KANARI_FUZZ_CHECK(cond, detail)                                                                                \
+  do {                                                                                                                 \
+    if (!(cond))                                                                                                       \
+      ::kanari::fuzz::fail(__FILE__, __LINE__, #cond, (detail));                                                       \
   } while (0)
 
 #define KANARI_FUZZ_CHECK_ERROR(error, ...) ::kanari::fuzz::check_error((error), {__VA_ARGS__}, __FILE__, __LINE__)

@@ -84,8 +84,9 @@ void check_flat_parser(std::string_view line) {
   const bool bom = line.substr(0, 3) == "\xEF\xBB\xBF";
   const bool nul = line.find('\0') != std::string_view::npos;
   const bool expected = flat && !bom && !nul;
-  KANARI_FUZZ_CHECK(r.ok() == expected, r.ok() ? "accepted; nlohmann: " + std::string(j.is_discarded() ? "invalid" : "not a flat object")
-                                                : "refused with: " + r.error().message);
+  KANARI_FUZZ_CHECK(r.ok() == expected,
+                    r.ok() ? "accepted; nlohmann: " + std::string(j.is_discarded() ? "invalid" : "not a flat object")
+                           : "refused with: " + r.error().message);
   if (!r.ok())
     return;
   // nlohmann keeps the last of repeated keys; compare each key's last value.
@@ -99,10 +100,11 @@ void check_flat_parser(std::string_view line) {
       continue;
     ++distinct;
     KANARI_FUZZ_CHECK(j.contains(k), "key " + k + " is missing in nlohmann's object");
-    KANARI_FUZZ_CHECK(same_value(v, j.at(k)), "key " + k + ": flat parser " + describe(v) + ", nlohmann " + j.at(k).dump());
+    KANARI_FUZZ_CHECK(same_value(v, j.at(k)),
+                      "key " + k + ": flat parser " + describe(v) + ", nlohmann " + j.at(k).dump());
   }
-  KANARI_FUZZ_CHECK(distinct == j.size(), "the flat parser saw " + std::to_string(distinct) + " keys, nlohmann " +
-                                              std::to_string(j.size()));
+  KANARI_FUZZ_CHECK(distinct == j.size(),
+                    "the flat parser saw " + std::to_string(distinct) + " keys, nlohmann " + std::to_string(j.size()));
 }
 
 // The record written back as one JSON line.

@@ -47,8 +47,7 @@ void check_limits(const Policy& p, const std::string& text) {
                       text);
     KANARI_FUZZ_CHECK(g.max || g.max_regression || g.max_ratio, text);
     KANARI_FUZZ_CHECK(!g.max || (std::isfinite(*g.max) && *g.max >= 0 && (!rate || *g.max <= 1)), text);
-    KANARI_FUZZ_CHECK(!g.max_regression || (!rate && std::isfinite(*g.max_regression) && *g.max_regression >= 0),
-                      text);
+    KANARI_FUZZ_CHECK(!g.max_regression || (!rate && std::isfinite(*g.max_regression) && *g.max_regression >= 0), text);
     KANARI_FUZZ_CHECK(!g.max_ratio || (rate && std::isfinite(*g.max_ratio) && *g.max_ratio > 0), text);
   }
 }
@@ -75,14 +74,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   KANARI_FUZZ_CHECK(stored.is_object() && stored.size() == k_keys, stored.dump());
   auto again = parse_policy(stored);
   KANARI_FUZZ_CHECK(again.ok(), stored.dump() + " is refused: " + again.error().message);
-  KANARI_FUZZ_CHECK(*again == *p, text + " is stored as " + stored.dump() + ", which reads back as " +
-                                      policy_to_json(*again).dump());
+  KANARI_FUZZ_CHECK(*again == *p,
+                    text + " is stored as " + stored.dump() + ", which reads back as " + policy_to_json(*again).dump());
 
   // What `canary start` stores and `canary evaluate` reads back.
   const std::string canonical = kanari::core::canonical_json(stored);
   auto reread = parse_policy(json::parse(canonical));
   KANARI_FUZZ_CHECK(reread.ok(), canonical + " is refused: " + reread.error().message);
-  KANARI_FUZZ_CHECK(*reread == *p, text + " is stored as " + canonical + ", which reads back as " +
-                                       policy_to_json(*reread).dump());
+  KANARI_FUZZ_CHECK(*reread == *p,
+                    text + " is stored as " + canonical + ", which reads back as " + policy_to_json(*reread).dump());
   return 0;
 }

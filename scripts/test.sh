@@ -27,7 +27,9 @@ if [ "$sanitize" = yes ]; then
 else
   build_kanari
 fi
-kanari_log "built in $((SECONDS - start)) s; running the tests"
+kanari_log "built in $((SECONDS - start)) s; checking the layout (.clang-format)"
+cmake --build "$BUILD_DIR" --target check-format
+kanari_log "running the tests"
 start=$SECONDS
 cd "$BUILD_DIR"
 ctest -j "$(nproc)" --output-on-failure --timeout 300 -LE postgresql

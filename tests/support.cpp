@@ -61,7 +61,8 @@ std::string run_postgresql(const std::string& uri, const std::string& sql) {
     PQfinish(c);
     throw std::runtime_error("cannot connect to the test server: " + msg);
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   PGresult* r = PQexec(c, sql.c_str());
   std::string out;
   const auto status = PQresultStatus(r);

@@ -110,8 +110,13 @@ void print_status(Context& ctx, const rollout::Status& st) {
     h << " " << rollout::percentage_json(s).dump();
   h << ")\n";
   h << "rollout  " << r->id << ", salt " << r->salt << ", started " << format_rfc3339(r->started_at) << "\n\n";
-  Table table({{"ARM"}, {"N", Table::Align::right}, {"PASS", Table::Align::right}, {"RATE", Table::Align::right},
-               {"95 % CI"}, {"P50 MS", Table::Align::right}, {"P95 MS", Table::Align::right}});
+  Table table({{"ARM"},
+               {"N", Table::Align::right},
+               {"PASS", Table::Align::right},
+               {"RATE", Table::Align::right},
+               {"95 % CI"},
+               {"P50 MS", Table::Align::right},
+               {"P95 MS", Table::Align::right}});
   auto row = [&](const char* name, const rollout::SampleStats& s) {
     auto ci = gate::wilson_interval(s.pass, s.n);
     char ci_text[40] = "-";
@@ -213,11 +218,26 @@ Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) 
   Result<rollout::RolloutRecord> r = rollout::RolloutRecord{};
   const char* done = "";
   switch (verb) {
-  case Verb::promote: r = rollout::promote(**lib, in, o.full); done = "Promoted"; break;
-  case Verb::rollback: r = rollout::rollback(**lib, in); done = "Rolled back"; break;
-  case Verb::pause: r = rollout::pause(**lib, in); done = "Paused"; break;
-  case Verb::resume: r = rollout::resume(**lib, in); done = "Resumed"; break;
-  case Verb::approve: r = rollout::approve(**lib, in); done = "Approved step of"; break;
+  case Verb::promote:
+    r = rollout::promote(**lib, in, o.full);
+    done = "Promoted";
+    break;
+  case Verb::rollback:
+    r = rollout::rollback(**lib, in);
+    done = "Rolled back";
+    break;
+  case Verb::pause:
+    r = rollout::pause(**lib, in);
+    done = "Paused";
+    break;
+  case Verb::resume:
+    r = rollout::resume(**lib, in);
+    done = "Resumed";
+    break;
+  case Verb::approve:
+    r = rollout::approve(**lib, in);
+    done = "Approved step of";
+    break;
   }
   KANARI_TRY(r);
   if (!ctx.g.json) {
@@ -275,7 +295,8 @@ void setup_canary(CLI::App& app, Registry& reg) {
   };
   add_transition("promote", "Advance one step; at the last step (or --full) the canary becomes stable", Verb::promote);
   add_transition("rollback", "End the rollout: canary at 0 %, stable unchanged. Instant", Verb::rollback);
-  add_transition("pause", "Hold the rollout: evaluate never promotes while paused (it may still roll back)", Verb::pause);
+  add_transition("pause", "Hold the rollout: evaluate never promotes while paused (it may still roll back)",
+                 Verb::pause);
   add_transition("resume", "Resume a paused rollout", Verb::resume);
   add_transition("approve", "Grant the approval the current step requires (policy require_approval)", Verb::approve);
 

@@ -19,11 +19,8 @@ struct Registry {
   std::function<Result<int>()> action;
 
   // Registers `run(opts, ctx)` as the action of `sub`.
-  template <typename Options, typename Run>
-  void on(CLI::App* sub, std::shared_ptr<Options> opts, Run run) {
-    sub->callback([this, opts, run] {
-      action = [this, opts, run] { return run(*opts, ctx); };
-    });
+  template <typename Options, typename Run> void on(CLI::App* sub, std::shared_ptr<Options> opts, Run run) {
+    sub->callback([this, opts, run] { action = [this, opts, run] { return run(*opts, ctx); }; });
   }
 };
 

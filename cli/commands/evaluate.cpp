@@ -93,11 +93,11 @@ TrackOutput track_output(Context& ctx, const std::string& track, const Result<ro
   out.code = static_cast<int>(error.code);
   ctx.err << "kanari: error: track '" << track << "': " << error.message << "\n";
   if (ctx.g.json)
-    out.entry = {{"track", track}, {"error", error.message}, {"exit_code", out.code}, {"applied", false},
-                 {"action", "none"}, {"verdict", nullptr}};
+    out.entry = {{"track", track},   {"error", error.message}, {"exit_code", out.code},
+                 {"applied", false}, {"action", "none"},       {"verdict", nullptr}};
   else
-    out.human = track + ": " + paint("ERROR", style::bold_red, ctx.colour()) + " (nothing applied)\n  " +
-                error.message + "\n";
+    out.human =
+        track + ": " + paint("ERROR", style::bold_red, ctx.colour()) + " (nothing applied)\n  " + error.message + "\n";
   return out;
 }
 
@@ -117,14 +117,15 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   // What was applied where is printed, track by track.
   json all = json::array();
   int code = 0;
-  auto tracks = rollout::evaluate_all(**lib, apply, [&](const std::string& track, const Result<rollout::Evaluation>& ev) {
-    auto out = track_output(ctx, track, ev);
-    code = worse(code, out.code);
-    if (ctx.g.json)
-      all.push_back(std::move(out.entry));
-    else
-      ctx.human() << out.human;
-  });
+  auto tracks =
+      rollout::evaluate_all(**lib, apply, [&](const std::string& track, const Result<rollout::Evaluation>& ev) {
+        auto out = track_output(ctx, track, ev);
+        code = worse(code, out.code);
+        if (ctx.g.json)
+          all.push_back(std::move(out.entry));
+        else
+          ctx.human() << out.human;
+      });
   KANARI_TRY(tracks);
   if (ctx.g.json)
     ctx.print_json(all);

@@ -60,8 +60,12 @@ Result<int> run_history(const HistoryOptions& o, Context& ctx) {
   }
   Table table({{"SEQ", Table::Align::right}, {"AT"}, {"ACTION"}, {"VERSION"}, {"ACTOR"}, {"REASON"}});
   for (const auto& e : *events)
-    table.add_row({std::to_string(e.seq), format_rfc3339(e.at), {e.action, action_style(e.action)},
-                   e.version ? e.version->substr(0, 12) : "-", e.actor, one_line(e.reason)});
+    table.add_row({std::to_string(e.seq),
+                   format_rfc3339(e.at),
+                   {e.action, action_style(e.action)},
+                   e.version ? e.version->substr(0, 12) : "-",
+                   e.actor,
+                   one_line(e.reason)});
   h << table.render(ctx.colour());
   return 0;
 }

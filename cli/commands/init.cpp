@@ -12,14 +12,13 @@ Result<int> run_init(const InitOptions&, Context& ctx) {
   bool created = false;
   auto s = store::open(ctx.state_dir(), store::OpenMode::create, &created);
   KANARI_TRY(s);
-  const std::string path = store::is_postgresql_location(ctx.state_dir())
-                               ? store::display_location(ctx.state_dir())
-                               : ctx.state_dir() + "/" + store::k_db_file;
+  const std::string path = store::is_postgresql_location(ctx.state_dir()) ? store::display_location(ctx.state_dir())
+                                                                          : ctx.state_dir() + "/" + store::k_db_file;
   if (ctx.g.json)
     ctx.print_json({{"store", path}, {"created", created}});
   else
-    ctx.human() << (created ? "Initialised an empty kanari store in " : "A kanari store already exists in ")
-                << path << "\n";
+    ctx.human() << (created ? "Initialised an empty kanari store in " : "A kanari store already exists in ") << path
+                << "\n";
   return 0;
 }
 

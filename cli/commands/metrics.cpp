@@ -47,9 +47,9 @@ Result<int> run_metrics(const MetricsOptions& o, Context& ctx) {
 
 void setup_metrics(CLI::App& app, Registry& reg) {
   auto o = std::make_shared<MetricsOptions>();
-  auto* m = app.add_subcommand(
-      "metrics", "Prometheus text exposition of every track (or --track): outcomes, pass rates, latency "
-                 "quantiles, rollout state and percentage");
+  auto* m = app.add_subcommand("metrics",
+                               "Prometheus text exposition of every track (or --track): outcomes, pass rates, latency "
+                               "quantiles, rollout state and percentage");
   m->add_option("--output", o->output,
                 "write to FILE atomically (temporary file + rename), e.g. for node_exporter's textfile collector "
                 "directory; default: stdout");

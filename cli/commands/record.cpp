@@ -48,14 +48,19 @@ Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
   if (s.notes_omitted)
     ctx.err << "kanari: ... and " << s.notes_omitted << " more\n";
   if (ctx.g.json)
-    ctx.print_json({{"inserted", s.inserted}, {"duplicates", s.duplicates}, {"conflicts", s.conflicts},
-                    {"invalid", s.invalid}, {"late", s.late}, {"backdated", s.backdated}});
+    ctx.print_json({{"inserted", s.inserted},
+                    {"duplicates", s.duplicates},
+                    {"conflicts", s.conflicts},
+                    {"invalid", s.invalid},
+                    {"late", s.late},
+                    {"backdated", s.backdated}});
   else {
     ctx.human() << "Recorded " << s.inserted << " outcome" << (s.inserted == 1 ? "" : "s") << " (" << s.duplicates
                 << " duplicate, " << s.conflicts << " conflicting, " << s.invalid << " invalid skipped)\n";
     if (s.late || s.backdated)
-      ctx.human() << "  of these, counted in no gate window: " << s.late << " late (their version's rollout had ended), "
-                  << s.backdated << " backdated (dated before their window opened)\n";
+      ctx.human() << "  of these, counted in no gate window: " << s.late
+                  << " late (their version's rollout had ended), " << s.backdated
+                  << " backdated (dated before their window opened)\n";
   }
   return 0;
 }
@@ -94,8 +99,8 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
         else
           bar->update(lines);
       };
-    auto s = rollout::record_jsonl(**lib, *in, ctx.g.track,
-                                   o.skip_invalid ? rollout::InvalidLines::skip : rollout::InvalidLines::fail, progress);
+    auto s = rollout::record_jsonl(
+        **lib, *in, ctx.g.track, o.skip_invalid ? rollout::InvalidLines::skip : rollout::InvalidLines::fail, progress);
     if (bar && s.ok())
       bar->finish(total > 0 ? s->inserted + s->duplicates + s->conflicts + s->invalid : -1);
     else if (bar && bar->drew())

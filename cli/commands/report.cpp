@@ -45,14 +45,19 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
     << paint(rollout::to_string(ro.state),
              ro.state == rollout::RolloutState::rolled_back ? style::red
              : ro.state == rollout::RolloutState::promoted  ? style::green
-                                                          : style::yellow,
+                                                            : style::yellow,
              colour)
     << "\n";
   h << "canary   " << ro.canary << "\nstable   " << ro.stable << "\n";
   h << "started  " << format_rfc3339(ro.started_at) << (ro.ended_at ? ", ended " + format_rfc3339(*ro.ended_at) : "")
     << "\n\n";
-  Table arms({{"ARM"}, {"N", Table::Align::right}, {"PASS", Table::Align::right}, {"RATE", Table::Align::right},
-              {"P50 MS", Table::Align::right}, {"P95 MS", Table::Align::right}, {"P99 MS", Table::Align::right}});
+  Table arms({{"ARM"},
+              {"N", Table::Align::right},
+              {"PASS", Table::Align::right},
+              {"RATE", Table::Align::right},
+              {"P50 MS", Table::Align::right},
+              {"P95 MS", Table::Align::right},
+              {"P99 MS", Table::Align::right}});
   auto arm = [&](const char* name, const report::ArmCount& c, const report::LatencyArm& l) {
     arms.add_row({name, std::to_string(c.n), std::to_string(c.pass), pct(c.pass, c.n), ms(l.p50_ms), ms(l.p95_ms),
                   ms(l.p99_ms)});
@@ -65,14 +70,24 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
     h << "counted in no window: " << late << " late (canary " << r.late_canary.n << ", " << r.late_canary.pass
       << " passed; stable " << r.late_stable.n << ", " << r.late_stable.pass << " passed), " << backdated
       << " backdated (canary " << r.backdated_canary.n << ", stable " << r.backdated_stable.n << ")\n\n";
-  Table timeline({{"SEQ", Table::Align::right}, {"AT"}, {"ACTION"}, {"CANARY %", Table::Align::right}, {"VERDICT"},
-                  {"ACTOR"}, {"REASON"}});
+  Table timeline({{"SEQ", Table::Align::right},
+                  {"AT"},
+                  {"ACTION"},
+                  {"CANARY %", Table::Align::right},
+                  {"VERDICT"},
+                  {"ACTOR"},
+                  {"REASON"}});
   for (const auto& m : r.markers) {
     std::string reason;
     for (char c : m.reason)
       reason += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-    timeline.add_row({std::to_string(m.seq), format_rfc3339(m.at), {m.action, action_style(m.action)},
-                      rollout::percentage_json(m.bp_after).dump(), m.verdict.value_or("-"), m.actor, reason});
+    timeline.add_row({std::to_string(m.seq),
+                      format_rfc3339(m.at),
+                      {m.action, action_style(m.action)},
+                      rollout::percentage_json(m.bp_after).dump(),
+                      m.verdict.value_or("-"),
+                      m.actor,
+                      reason});
   }
   h << timeline.render(colour);
   h << "\nWrite the page with charts: kanari report --html FILE\n";

@@ -109,8 +109,9 @@ void setup_version_signing(CLI::App& version, Registry& reg) {
   auto* v = version.add_subcommand("verify", "Check a version's signature by a public key; exit 1 unless one of the "
                                              "keys has a valid signature");
   v->add_option("REF", verify->ref, "id, unique prefix (4+ hex chars), stable or canary")->required();
-  v->add_option("--pubkey", verify->pubkeys, "PEM public key file (openssl pkey -pubout); repeat to accept any of "
-                                             "several keys")
+  v->add_option("--pubkey", verify->pubkeys,
+                "PEM public key file (openssl pkey -pubout); repeat to accept any of "
+                "several keys")
       ->required();
   reg.on(v, verify, run_verify);
 }

@@ -58,8 +58,8 @@ Result<int> run_copy(const CopyOptions& o, Context& ctx) {
   std::int64_t total = 0;
   for (const auto& [table, n] : r->rows)
     total += n;
-  ctx.human() << "Copied " << total << " rows to " << r->to << (r->created ? " (a new store)" : "")
-              << "; chain head " << r->chain_head.value_or("(no events)") << ", as the source's.\n"
+  ctx.human() << "Copied " << total << " rows to " << r->to << (r->created ? " (a new store)" : "") << "; chain head "
+              << r->chain_head.value_or("(no events)") << ", as the source's.\n"
               << "Check the copy with: kanari --state '" << r->to << "' doctor\n";
   return 0;
 }

@@ -50,7 +50,8 @@ Result<std::pair<std::string, std::string>> split_name_file(const std::string& a
 Result<json> build_model(const AddOptions& o, Context& ctx) {
   json model = json::object();
   if (!o.config.empty()) {
-    auto parsed = read_json_object(ctx, o.config, "--config", "--config file '" + o.config + "'", R"({"model": "m-1"})");
+    auto parsed =
+        read_json_object(ctx, o.config, "--config", "--config file '" + o.config + "'", R"({"model": "m-1"})");
     KANARI_TRY(parsed);
     model = std::move(*parsed);
   }
@@ -93,7 +94,8 @@ Result<int> run_add(const AddOptions& o, Context& ctx) {
   for (const auto& f : o.files)
     KANARI_TRY(add(core::ComponentKind::prompt, f, f, "prompt file"));
   const std::pair<const std::vector<std::string>*, core::ComponentKind> groups[] = {
-      {&o.prompts, core::ComponentKind::prompt}, {&o.tools, core::ComponentKind::tool},
+      {&o.prompts, core::ComponentKind::prompt},
+      {&o.tools, core::ComponentKind::tool},
       {&o.other_files, core::ComponentKind::file}};
   for (const auto& [args, kind] : groups) {
     for (const auto& a : *args) {
@@ -106,10 +108,13 @@ Result<int> run_add(const AddOptions& o, Context& ctx) {
   auto model = build_model(o, ctx);
   KANARI_TRY(model);
   if (in.components.empty() && model->empty())
-    return usage_error("nothing to add: give prompt FILEs, --prompt/--tool/--file NAME=FILE, or --model/--param/--config");
+    return usage_error(
+        "nothing to add: give prompt FILEs, --prompt/--tool/--file NAME=FILE, or --model/--param/--config");
   in.model = std::move(*model);
-  if (!o.label.empty()) in.label = o.label;
-  if (!o.message.empty()) in.message = o.message;
+  if (!o.label.empty())
+    in.label = o.label;
+  if (!o.message.empty())
+    in.message = o.message;
   if ((in.label && !is_valid_utf8(*in.label)) || (in.message && !is_valid_utf8(*in.message)))
     return usage_error("--label and --message must be valid UTF-8");
   auto r = rollout::add_version(**lib, std::move(in));
@@ -144,14 +149,18 @@ Result<int> run_list(const ListOptions&, Context& ctx) {
   KANARI_TRY(listing);
   const auto& versions = listing->versions;
   auto role = [&](const std::string& id) -> json {
-    if (listing->stable == id) return "stable";
-    if (listing->canary == id) return "canary";
+    if (listing->stable == id)
+      return "stable";
+    if (listing->canary == id)
+      return "canary";
     return nullptr;
   };
   if (ctx.g.json) {
     json arr = json::array();
     for (const auto& v : versions)
-      arr.push_back({{"id", v.version_id}, {"label", opt(v.label)}, {"created_at", format_rfc3339(v.created_at)},
+      arr.push_back({{"id", v.version_id},
+                     {"label", opt(v.label)},
+                     {"created_at", format_rfc3339(v.created_at)},
                      {"role", role(v.version_id)}});
     ctx.print_json(arr);
     return 0;
@@ -166,8 +175,11 @@ Result<int> run_list(const ListOptions&, Context& ctx) {
     json r = role(v.version_id);
     std::string rs = r.is_null() ? "-" : r.get<std::string>();
     table.add_row({v.version_id.substr(0, core::k_short_id_length),
-                   {rs, rs == "stable" ? style::green : rs == "canary" ? style::yellow : ""},
-                   format_rfc3339(v.created_at), v.label.value_or("")});
+                   {rs, rs == "stable"   ? style::green
+                        : rs == "canary" ? style::yellow
+                                         : ""},
+                   format_rfc3339(v.created_at),
+                   v.label.value_or("")});
   }
   h << table.render(ctx.colour());
   return 0;
@@ -200,15 +212,18 @@ Result<int> run_show(const ShowOptions& o, Context& ctx) {
   }
   auto& h = ctx.human();
   h << "version " << r.id << "\n";
-  if (r.label) h << "label    " << *r.label << "\n";
+  if (r.label)
+    h << "label    " << *r.label << "\n";
   h << "author   " << r.author << "\ncreated  " << format_rfc3339(r.created_at) << "\ntracks  ";
-  for (const auto& t : v->tracks) h << " " << t;
+  for (const auto& t : v->tracks)
+    h << " " << t;
   h << "\n";
-  if (r.message) h << "\n    " << *r.message << "\n";
+  if (r.message)
+    h << "\n    " << *r.message << "\n";
   h << "\ncomponents:\n";
   for (const auto& c : r.components)
-    h << "  " << core::to_string(c.kind) << std::string(8 - core::to_string(c.kind).size(), ' ') << c.sha256.substr(0, 12)
-      << "  " << c.bytes << " B  " << c.name << "\n";
+    h << "  " << core::to_string(c.kind) << std::string(8 - core::to_string(c.kind).size(), ' ')
+      << c.sha256.substr(0, 12) << "  " << c.bytes << " B  " << c.name << "\n";
   h << "model: " << core::canonical_json(v->model) << "\n";
   return 0;
 }
@@ -229,11 +244,19 @@ Result<int> run_diff(const DiffOptions& o, Context& ctx) {
   if (ctx.g.json) {
     json comps = json::array(), model = json::array();
     for (const auto& c : d->components)
-      comps.push_back({{"kind", c.kind}, {"name", c.name}, {"change", c.change}, {"old_sha256", opt(c.old_sha256)},
-                       {"new_sha256", opt(c.new_sha256)}, {"diff", opt(c.diff)}});
+      comps.push_back({{"kind", c.kind},
+                       {"name", c.name},
+                       {"change", c.change},
+                       {"old_sha256", opt(c.old_sha256)},
+                       {"new_sha256", opt(c.new_sha256)},
+                       {"diff", opt(c.diff)}});
     for (const auto& m : d->model)
-      model.push_back({{"key", m.key}, {"old", m.old_value.value_or(json(nullptr))},
-                       {"new", m.new_value.value_or(json(nullptr))}, {"change", !m.old_value ? "added" : !m.new_value ? "removed" : "changed"}});
+      model.push_back({{"key", m.key},
+                       {"old", m.old_value.value_or(json(nullptr))},
+                       {"new", m.new_value.value_or(json(nullptr))},
+                       {"change", !m.old_value   ? "added"
+                                  : !m.new_value ? "removed"
+                                                 : "changed"}});
     ctx.print_json({{"from", d->from}, {"to", d->to}, {"components", comps}, {"model", model}});
     return 0;
   }
@@ -245,8 +268,10 @@ Result<int> run_diff(const DiffOptions& o, Context& ctx) {
   for (const auto& c : d->components) {
     char mark = c.change == "added" ? '+' : c.change == "removed" ? '-' : '~';
     h << mark << " " << c.kind << " " << c.name << " (" << c.change << ")\n";
-    if (c.diff) h << *c.diff;
-    else if (c.change == "changed") h << "  (binary or non-UTF-8 content differs)\n";
+    if (c.diff)
+      h << *c.diff;
+    else if (c.change == "changed")
+      h << "  (binary or non-UTF-8 content differs)\n";
   }
   for (const auto& m : d->model) {
     h << "~ model." << m.key << ": " << (m.old_value ? core::canonical_json(*m.old_value) : "(unset)") << " -> "
@@ -287,15 +312,16 @@ Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
                                "(a full disk, a closed pipe)");
     return 0;
   }
-  KANARI_TRY(write_tree(o.to, files,
-                        {o.force ? Overwrite::yes : Overwrite::no, "--to '" + o.to + "'", "pass --force to overwrite"}));
+  KANARI_TRY(write_tree(
+      o.to, files, {o.force ? Overwrite::yes : Overwrite::no, "--to '" + o.to + "'", "pass --force to overwrite"}));
   if (ctx.g.json) {
     json paths = json::array();
-    for (const auto& f : files) paths.push_back(f.path);
+    for (const auto& f : files)
+      paths.push_back(f.path);
     ctx.print_json({{"id", *id}, {"to", o.to}, {"files", paths}});
   } else {
-    ctx.human() << "Checked out " << id->substr(0, core::k_short_id_length) << " into " << o.to << " ("
-                << files.size() << " files)\n";
+    ctx.human() << "Checked out " << id->substr(0, core::k_short_id_length) << " into " << o.to << " (" << files.size()
+                << " files)\n";
   }
   return 0;
 }
@@ -303,7 +329,8 @@ Result<int> run_checkout(const CheckoutOptions& o, Context& ctx) {
 } // namespace
 
 void setup_version(CLI::App& app, Registry& reg) {
-  auto* version = app.add_subcommand("version", "Add, list, show, diff, check out, sign and verify content-addressed versions");
+  auto* version =
+      app.add_subcommand("version", "Add, list, show, diff, check out, sign and verify content-addressed versions");
   version->require_subcommand(1);
 
   auto add = std::make_shared<AddOptions>();
@@ -335,11 +362,14 @@ void setup_version(CLI::App& app, Registry& reg) {
   reg.on(d, diff, run_diff);
 
   auto co = std::make_shared<CheckoutOptions>();
-  auto* c = version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact, "
-                                                 "or as a tar stream; never follows a symbolic link");
+  auto* c =
+      version->add_subcommand("checkout", "Write a version's components (and model.json) to a directory, byte-exact, "
+                                          "or as a tar stream; never follows a symbolic link");
   c->add_option("REF", co->ref, "id, unique prefix, stable or canary")->required();
-  c->add_option("--to", co->to, "the directory to write (must be empty unless --force; never a symbolic link), "
-                                "or - for a tar stream on stdout (./- for a directory named -)")->required();
+  c->add_option("--to", co->to,
+                "the directory to write (must be empty unless --force; never a symbolic link), "
+                "or - for a tar stream on stdout (./- for a directory named -)")
+      ->required();
   c->add_flag("--force", co->force, "overwrite regular files in a non-empty directory (links are still refused)");
   reg.on(c, co, run_checkout);
 

@@ -99,9 +99,12 @@ Result<Kind> kind_at(int dir_fd, const std::string& name, const std::string& wha
       return Kind::missing;
     return operational_error("cannot write " + what + ": '" + rel + "': " + std::strerror(errno));
   }
-  if (S_ISLNK(st.st_mode)) return Kind::symlink;
-  if (S_ISDIR(st.st_mode)) return Kind::directory;
-  if (S_ISREG(st.st_mode)) return Kind::regular;
+  if (S_ISLNK(st.st_mode))
+    return Kind::symlink;
+  if (S_ISDIR(st.st_mode))
+    return Kind::directory;
+  if (S_ISREG(st.st_mode))
+    return Kind::regular;
   return Kind::other;
 }
 
@@ -193,8 +196,8 @@ Result<void> check_path(int root_fd, const std::string& path, const std::string&
 std::string temporary_name() {
   static std::atomic<std::uint64_t> counter{0};
   const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::uint64_t x = now ^ (static_cast<std::uint64_t>(::getpid()) << 40) ^
-                    (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
+  std::uint64_t x =
+      now ^ (static_cast<std::uint64_t>(::getpid()) << 40) ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
   static const char* digits = "0123456789abcdef";
   std::string name = ".kanari-tmp-";
   for (int i = 0; i < 12; ++i, x >>= 4)

@@ -100,7 +100,10 @@ private:
     put_octal(&b[136], 12, m_mtime);
     std::memset(&b[148], ' ', 8); // the checksum counts its own field as spaces
     b[156] = type;
-    std::memcpy(&b[257], "ustar\0" "00", 8);
+    std::memcpy(&b[257],
+                "ustar\0"
+                "00",
+                8);
     put_octal(&b[329], 8, 0); // devmajor
     put_octal(&b[337], 8, 0); // devminor
     put_text(&b[345], 155, prefix);
@@ -140,7 +143,8 @@ void write_tar(std::ostream& out, const std::vector<TreeFile>& files, std::int64
     for (std::size_t slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
       entries.emplace(f.path.substr(0, slash + 1), nullptr);
   }
-  Writer w(out, static_cast<std::uint64_t>(std::clamp<std::int64_t>(mtime, 0, static_cast<std::int64_t>(k_max_octal_11))));
+  Writer w(out,
+           static_cast<std::uint64_t>(std::clamp<std::int64_t>(mtime, 0, static_cast<std::int64_t>(k_max_octal_11))));
   for (const auto& [path, file] : entries) {
     if (file)
       w.entry(path, '0', k_file_mode, file->data);

@@ -18,12 +18,12 @@
 
 static int failures = 0;
 
-#define EXPECT(cond)                                                                                               \
-  do {                                                                                                             \
-    if (!(cond)) {                                                                                                 \
-      fprintf(stderr, "route_and_record: check failed at line %d: %s\n", __LINE__, #cond);                         \
-      ++failures;                                                                                                  \
-    }                                                                                                              \
+#define EXPECT(cond)                                                                                                   \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      fprintf(stderr, "route_and_record: check failed at line %d: %s\n", __LINE__, #cond);                             \
+      ++failures;                                                                                                      \
+    }                                                                                                                  \
   } while (0)
 
 int main(int argc, char** argv) {
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
 
   kanari_route_decision* routes = calloc(n, sizeof *routes);
   kanari_outcome* outcomes = calloc(n, sizeof *outcomes);
-  char (*keys)[32] = calloc(n, sizeof *keys);
-  char (*tasks)[32] = calloc(n, sizeof *tasks);
+  char(*keys)[32] = calloc(n, sizeof *keys);
+  char(*tasks)[32] = calloc(n, sizeof *tasks);
   if (!routes || !outcomes || !keys || !tasks) {
     fprintf(stderr, "route_and_record: out of memory\n");
     return 3;

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "route_bench: %s\n", kanari_last_error(NULL));
     return 3;
   }
-  char (*keys)[32] = malloc(n * sizeof *keys);
+  char(*keys)[32] = malloc(n * sizeof *keys);
   const char** ptrs = malloc(n * sizeof *ptrs);
   kanari_route_decision* out = malloc(n * sizeof *out);
   if (!keys || !ptrs || !out || n == 0)

@@ -149,7 +149,7 @@ typedef struct kanari_outcome {
   double cost;
   int64_t tokens;
   double score;
-  int64_t at_ms; /* milliseconds since the Unix epoch; without KANARI_HAS_AT: now */
+  int64_t at_ms;     /* milliseconds since the Unix epoch; without KANARI_HAS_AT: now */
   const char* error; /* an error code, NULL when none */
 } kanari_outcome;
 

@@ -163,12 +163,12 @@ KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_
       return usage_error(std::string("invalid gate input: ") + e.what());
     }
     if (json_out) {
-      nlohmann::json j = {{"verdict", gate::to_string(r.verdict)},
-                          {"apply_promote", r.apply_promote},
-                          {"reasons", r.reasons},
-                          {"evidence", r.evidence},
-                          {"more_canary_tasks", r.more_canary_tasks ? nlohmann::json(*r.more_canary_tasks)
-                                                                    : nlohmann::json(nullptr)}};
+      nlohmann::json j = {
+          {"verdict", gate::to_string(r.verdict)},
+          {"apply_promote", r.apply_promote},
+          {"reasons", r.reasons},
+          {"evidence", r.evidence},
+          {"more_canary_tasks", r.more_canary_tasks ? nlohmann::json(*r.more_canary_tasks) : nlohmann::json(nullptr)}};
       capi::return_string(capi::dump(j), json_out);
     }
     if (verdict)

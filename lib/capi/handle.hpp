@@ -87,8 +87,7 @@ template <typename Body> kanari_status guarded(kanari_store* h, Body&& body) noe
     return fail(h, KANARI_OPERATIONAL, e.what());
   } catch (const store::StoreFailure& e) {
     try {
-      return fail(h, KANARI_OPERATIONAL,
-                  (std::string(e.what()) + "; check the store's disk and permissions").c_str());
+      return fail(h, KANARI_OPERATIONAL, (std::string(e.what()) + "; check the store's disk and permissions").c_str());
     } catch (...) {
       return fail(h, KANARI_OPERATIONAL, e.what());
     }

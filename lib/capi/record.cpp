@@ -96,8 +96,8 @@ KANARI_API kanari_status kanari_record_batch(kanari_store* store, const kanari_o
     for (size_t i = 0; i < n; ++i) {
       auto in = capi::to_input(outcomes[i]);
       if (!in.ok())
-        return Error{in.error().code, "outcome " + std::to_string(i) + ": " + in.error().message +
-                                          "; nothing was recorded"};
+        return Error{in.error().code,
+                     "outcome " + std::to_string(i) + ": " + in.error().message + "; nothing was recorded"};
       batch.push_back(std::move(*in));
     }
     auto s = rollout::record_batch(*store->ctx, batch, rollout::InvalidLines::fail);

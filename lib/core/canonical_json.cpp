@@ -93,10 +93,19 @@ std::u16string utf16(const std::string& s) {
     auto c = static_cast<unsigned char>(s[i]);
     unsigned cp;
     size_t len;
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
-    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
-    else { cp = c & 0x07; len = 4; }
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      len = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0F;
+      len = 3;
+    } else {
+      cp = c & 0x07;
+      len = 4;
+    }
     for (size_t k = 1; k < len && i + k < s.size(); ++k)
       cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
     i += len;
@@ -144,8 +153,7 @@ void write(std::string& out, const json& v) {
     if (!ascii_order_is_enough) {
       for (auto& k : keys)
         k.first = utf16(k.second.key());
-      std::stable_sort(keys.begin(), keys.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     }
     out += '{';
     bool first = true;
@@ -161,8 +169,7 @@ void write(std::string& out, const json& v) {
     break;
   }
   case json::value_t::binary:
-  case json::value_t::discarded:
-    throw std::invalid_argument("canonical JSON: value has no JSON form");
+  case json::value_t::discarded: throw std::invalid_argument("canonical JSON: value has no JSON form");
   }
 }
 
@@ -224,11 +231,10 @@ Result<json> parse_json(std::string_view text, std::string_view what) {
     return usage_error(std::string(what) + " is not valid JSON: " + escape_invalid_utf8(msg));
   }
   if (too_deep)
-    return usage_error(std::string(what) + " nests arrays and objects deeper than " +
-                       std::to_string(k_max_json_depth) + " levels");
+    return usage_error(std::string(what) + " nests arrays and objects deeper than " + std::to_string(k_max_json_depth) +
+                       " levels");
   if (!duplicate.empty())
-    return usage_error(std::string(what) + " has the key '" + duplicate +
-                       "' more than once in one object; keep one");
+    return usage_error(std::string(what) + " has the key '" + duplicate + "' more than once in one object; keep one");
   return v;
 }
 

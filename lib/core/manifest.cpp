@@ -20,9 +20,12 @@ std::string_view to_string(ComponentKind k) {
 }
 
 std::optional<ComponentKind> component_kind_from_string(std::string_view s) {
-  if (s == "prompt") return ComponentKind::prompt;
-  if (s == "tool") return ComponentKind::tool;
-  if (s == "file") return ComponentKind::file;
+  if (s == "prompt")
+    return ComponentKind::prompt;
+  if (s == "tool")
+    return ComponentKind::tool;
+  if (s == "file")
+    return ComponentKind::file;
   return std::nullopt;
 }
 

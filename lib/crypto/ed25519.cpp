@@ -138,11 +138,10 @@ bool ed25519_verify(std::string_view key_id, std::string_view msg, std::string_v
   PkeyPtr key(EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr,
                                              reinterpret_cast<const unsigned char*>(raw->data()), raw->size()));
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  const bool ok = key && ctx &&
-                  EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key.get(), nullptr) == 1 &&
-                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                                   signature.size(), reinterpret_cast<const unsigned char*>(msg.data()),
-                                   msg.size()) == 1;
+  const bool ok =
+      key && ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key.get(), nullptr) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                       reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) == 1;
   ERR_clear_error();
   return ok;
 }

@@ -99,8 +99,7 @@ std::uint64_t PrefixedSha256::first_u64(std::string_view key) const {
   EVP_MD_CTX* w = m_impl->work.get();
   Digest d;
   unsigned len = 0;
-  if (EVP_MD_CTX_copy_ex(w, m_impl->base.get()) != 1 ||
-      EVP_DigestUpdate(w, key.data(), key.size()) != 1 ||
+  if (EVP_MD_CTX_copy_ex(w, m_impl->base.get()) != 1 || EVP_DigestUpdate(w, key.data(), key.size()) != 1 ||
       EVP_DigestFinal_ex(w, d.data(), &len) != 1)
     throw std::runtime_error("OpenSSL: SHA-256 failed");
   std::uint64_t v = 0;

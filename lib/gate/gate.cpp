@@ -109,12 +109,11 @@ void report_threshold(const Policy& p, Counts c, Counts s, PassRateCall call, Re
                                                                 : "hold"}});
 }
 
-void report_sequential(const Policy& p, Counts c, Counts s, const SequentialBounds& b,
-                       double margin, PassRateCall call, Report& r) {
+void report_sequential(const Policy& p, Counts c, Counts s, const SequentialBounds& b, double margin, PassRateCall call,
+                       Report& r) {
   const std::string level = general(100.0 * (1.0 - p.alpha)) + " %";
-  std::string text = "sequential pass rate: " + versus(c, s) + ": difference " +
-                     fixed(100.0 * b.diff, 1) + " points, " + level +
-                     " always-valid bounds [" + fixed(100.0 * b.lower, 1) + ", " +
+  std::string text = "sequential pass rate: " + versus(c, s) + ": difference " + fixed(100.0 * b.diff, 1) +
+                     " points, " + level + " always-valid bounds [" + fixed(100.0 * b.lower, 1) + ", " +
                      fixed(100.0 * b.upper, 1) + "] points";
   if (call == PassRateCall::rollback) {
     text += ": upper bound below 0, canary is worse than stable";
@@ -124,21 +123,16 @@ void report_sequential(const Policy& p, Counts c, Counts s, const SequentialBoun
   } else {
     auto [lower, limit] = distinct(b.lower, -margin, 100.0, false);
     text += ": lower bound " + lower + " <= " + limit + " allowed and upper bound >= 0; holding";
-    r.more_canary_tasks =
-        sequential_more_canary_tasks(c, s, p.alpha, p.planned_samples, margin);
+    r.more_canary_tasks = sequential_more_canary_tasks(c, s, p.alpha, p.planned_samples, margin);
     if (r.more_canary_tasks)
-      text += " (about " + std::to_string(*r.more_canary_tasks) +
-              " more canary tasks at the current effect)";
+      text += " (about " + std::to_string(*r.more_canary_tasks) + " more canary tasks at the current effect)";
     else
       text += " (no number of further tasks decides at the current effect)";
   }
   r.reasons.push_back(std::move(text));
-  const char* result = call == PassRateCall::rollback  ? "rollback"
-                       : call == PassRateCall::promote ? "promote"
-                                                       : "hold";
-  r.sequential = {{"diff", b.diff},   {"variance", b.variance}, {"rho", b.rho},
-                  {"halfwidth", b.halfwidth}, {"lower", b.lower}, {"upper", b.upper},
-                  {"margin", margin}};
+  const char* result = call == PassRateCall::rollback ? "rollback" : call == PassRateCall::promote ? "promote" : "hold";
+  r.sequential = {{"diff", b.diff},   {"variance", b.variance}, {"rho", b.rho},    {"halfwidth", b.halfwidth},
+                  {"lower", b.lower}, {"upper", b.upper},       {"margin", margin}};
   r.gates.push_back({{"gate", "pass_rate_sequential"},
                      {"value", b.lower},
                      {"upper", b.upper},
@@ -192,8 +186,8 @@ std::string metric_text(std::string_view metric, double v) {
 
 enum class Bound { max, max_regression, max_ratio };
 
-void check_bound(const MetricGate& g, Bound bound, double limit, std::optional<double> cv,
-                 std::optional<double> bv, MetricTally& tally, Report* r) {
+void check_bound(const MetricGate& g, Bound bound, double limit, std::optional<double> cv, std::optional<double> bv,
+                 MetricTally& tally, Report* r) {
   const bool needs_baseline = bound != Bound::max;
   const char* bound_name = bound == Bound::max              ? "max"
                            : bound == Bound::max_regression ? "max_regression"
@@ -203,12 +197,9 @@ void check_bound(const MetricGate& g, Bound bound, double limit, std::optional<d
       const std::string missing = !cv && needs_baseline && !bv ? "canary and stable have"
                                   : !cv                        ? "canary has"
                                                                : "stable has";
-      r->reasons.push_back(g.metric + " " + bound_name + " gate skipped: " + missing + " no " +
-                           g.metric + " data");
-      r->gates.push_back({{"gate", g.metric + "." + bound_name},
-                          {"value", nullptr},
-                          {"threshold", limit},
-                          {"result", "skipped"}});
+      r->reasons.push_back(g.metric + " " + bound_name + " gate skipped: " + missing + " no " + g.metric + " data");
+      r->gates.push_back(
+          {{"gate", g.metric + "." + bound_name}, {"value", nullptr}, {"threshold", limit}, {"result", "skipped"}});
     }
     return;
   }
@@ -240,13 +231,11 @@ void check_bound(const MetricGate& g, Bound bound, double limit, std::optional<d
       }
     } else {
       value = nullptr;
-      text += violation ? "stable is 0, so any canary value is an unbounded regression"
-                        : "both are 0";
+      text += violation ? "stable is 0, so any canary value is an unbounded regression" : "both are 0";
     }
   }
   if (violation)
-    text += std::string(" (violation: ") + (g.on_fail == OnFail::rollback ? "rollback" : "hold") +
-            ")";
+    text += std::string(" (violation: ") + (g.on_fail == OnFail::rollback ? "rollback" : "hold") + ")";
   r->reasons.push_back(std::move(text));
   r->gates.push_back({{"gate", g.metric + "." + bound_name},
                       {"value", value},
@@ -273,11 +262,9 @@ void metric_gates(const Policy& p, const GateInput& in, MetricTally& tally, Repo
 void check_input(const GateInput& in) {
   for (const ArmSample* a : {&in.canary, &in.baseline}) {
     const char* arm = a == &in.canary ? "canary" : "baseline";
-    if (a->n < 0 || a->pass < 0 || a->errors < 0 || a->pass > a->n || a->errors > a->n ||
-        a->n > k_max_count)
-      throw std::invalid_argument(std::string("gate input: invalid ") + arm + " counts n=" +
-                                  std::to_string(a->n) + " pass=" + std::to_string(a->pass) +
-                                  " errors=" + std::to_string(a->errors));
+    if (a->n < 0 || a->pass < 0 || a->errors < 0 || a->pass > a->n || a->errors > a->n || a->n > k_max_count)
+      throw std::invalid_argument(std::string("gate input: invalid ") + arm + " counts n=" + std::to_string(a->n) +
+                                  " pass=" + std::to_string(a->pass) + " errors=" + std::to_string(a->errors));
     // A NaN compares false with every bound (so it would pass a `max` gate),
     // and no latency, cost or token count is negative.
     for (const auto& [value, name] : {std::pair{&a->latency_p95_ms, "latency_p95_ms"},
@@ -297,9 +284,8 @@ template <typename F> void add(Report* r, F&& make) {
 }
 
 std::string deadline_text(const Policy& p, const GateInput& in) {
-  return "step deadline passed: " + std::to_string(in.step_elapsed_seconds) +
-         " s >= max_step_seconds " + std::to_string(*p.max_step_seconds) + "; on_timeout \"" +
-         std::string(to_string(p.on_timeout)) + "\"";
+  return "step deadline passed: " + std::to_string(in.step_elapsed_seconds) + " s >= max_step_seconds " +
+         std::to_string(*p.max_step_seconds) + "; on_timeout \"" + std::string(to_string(p.on_timeout)) + "\"";
 }
 
 // A pass-rate PROMOTE (or an on_timeout promote) still has to clear the
@@ -311,17 +297,17 @@ Verdict promote_path(const Policy& p, const GateInput& in, Report* r) {
   }
   if (in.step_elapsed_seconds < p.min_step_seconds) {
     add(r, [&] {
-      return "step has run " + std::to_string(in.step_elapsed_seconds) +
-             " s of min_step_seconds " + std::to_string(p.min_step_seconds);
+      return "step has run " + std::to_string(in.step_elapsed_seconds) + " s of min_step_seconds " +
+             std::to_string(p.min_step_seconds);
     });
     return Verdict::hold;
   }
-  const bool needs_approval = p.require_approval == Approval::every ||
-                              (p.require_approval == Approval::final_step && in.final_step);
+  const bool needs_approval =
+      p.require_approval == Approval::every || (p.require_approval == Approval::final_step && in.final_step);
   if (needs_approval && !in.approved) {
     add(r, [&] {
-      return "promotion requires approval (require_approval \"" +
-             std::string(to_string(p.require_approval)) + "\") and none was granted";
+      return "promotion requires approval (require_approval \"" + std::string(to_string(p.require_approval)) +
+             "\") and none was granted";
     });
     return Verdict::awaiting_approval;
   }
@@ -345,8 +331,7 @@ Verdict decide(const Policy& p, const GateInput& in, Report* r) {
   }
   check_input(in);
   // A paused rollout is held by a person: its deadline does not act.
-  const bool deadline =
-      !in.paused && p.max_step_seconds && in.step_elapsed_seconds >= *p.max_step_seconds;
+  const bool deadline = !in.paused && p.max_step_seconds && in.step_elapsed_seconds >= *p.max_step_seconds;
 
   const std::int64_t min_stable = std::max<std::int64_t>(1, p.effective_min_stable_samples());
   const bool canary_short = in.canary.n < p.min_samples;
@@ -440,9 +425,7 @@ std::string_view to_string(Verdict v) {
   return "?";
 }
 
-GateResult evaluate(const Policy& policy, const GateInput& in) {
-  return evaluate(policy, in, Detail::full);
-}
+GateResult evaluate(const Policy& policy, const GateInput& in) { return evaluate(policy, in, Detail::full); }
 
 GateResult evaluate(const Policy& policy, const GateInput& in, Detail detail) {
   GateResult result;
@@ -468,13 +451,11 @@ GateResult evaluate(const Policy& policy, const GateInput& in, Detail detail) {
     if (!report.sequential.is_null())
       result.evidence["sequential"] = std::move(report.sequential);
   }
-  result.apply_promote =
-      result.verdict == Verdict::promote && in.promote_streak >= policy.consecutive - 1;
+  result.apply_promote = result.verdict == Verdict::promote && in.promote_streak >= policy.consecutive - 1;
   if (detail == Detail::full) {
     if (result.verdict == Verdict::promote && !result.apply_promote)
       result.reasons.push_back("PROMOTE " + std::to_string(in.promote_streak + 1) + " of " +
-                               std::to_string(policy.consecutive) +
-                               " consecutive required: not applied yet");
+                               std::to_string(policy.consecutive) + " consecutive required: not applied yet");
     result.evidence["verdict"] = to_string(result.verdict);
     result.evidence["apply_promote"] = result.apply_promote;
   }

@@ -34,14 +34,14 @@ struct GateInput {
   ArmSample canary;         // canary outcomes of the current step
   ArmSample baseline;       // stable baseline per docs/gates.md (caller does the top-up)
   std::int64_t step_elapsed_seconds = 0;
-  bool final_step = false;        // promoting now would make the canary stable
-  bool approved = false;          // approval granted for the current step
+  bool final_step = false;         // promoting now would make the canary stable
+  bool approved = false;           // approval granted for the current step
   std::int64_t promote_streak = 0; // consecutive PROMOTE verdicts already recorded for this step (before this one)
 };
 
 struct GateResult {
   Verdict verdict = Verdict::no_canary;
-  bool apply_promote = false; // PROMOTE and the `consecutive` requirement is met now (streak+1 >= consecutive)
+  bool apply_promote = false;       // PROMOTE and the `consecutive` requirement is met now (streak+1 >= consecutive)
   std::vector<std::string> reasons; // human readable, one per gate or condition
   nlohmann::json evidence;          // inputs, method and parameters, per-gate results
   std::optional<std::int64_t> more_canary_tasks; // HOLD/INSUFFICIENT_DATA: estimate of further canary tasks needed

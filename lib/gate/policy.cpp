@@ -14,13 +14,11 @@ using nlohmann::json;
 namespace {
 
 constexpr std::array<std::string_view, 15> k_policy_keys = {
-    "alpha",           "consecutive",      "max_regression",  "max_step_seconds", "method",
-    "metrics",         "min_samples",      "min_stable_samples", "min_step_seconds",
-    "on_timeout",      "planned_samples",  "regression",      "require_approval", "require_signature",
-    "steps"};
+    "alpha",           "consecutive", "max_regression",     "max_step_seconds",  "method",
+    "metrics",         "min_samples", "min_stable_samples", "min_step_seconds",  "on_timeout",
+    "planned_samples", "regression",  "require_approval",   "require_signature", "steps"};
 
-constexpr std::array<std::string_view, 5> k_metric_keys = {"metric", "max", "max_regression",
-                                                           "max_ratio", "on_fail"};
+constexpr std::array<std::string_view, 5> k_metric_keys = {"metric", "max", "max_regression", "max_ratio", "on_fail"};
 
 // A value rendered for an error message; never throws on bad UTF-8, and a
 // long one is cut at a character boundary so the message stays UTF-8.
@@ -36,8 +34,7 @@ std::string shown(const json& v) {
 }
 
 Error key_error(std::string_view key, std::string_view expectation, const json& v) {
-  return usage_error("policy key '" + std::string(key) + "' must be " + std::string(expectation) +
-                     ", got " + shown(v));
+  return usage_error("policy key '" + std::string(key) + "' must be " + std::string(expectation) + ", got " + shown(v));
 }
 
 std::string join_keys(const auto& keys, std::size_t count) {
@@ -61,8 +58,7 @@ std::optional<std::string> number_text(const json& v) {
 }
 
 Result<std::int64_t> get_int(const json& v, std::string_view key, std::int64_t lo, std::int64_t hi) {
-  const std::string expect =
-      "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  const std::string expect = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   auto text = number_text(v);
   if (!text)
     return key_error(key, expect, v);
@@ -72,8 +68,8 @@ Result<std::int64_t> get_int(const json& v, std::string_view key, std::int64_t l
   return *x;
 }
 
-Result<double> get_double(const json& v, std::string_view key, double lo, double hi,
-                          bool lo_open, std::string_view expect) {
+Result<double> get_double(const json& v, std::string_view key, double lo, double hi, bool lo_open,
+                          std::string_view expect) {
   if (!v.is_number())
     return key_error(key, expect, v);
   const double x = v.get<double>();
@@ -83,8 +79,7 @@ Result<double> get_double(const json& v, std::string_view key, double lo, double
 }
 
 template <typename E, std::size_t N>
-Result<E> get_enum(const json& v, std::string_view key,
-                   const std::array<std::pair<std::string_view, E>, N>& names) {
+Result<E> get_enum(const json& v, std::string_view key, const std::array<std::pair<std::string_view, E>, N>& names) {
   std::string expect;
   for (std::size_t i = 0; i < N; ++i) {
     if (i)
@@ -137,11 +132,10 @@ Result<MetricGate> parse_metric(const json& m, std::size_t index) {
     return key_error(prefix, "an object like {\"metric\": \"latency_p95_ms\", \"max\": 2000}", m);
   for (const auto& [k, v] : m.items())
     if (std::find(k_metric_keys.begin(), k_metric_keys.end(), k) == k_metric_keys.end())
-      return usage_error("policy key '" + prefix + "." + k + "' is unknown; allowed keys: " +
-                         join_keys(k_metric_keys, k_metric_keys.size()));
+      return usage_error("policy key '" + prefix + "." + k +
+                         "' is unknown; allowed keys: " + join_keys(k_metric_keys, k_metric_keys.size()));
   const std::string metric_key = prefix + ".metric";
-  const std::string metric_expect =
-      "one of \"latency_p95_ms\", \"cost_mean\", \"tokens_mean\", \"error_rate\"";
+  const std::string metric_expect = "one of \"latency_p95_ms\", \"cost_mean\", \"tokens_mean\", \"error_rate\"";
   if (!m.contains("metric"))
     return usage_error("policy key '" + metric_key + "' is required: " + metric_expect);
   const json& name = m.at("metric");
@@ -157,9 +151,8 @@ Result<MetricGate> parse_metric(const json& m, std::size_t index) {
   g.metric = std::string(spec->name);
   const std::string allowed = spec->max_ratio ? "max, max_ratio" : "max, max_regression";
   auto not_allowed = [&](std::string_view bound) {
-    return usage_error("policy key '" + prefix + "." + std::string(bound) +
-                       "' is not allowed for metric \"" + g.metric + "\" (allowed bounds: " +
-                       allowed + ")");
+    return usage_error("policy key '" + prefix + "." + std::string(bound) + "' is not allowed for metric \"" +
+                       g.metric + "\" (allowed bounds: " + allowed + ")");
   };
   if (m.contains("max")) {
     const bool rate = spec->max_limit == 1.0;
@@ -171,16 +164,16 @@ Result<MetricGate> parse_metric(const json& m, std::size_t index) {
   if (m.contains("max_regression")) {
     if (!spec->max_regression)
       return not_allowed("max_regression");
-    auto x = get_double(m.at("max_regression"), prefix + ".max_regression", 0.0,
-                        std::numeric_limits<double>::max(), false, "a finite number >= 0");
+    auto x = get_double(m.at("max_regression"), prefix + ".max_regression", 0.0, std::numeric_limits<double>::max(),
+                        false, "a finite number >= 0");
     KANARI_TRY(x);
     g.max_regression = *x;
   }
   if (m.contains("max_ratio")) {
     if (!spec->max_ratio)
       return not_allowed("max_ratio");
-    auto x = get_double(m.at("max_ratio"), prefix + ".max_ratio", 0.0,
-                        std::numeric_limits<double>::max(), true, "a finite number > 0");
+    auto x = get_double(m.at("max_ratio"), prefix + ".max_ratio", 0.0, std::numeric_limits<double>::max(), true,
+                        "a finite number > 0");
     KANARI_TRY(x);
     g.max_ratio = *x;
   }
@@ -204,9 +197,7 @@ json scaled_number(std::int64_t value, std::int64_t scale) {
 
 } // namespace
 
-std::int64_t Policy::effective_min_stable_samples() const {
-  return min_stable_samples.value_or(min_samples);
-}
+std::int64_t Policy::effective_min_stable_samples() const { return min_stable_samples.value_or(min_samples); }
 
 std::optional<std::int64_t> parse_decimal(std::string_view text, int decimals) {
   if (decimals < 0 || decimals > 18)
@@ -328,8 +319,7 @@ Result<Policy> parse_policy(const json& j) {
   }
   if (j.contains("steps")) {
     const json& v = j.at("steps");
-    const std::string_view expect =
-        "an array of percentages in (0, 100] with at most two decimals, strictly ascending";
+    const std::string_view expect = "an array of percentages in (0, 100] with at most two decimals, strictly ascending";
     if (!v.is_array())
       return key_error("steps", expect, v);
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -354,8 +344,7 @@ Result<Policy> parse_policy(const json& j) {
   }
   if (p.max_step_seconds && *p.max_step_seconds < p.min_step_seconds)
     return usage_error("policy key 'max_step_seconds' must be null or >= min_step_seconds (" +
-                       std::to_string(p.min_step_seconds) + "), got " +
-                       std::to_string(*p.max_step_seconds));
+                       std::to_string(p.min_step_seconds) + "), got " + std::to_string(*p.max_step_seconds));
   if (j.contains("on_timeout")) {
     auto t = get_enum(j.at("on_timeout"), "on_timeout", k_on_timeouts);
     KANARI_TRY(t);

@@ -52,15 +52,14 @@ constexpr std::int64_t k_max_tasks = 10'000'000;
 
 Result<void> check_rate(double v, const char* name) {
   if (!(v >= 0.0 && v <= 1.0))
-    return usage_error(std::string(name) + " must be a probability in [0, 1], got " +
-                       std::to_string(v));
+    return usage_error(std::string(name) + " must be a probability in [0, 1], got " + std::to_string(v));
   return {};
 }
 
 Result<void> check_range(std::int64_t v, std::int64_t lo, std::int64_t hi, const char* name) {
   if (v < lo || v > hi)
-    return usage_error(std::string(name) + " must be an integer in [" + std::to_string(lo) +
-                       ", " + std::to_string(hi) + "], got " + std::to_string(v));
+    return usage_error(std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                       "], got " + std::to_string(v));
   return {};
 }
 
@@ -134,8 +133,8 @@ Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& 
   out.p_rollback = static_cast<double>(out.rollback) / trials;
   out.p_undecided = static_cast<double>(out.undecided) / trials;
   const std::int64_t n_decided = out.promote + out.rollback;
-  out.mean_tasks_to_verdict = n_decided > 0 ? decided_tasks / static_cast<double>(n_decided)
-                                            : std::numeric_limits<double>::quiet_NaN();
+  out.mean_tasks_to_verdict =
+      n_decided > 0 ? decided_tasks / static_cast<double>(n_decided) : std::numeric_limits<double>::quiet_NaN();
   return out;
 }
 

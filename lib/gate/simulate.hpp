@@ -12,8 +12,8 @@
 namespace kanari::gate {
 
 struct SimulationConfig {
-  double stable_rate;  // true pass probability of stable, in [0, 1]
-  double canary_rate;  // true pass probability of the canary, in [0, 1]
+  double stable_rate;                   // true pass probability of stable, in [0, 1]
+  double canary_rate;                   // true pass probability of the canary, in [0, 1]
   std::int64_t trials = 10000;          // [1, 10^7]
   std::int64_t eval_every = 1;          // evaluate after every K canary tasks, [1, max_canary_tasks]
   std::int64_t max_canary_tasks = 1000; // a trial still undecided here ends undecided, [1, 10^7]

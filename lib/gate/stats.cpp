@@ -62,8 +62,7 @@ namespace {
 __extension__ typedef __int128 Int128;
 } // namespace
 
-PassRateCall threshold_call(Counts canary, Counts stable, std::int64_t max_regression_ppm,
-                            Regression regression) {
+PassRateCall threshold_call(Counts canary, Counts stable, std::int64_t max_regression_ppm, Regression regression) {
   const Int128 cp = canary.pass, cn = canary.n, sp = stable.pass, sn = stable.n;
   const Int128 worse = sp * cn - cp * sn; // sign of s - c, scaled by sn * cn
   const Int128 ppm = max_regression_ppm;
@@ -100,8 +99,7 @@ double rate(Counts c) { return static_cast<double>(c.pass) / static_cast<double>
 
 } // namespace
 
-SequentialBounds sequential_bounds(Counts canary, Counts stable, double alpha,
-                                   std::int64_t planned_samples) {
+SequentialBounds sequential_bounds(Counts canary, Counts stable, double alpha, std::int64_t planned_samples) {
   SequentialBounds b;
   const double cn = static_cast<double>(canary.n), sn = static_cast<double>(stable.n);
   const double total = cn + sn;
@@ -122,10 +120,8 @@ PassRateCall sequential_call(const SequentialBounds& b, double margin) {
   return PassRateCall::hold;
 }
 
-std::optional<std::int64_t> sequential_more_canary_tasks(Counts canary, Counts stable,
-                                                         double alpha,
-                                                         std::int64_t planned_samples,
-                                                         double margin) {
+std::optional<std::int64_t> sequential_more_canary_tasks(Counts canary, Counts stable, double alpha,
+                                                         std::int64_t planned_samples, double margin) {
   const double diff = rate(canary) - rate(stable);
   const double vc = smoothed_variance(canary), vs = smoothed_variance(stable);
   const double ratio = static_cast<double>(stable.n) / static_cast<double>(canary.n);
@@ -171,8 +167,7 @@ Interval wilson_interval(std::int64_t pass, std::int64_t n, double z) {
   const double half = z / denom * std::sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
   // The endpoints at 0/n and n/n are exactly 0 and 1 (rounding would leave
   // 2e-19 and 0.9999999999999999).
-  return {pass == 0 ? 0.0 : std::max(0.0, center - half),
-          pass == n ? 1.0 : std::min(1.0, center + half)};
+  return {pass == 0 ? 0.0 : std::max(0.0, center - half), pass == n ? 1.0 : std::min(1.0, center + half)};
 }
 
 std::optional<double> nearest_rank(std::vector<double>& values, double p) {

@@ -29,8 +29,7 @@ enum class PassRateCall { promote, hold, rollback };
 //   absolute: ROLLBACK iff (s - c) > max_regression
 //   relative: ROLLBACK iff s > 0 and (s - c) / s > max_regression
 //   PROMOTE iff c >= s; otherwise HOLD.
-PassRateCall threshold_call(Counts canary, Counts stable, std::int64_t max_regression_ppm,
-                            Regression regression);
+PassRateCall threshold_call(Counts canary, Counts stable, std::int64_t max_regression_ppm, Regression regression);
 
 // --- sequential method (asymptotic confidence sequence) ---------------------
 
@@ -44,17 +43,16 @@ double cs_rho(double alpha, double planned_samples);
 double cs_halfwidth(double per_obs_variance, double total, double rho, double alpha);
 
 struct SequentialBounds {
-  double diff = 0;        // c - s, raw pass rates
-  double variance = 0;    // variance of the estimator of c - s (smoothed rates)
+  double diff = 0;     // c - s, raw pass rates
+  double variance = 0; // variance of the estimator of c - s (smoothed rates)
   double rho = 0;
   double halfwidth = 0;
-  double lower = 0;       // diff - halfwidth
-  double upper = 0;       // diff + halfwidth
+  double lower = 0; // diff - halfwidth
+  double upper = 0; // diff + halfwidth
 };
 
 // The always-valid bounds on c - s after the given counts (n >= 1 on both).
-SequentialBounds sequential_bounds(Counts canary, Counts stable, double alpha,
-                                   std::int64_t planned_samples);
+SequentialBounds sequential_bounds(Counts canary, Counts stable, double alpha, std::int64_t planned_samples);
 
 // ROLLBACK iff upper < 0; else PROMOTE iff lower > -margin; else HOLD.
 PassRateCall sequential_call(const SequentialBounds& b, double margin);
@@ -63,10 +61,8 @@ PassRateCall sequential_call(const SequentialBounds& b, double margin);
 // would no longer say HOLD, if the observed rates (smoothed, as in the
 // variance) and the baseline/canary count ratio stayed as they are; nullopt
 // when no number up to k_max_count would do (no effect and no margin).
-std::optional<std::int64_t> sequential_more_canary_tasks(Counts canary, Counts stable,
-                                                         double alpha,
-                                                         std::int64_t planned_samples,
-                                                         double margin);
+std::optional<std::int64_t> sequential_more_canary_tasks(Counts canary, Counts stable, double alpha,
+                                                         std::int64_t planned_samples, double margin);
 
 // --- descriptive statistics --------------------------------------------------
 

@@ -158,13 +158,13 @@ std::string pass_rate_chart(const RolloutReport& r) {
                num(f.y_unit(ci.hi)) + "\" width=\"" + num(std::max(1.0, x1 - x0 - 2 * pad)) + "\" height=\"" +
                num(std::max(1.0, f.y_unit(ci.lo) - f.y_unit(ci.hi))) + "\"/>\n";
       points += (points.empty() ? "" : " ") + num(xm) + "," + num(f.y_unit(rate));
-      dots += "<circle class=\"rate-dot\" fill=\"" + std::string(colour) + "\" cx=\"" + num(xm) + "\" cy=\"" +
-              num(f.y_unit(rate)) + "\" r=\"3.5\"><title>" +
-              html_escape(std::string(name) + " " + format_rfc3339(b.start) + " +" +
-                          num(static_cast<double>(r.bucket_ms) / 1000.0, 0) + " s: " + std::to_string(c.pass) + "/" +
-                          std::to_string(c.n) + " = " + pct(rate) + " (95 % CI " + pct(ci.lo) + " to " +
-                          pct(ci.hi) + ")") +
-              "</title></circle>\n";
+      dots +=
+          "<circle class=\"rate-dot\" fill=\"" + std::string(colour) + "\" cx=\"" + num(xm) + "\" cy=\"" +
+          num(f.y_unit(rate)) + "\" r=\"3.5\"><title>" +
+          html_escape(std::string(name) + " " + format_rfc3339(b.start) + " +" +
+                      num(static_cast<double>(r.bucket_ms) / 1000.0, 0) + " s: " + std::to_string(c.pass) + "/" +
+                      std::to_string(c.n) + " = " + pct(rate) + " (95 % CI " + pct(ci.lo) + " to " + pct(ci.hi) + ")") +
+          "</title></circle>\n";
     }
     if (!points.empty())
       dots += "<polyline class=\"rate-line\" stroke=\"" + std::string(colour) + "\" points=\"" + points + "\"/>\n";
@@ -251,8 +251,8 @@ std::string latency_chart(const RolloutReport& r) {
       if (!v)
         continue;
       const double x = x_of(*v);
-      s += "<line class=\"quantile\" stroke=\"" + std::string(colour) + "\" x1=\"" + num(x) + "\" y1=\"" +
-           num(f.top) + "\" x2=\"" + num(x) + "\" y2=\"" + num(f.top + f.ph()) + "\"/>\n";
+      s += "<line class=\"quantile\" stroke=\"" + std::string(colour) + "\" x1=\"" + num(x) + "\" y1=\"" + num(f.top) +
+           "\" x2=\"" + num(x) + "\" y2=\"" + num(f.top + f.ph()) + "\"/>\n";
       // Labels near the right edge go to the left of their line.
       const bool right_edge = x > f.left + 0.75 * f.pw();
       s += text(right_edge ? x - 3 : x + 3, f.top + 12 + 14 * (row + (canary ? 2 : 0)),
@@ -289,8 +289,8 @@ std::string marker_shape(const MarkerStyle& st, double x, double y) {
   const std::string shape = st.shape;
   if (shape == "cross")
     return "<path class=\"marker-shape\" stroke=\"" + std::string(st.colour) + "\" stroke-width=\"3\" d=\"M" +
-           num(x - 6) + "," + num(y - 6) + " L" + num(x + 6) + "," + num(y + 6) + " M" + num(x - 6) + "," +
-           num(y + 6) + " L" + num(x + 6) + "," + num(y - 6) + "\"/>";
+           num(x - 6) + "," + num(y - 6) + " L" + num(x + 6) + "," + num(y + 6) + " M" + num(x - 6) + "," + num(y + 6) +
+           " L" + num(x + 6) + "," + num(y - 6) + "\"/>";
   if (shape == "triangle")
     return "<polygon class=\"marker-shape\"" + fill + " points=\"" + num(x) + "," + num(y - 7) + " " + num(x + 7) +
            "," + num(y + 5) + " " + num(x - 7) + "," + num(y + 5) + "\"/>";
@@ -437,8 +437,7 @@ std::string render_html(const RolloutReport& r) {
        "<title>" +
        html_escape(title) + "</title>\n<style>" + k_style + "</style>\n</head>\n<body>\n<main>\n";
   s += "<h1>" + html_escape(title) + "</h1>\n<p class=\"sub\">" + html_escape(store::to_string(ro.state)) +
-       (ro.shadow ? " (shadow)" : "") + " &middot; generated " + html_escape(format_rfc3339(r.generated_at)) +
-       "</p>\n";
+       (ro.shadow ? " (shadow)" : "") + " &middot; generated " + html_escape(format_rfc3339(r.generated_at)) + "</p>\n";
   s += "<table class=\"meta\">\n";
   auto meta = [&](const std::string& k, const std::string& v) {
     s += "<tr><th>" + html_escape(k) + "</th><td>" + v + "</td></tr>\n";
@@ -471,9 +470,10 @@ std::string render_html(const RolloutReport& r) {
   s += arm_row("stable", k_stable_colour, r.stable, r.latency.stable);
   s += "</tbody>\n</table>\n";
 
-  const std::string legend = std::string("<p class=\"legend\"><span><span class=\"swatch\" style=\"background:") +
-                             k_canary_colour + "\"></span>canary</span> <span><span class=\"swatch\" style=\"background:" +
-                             k_stable_colour + "\"></span>stable</span> ";
+  const std::string legend =
+      std::string("<p class=\"legend\"><span><span class=\"swatch\" style=\"background:") + k_canary_colour +
+      "\"></span>canary</span> <span><span class=\"swatch\" style=\"background:" + k_stable_colour +
+      "\"></span>stable</span> ";
   s += "<h2>Pass rate over time</h2>\n" + legend + "<span>" +
        html_escape(num(static_cast<double>(r.bucket_ms) / 1000.0, 0)) +
        " s buckets; a dot is a bucket's pass rate, the band its Wilson 95 % interval; dashed lines are step "

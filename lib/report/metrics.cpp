@@ -84,7 +84,8 @@ void declare(Builder& b) {
   b.family("kanari_tracks", k_gauge, "Tracks exported (every track in the store, or the one asked for).");
   b.family("kanari_outcomes_total", k_counter, "Outcomes recorded on the track for the arm, ever.");
   b.family("kanari_outcome_passes_total", k_counter, "Passing outcomes recorded on the track for the arm, ever.");
-  b.family("kanari_outcome_errors_total", k_counter, "Outcomes with an error code recorded on the track for the arm, ever.");
+  b.family("kanari_outcome_errors_total", k_counter,
+           "Outcomes with an error code recorded on the track for the arm, ever.");
   b.family("kanari_gate_outcomes", k_gauge,
            "Outcomes in the gate's current window: the canary's current step, the stable baseline (canary status).");
   b.family("kanari_gate_passes", k_gauge, "Passing outcomes in the gate's current window.");
@@ -111,8 +112,7 @@ void add_window(Builder& b, const std::string& track, store::Arm arm, const stor
     b.add("kanari_gate_pass_rate", l, static_cast<double>(s.pass) / static_cast<double>(s.n));
   auto quantile = [&](const char* q, const std::optional<double>& ms) {
     if (ms)
-      b.add("kanari_gate_latency_seconds", {{"track", track}, {"arm", arm_name(arm)}, {"quantile", q}},
-            *ms / 1000.0);
+      b.add("kanari_gate_latency_seconds", {{"track", track}, {"arm", arm_name(arm)}, {"quantile", q}}, *ms / 1000.0);
   };
   quantile("0.5", s.latency_p50_ms);
   quantile("0.95", s.latency_p95_ms);
@@ -131,7 +131,8 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
       for (const auto& t : tracks) {
         KANARI_TRY(rollout::validate_track_name(t));
         if (!std::binary_search(names.begin(), names.end(), t))
-          return not_found_error("track '" + t + "' is not in the store; `kanari metrics` without --track exports "
+          return not_found_error("track '" + t +
+                                 "' is not in the store; `kanari metrics` without --track exports "
                                  "every track");
         chosen.push_back(t);
       }
@@ -165,10 +166,10 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
       b.add("kanari_rollout_steps", {{"track", track}}, static_cast<double>(open->steps_bp.size()));
       b.add("kanari_rollout_step_started_timestamp_seconds", {{"track", track}},
             static_cast<double>(open->step_started_at) / 1000.0);
-      b.add("kanari_rollout_info",
-            {{"track", track}, {"rollout", std::to_string(open->id)}, {"stable", open->stable},
-             {"canary", open->canary}},
-            1);
+      b.add(
+          "kanari_rollout_info",
+          {{"track", track}, {"rollout", std::to_string(open->id)}, {"stable", open->stable}, {"canary", open->canary}},
+          1);
       const auto samples = rollout::load_samples(ctx, *open, rollout::rollout_policy(*open));
       add_window(b, track, store::Arm::canary, samples.canary);
       add_window(b, track, store::Arm::stable, samples.baseline);

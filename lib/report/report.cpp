@@ -13,9 +13,9 @@ using nlohmann::json;
 
 TimeMs bucket_width(TimeMs span_ms, int buckets) {
   static constexpr TimeMs k_s = 1000, k_min = 60 * k_s, k_h = 60 * k_min, k_d = 24 * k_h;
-  static constexpr TimeMs k_widths[] = {k_s,       5 * k_s,  10 * k_s, 30 * k_s, k_min,    5 * k_min,
-                                        10 * k_min, 15 * k_min, 30 * k_min, k_h,   2 * k_h,  3 * k_h,
-                                        6 * k_h,   12 * k_h, k_d,      2 * k_d,  7 * k_d};
+  static constexpr TimeMs k_widths[] = {k_s,        5 * k_s,    10 * k_s,   30 * k_s, k_min,   5 * k_min,
+                                        10 * k_min, 15 * k_min, 30 * k_min, k_h,      2 * k_h, 3 * k_h,
+                                        6 * k_h,    12 * k_h,   k_d,        2 * k_d,  7 * k_d};
   const TimeMs span = std::max<TimeMs>(span_ms, 1);
   const TimeMs n = std::max(buckets, 1);
   for (TimeMs w : k_widths)
@@ -135,8 +135,8 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
         return not_found_error("no rollout " + std::to_string(*rollout_id) +
                                "; `kanari history` lists the track's rollouts");
       if (ro->track != track)
-        return not_found_error("rollout " + std::to_string(*rollout_id) + " is on track '" + ro->track +
-                               "', not '" + track + "'; add --track " + ro->track);
+        return not_found_error("rollout " + std::to_string(*rollout_id) + " is on track '" + ro->track + "', not '" +
+                               track + "'; add --track " + ro->track);
     } else {
       ro = ctx.store.latest_rollout(track);
       if (!ro)
@@ -168,10 +168,11 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
         c.errors += o.error ? 1 : 0;
         return;
       }
-      auto i = static_cast<std::size_t>(std::clamp<TimeMs>((o.at - rep.from) / rep.bucket_ms, 0,
-                                                           static_cast<TimeMs>(nb) - 1));
+      auto i = static_cast<std::size_t>(
+          std::clamp<TimeMs>((o.at - rep.from) / rep.bucket_ms, 0, static_cast<TimeMs>(nb) - 1));
       const bool canary = o.arm == store::Arm::canary;
-      for (ArmCount* c : {canary ? &rep.buckets[i].canary : &rep.buckets[i].stable, canary ? &rep.canary : &rep.stable}) {
+      for (ArmCount* c :
+           {canary ? &rep.buckets[i].canary : &rep.buckets[i].stable, canary ? &rep.canary : &rep.stable}) {
         ++c->n;
         c->pass += o.pass ? 1 : 0;
         c->errors += o.error ? 1 : 0;
@@ -260,8 +261,9 @@ json report_json(const RolloutReport& r) {
           {"to", format_rfc3339(r.to)},
           {"bucket_seconds", static_cast<double>(r.bucket_ms) / 1000.0},
           {"buckets", buckets},
-          {"arms", {{"canary", arm_summary_json(r.canary, r.latency.canary)},
-                    {"stable", arm_summary_json(r.stable, r.latency.stable)}}},
+          {"arms",
+           {{"canary", arm_summary_json(r.canary, r.latency.canary)},
+            {"stable", arm_summary_json(r.stable, r.latency.stable)}}},
           {"late", {{"canary", count_json(r.late_canary)}, {"stable", count_json(r.late_stable)}}},
           {"backdated", {{"canary", count_json(r.backdated_canary)}, {"stable", count_json(r.backdated_stable)}}},
           {"latency_bins_ms", r.latency.edges_ms},

@@ -35,8 +35,8 @@ struct TimeBucket {
 };
 
 struct LatencyArm {
-  std::int64_t n = 0;                // outcomes with a latency
-  std::vector<std::int64_t> counts;  // per bin
+  std::int64_t n = 0;               // outcomes with a latency
+  std::vector<std::int64_t> counts; // per bin
   std::optional<double> p50_ms, p95_ms, p99_ms;
 };
 

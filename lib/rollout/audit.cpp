@@ -100,7 +100,8 @@ ChainReport verify_chain(Context& ctx, const std::vector<std::string>& anchors) 
     } else if (auto bad = evidence_problem(e)) {
       report.problems.push_back("event " + std::to_string(e.seq) + " (" + e.action +
                                 "): its stored evidence is not the canonical JSON that was hashed (the row was "
-                                "edited): " + *bad);
+                                "edited): " +
+                                *bad);
     } else if (event_hash(e.prev_hash, e) != e.hash) {
       report.problems.push_back("event " + std::to_string(e.seq) + " (" + e.action +
                                 ") was changed: its content no longer matches its hash");

@@ -19,8 +19,7 @@
 
 namespace kanari::rollout {
 
-inline constexpr const char* k_genesis_hash =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr const char* k_genesis_hash = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct EventDraft {
   std::string action; // stable_set, started, step_advanced, promoted, rolled_back, paused, resumed, approved
@@ -47,7 +46,7 @@ std::string event_hash(const std::string& prev_hash, const store::EventRecord& e
 
 struct ChainReport {
   std::int64_t events = 0;
-  std::string head; // the newest event's hash (k_genesis_hash when empty)
+  std::string head;                  // the newest event's hash (k_genesis_hash when empty)
   std::vector<std::string> problems; // each names the first bad seq
 };
 // Verifies the whole chain. Each of `anchors` (event hashes saved earlier,

@@ -189,8 +189,8 @@ void replay(const store::EventRecord& e, History& h, DoctorReport& report) {
   if (e.version != r.canary)
     problem("names version " + e.version.value_or("(none)") + ", not its canary " + r.canary);
   if (!store::is_open(r.state)) {
-    if (e.action == "step_advanced" || e.action == "promoted" || e.action == "rolled_back" ||
-        e.action == "paused" || e.action == "resumed" || e.action == "approved")
+    if (e.action == "step_advanced" || e.action == "promoted" || e.action == "rolled_back" || e.action == "paused" ||
+        e.action == "resumed" || e.action == "approved")
       problem("comes after it ended " + std::string(store::to_string(r.state)));
     return;
   }

@@ -12,8 +12,8 @@ gate::Policy rollout_policy(const store::RolloutRecord& r) {
     throw store::StoreFailure("rollout " + std::to_string(r.id) + " has a stored policy that is not JSON");
   auto p = gate::parse_policy(stored);
   if (!p.ok())
-    throw store::StoreFailure("rollout " + std::to_string(r.id) + " has a policy this kanari cannot read: " +
-                              p.error().message);
+    throw store::StoreFailure("rollout " + std::to_string(r.id) +
+                              " has a policy this kanari cannot read: " + p.error().message);
   return *p;
 }
 

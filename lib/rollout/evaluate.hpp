@@ -25,7 +25,7 @@ struct Evaluation {
   std::string track;
   gate::GateResult gate;
   bool applied = false;
-  std::string action = "none"; // advanced | promoted | rolled_back | none
+  std::string action = "none";                 // advanced | promoted | rolled_back | none
   std::optional<store::RolloutRecord> rollout; // as it is after the evaluation
   Samples samples;
 };

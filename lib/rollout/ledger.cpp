@@ -29,8 +29,8 @@ public:
     std::optional<std::int64_t> rollout;
     std::optional<std::int64_t> step;
     bool shadow;
-    store::Counted counted;        // yes or late; backdated is the caller's to decide
-    TimeMs window_start;           // the start of the window the outcome falls in
+    store::Counted counted; // yes or late; backdated is the caller's to decide
+    TimeMs window_start;    // the start of the window the outcome falls in
   };
 
   Result<Resolved> resolve(const OutcomeInput& in) {
@@ -56,7 +56,12 @@ public:
       version = m_assigned;
       assigned_rollout = a->rollout_id;
     }
-    Resolved r{version, store::Arm::stable, std::nullopt, std::nullopt, false, store::Counted::yes,
+    Resolved r{version,
+               store::Arm::stable,
+               std::nullopt,
+               std::nullopt,
+               false,
+               store::Counted::yes,
                std::numeric_limits<TimeMs>::min()};
     if (t.rollout) {
       r.rollout = t.rollout->id;
@@ -67,7 +72,8 @@ public:
     // not the stable (a canary rolled back, then started again) belongs to
     // the rollout it was routed under, not to the one open now.
     if (assigned_rollout && (!t.stable || version != *t.stable) && (!t.rollout || t.rollout->id != *assigned_rollout)) {
-      if (auto past = m_ctx.store.get_rollout(*assigned_rollout); past && (past->canary == version || past->stable == version)) {
+      if (auto past = m_ctx.store.get_rollout(*assigned_rollout);
+          past && (past->canary == version || past->stable == version)) {
         r.arm = past->canary == version ? store::Arm::canary : store::Arm::stable;
         r.rollout = past->id;
         r.step = past->step;
@@ -86,8 +92,9 @@ public:
     } else {
       const auto& past = earlier_rollout(t, in.track, version);
       if (!past)
-        return usage_error("version " + std::string(version.substr(0, 12)) + " is neither the stable nor the canary of track '" +
-                           in.track + "', and never was; outcomes are recorded only for the versions being compared");
+        return usage_error("version " + std::string(version.substr(0, 12)) +
+                           " is neither the stable nor the canary of track '" + in.track +
+                           "', and never was; outcomes are recorded only for the versions being compared");
       r.arm = past->canary == version ? store::Arm::canary : store::Arm::stable;
       r.rollout = past->id;
       r.step = past->step;
@@ -110,15 +117,16 @@ private:
                                                              std::string_view version) {
     auto it = t.earlier.find(version);
     if (it == t.earlier.end())
-      it = t.earlier.emplace(std::string(version), m_ctx.store.last_rollout_with_arm(track, std::string(version)))
-               .first;
+      it =
+          t.earlier.emplace(std::string(version), m_ctx.store.last_rollout_with_arm(track, std::string(version))).first;
     return it->second;
   }
 
   TrackState& track(const std::string& name) {
     auto it = m_tracks.find(name);
     if (it == m_tracks.end())
-      it = m_tracks.emplace(name, TrackState{m_ctx.store.stable_of(name), m_ctx.store.open_rollout(name), {}, {}}).first;
+      it =
+          m_tracks.emplace(name, TrackState{m_ctx.store.stable_of(name), m_ctx.store.open_rollout(name), {}, {}}).first;
     return it->second;
   }
 
@@ -154,8 +162,19 @@ Result<store::PendingOutcome> prepare_outcome(Context& ctx, ArmResolver& arms, O
   auto r = arms.resolve(in);
   KANARI_TRY(r);
   const TimeMs at = in.at ? *in.at : now;
-  store::OutcomeRecord o{std::move(in.track), std::move(in.task), std::string(r->version), r->arm, r->rollout,
-                         r->step, in.pass, in.latency_ms, in.cost, in.tokens, in.score, std::move(in.error), at,
+  store::OutcomeRecord o{std::move(in.track),
+                         std::move(in.task),
+                         std::string(r->version),
+                         r->arm,
+                         r->rollout,
+                         r->step,
+                         in.pass,
+                         in.latency_ms,
+                         in.cost,
+                         in.tokens,
+                         in.score,
+                         std::move(in.error),
+                         at,
                          r->counted};
   // Only a time the caller gave can be before the window: an outcome
   // stamped now was recorded after the window opened (its id says so), and
@@ -195,7 +214,6 @@ Result<void> store_outcome(Context& ctx, ArmResolver& arms, OutcomeInput&& in, R
   tally(p->outcome, ctx.store.insert_outcome(p->outcome, p->versions), sum);
   return {};
 }
-
 
 // One attempt at storing a batch inside its write transaction: the arms
 // resolved once per track, and what was counted. Made anew for each
@@ -286,8 +304,8 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
   unsigned seen = 0; // one bit per known key, to refuse repeats
   using Kind = JsonScalar::Kind;
   auto r = parse_flat_object(line, [&](const std::string& k, JsonScalar& v) -> Result<void> {
-    static constexpr std::string_view k_keys[] = {"task", "pass", "version", "track", "latency_ms",
-                                                  "cost", "tokens", "score", "error", "at"};
+    static constexpr std::string_view k_keys[] = {"task", "pass",   "version", "track", "latency_ms",
+                                                  "cost", "tokens", "score",   "error", "at"};
     size_t index = 0;
     while (index < std::size(k_keys) && k_keys[index] != k)
       ++index;
@@ -301,42 +319,56 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
     const bool number = v.kind == Kind::number || v.kind == Kind::integer;
     switch (index) {
     case 0:
-      if (v.kind != Kind::string) return usage_error("\"task\" must be a string");
+      if (v.kind != Kind::string)
+        return usage_error("\"task\" must be a string");
       o.task = std::move(v.text);
       have_task = true;
       break;
     case 1:
-      if (v.kind != Kind::boolean) return usage_error("\"pass\" must be true or false");
+      if (v.kind != Kind::boolean)
+        return usage_error("\"pass\" must be true or false");
       o.pass = v.boolean;
       have_pass = true;
       break;
     case 2:
-      if (v.kind != Kind::string) return usage_error("\"version\" must be a string (a version REF)");
+      if (v.kind != Kind::string)
+        return usage_error("\"version\" must be a string (a version REF)");
       o.version_ref = std::move(v.text);
       break;
     case 3:
-      if (v.kind != Kind::string) return usage_error("\"track\" must be a string");
+      if (v.kind != Kind::string)
+        return usage_error("\"track\" must be a string");
       o.track = std::move(v.text);
       break;
-    case 4: case 5: case 7:
-      if (null) break;
-      if (!number) return usage_error("\"" + k + "\" must be a number");
+    case 4:
+    case 5:
+    case 7:
+      if (null)
+        break;
+      if (!number)
+        return usage_error("\"" + k + "\" must be a number");
       (index == 4 ? o.latency_ms : index == 5 ? o.cost : o.score) = v.number;
       break;
     case 6:
-      if (null) break;
-      if (v.kind != Kind::integer) return usage_error("\"tokens\" must be an integer");
+      if (null)
+        break;
+      if (v.kind != Kind::integer)
+        return usage_error("\"tokens\" must be an integer");
       o.tokens = v.integer;
       break;
     case 8:
-      if (null) break;
-      if (v.kind != Kind::string) return usage_error("\"error\" must be a string or null");
+      if (null)
+        break;
+      if (v.kind != Kind::string)
+        return usage_error("\"error\" must be a string or null");
       o.error = std::move(v.text);
       break;
     case 9: {
-      if (v.kind != Kind::string) return usage_error("\"at\" must be an RFC 3339 time string");
+      if (v.kind != Kind::string)
+        return usage_error("\"at\" must be an RFC 3339 time string");
       auto t = parse_rfc3339(v.text);
-      if (!t) return usage_error("\"at\" is not an RFC 3339 time (like 2026-11-22T10:00:00Z)");
+      if (!t)
+        return usage_error("\"at\" is not an RFC 3339 time (like 2026-11-22T10:00:00Z)");
       o.at = *t;
       break;
     }

@@ -41,8 +41,7 @@ json merge(json base, const json& extra) {
 }
 
 // Loads the open rollout and checks the caller's expectations.
-Result<store::RolloutRecord> load_open(Context& ctx, const std::string& track, const Expect& expect,
-                                       const char* verb) {
+Result<store::RolloutRecord> load_open(Context& ctx, const std::string& track, const Expect& expect, const char* verb) {
   auto r = ctx.store.open_rollout(track);
   if (!r)
     return conflict_error(std::string("cannot ") + verb + ": track '" + track +
@@ -66,8 +65,8 @@ Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp) {
     if (steps_bp[i] <= 0 || steps_bp[i] > 10000)
       return usage_error("step percentages must be in (0, 100], got " + percentage_json(steps_bp[i]).dump());
     if (i > 0 && steps_bp[i] <= steps_bp[i - 1])
-      return usage_error("steps must be strictly ascending, got " + percentage_json(steps_bp[i - 1]).dump() +
-                         " then " + percentage_json(steps_bp[i]).dump());
+      return usage_error("steps must be strictly ascending, got " + percentage_json(steps_bp[i - 1]).dump() + " then " +
+                         percentage_json(steps_bp[i]).dump());
   }
   return {};
 }
@@ -99,13 +98,12 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
     if (!stable)
       return conflict_error("track '" + in.track + "' has no stable version to compare against");
     if (*stable == in.version)
-      return conflict_error("version " + in.version.substr(0, 12) + " is already the stable of track '" +
-                            in.track + "'; nothing to roll out");
+      return conflict_error("version " + in.version.substr(0, 12) + " is already the stable of track '" + in.track +
+                            "'; nothing to roll out");
     if (auto open = ctx.store.open_rollout(in.track))
       return conflict_error("track '" + in.track + "' already has " +
-                            (open->state == store::RolloutState::active ? "an active" : "a paused") +
-                            " rollout (" + open->canary.substr(0, 12) +
-                            "); promote or roll it back first, or use another --track");
+                            (open->state == store::RolloutState::active ? "an active" : "a paused") + " rollout (" +
+                            open->canary.substr(0, 12) + "); promote or roll it back first, or use another --track");
     json signed_by = nullptr;
     if (!in.policy.require_signature.empty()) {
       auto key = require_trusted_signature(ctx, in.version, in.policy.require_signature);
@@ -127,12 +125,13 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
     r.started_at = now;
     r.step_started_at = now;
     r.id = ctx.store.insert_rollout(r);
-    append_event(ctx, {"started", in.track, r.id, r.canary, in.reason.empty() ? "canary started" : in.reason,
-                       merge(rollout_evidence(r), {{"salt", r.salt},
-                                                   {"shadow", r.shadow},
-                                                   {"policy", policy},
-                                                   {"policy_sha256", r.policy_sha256},
-                                                   {"signed_by", signed_by}})},
+    append_event(ctx,
+                 {"started", in.track, r.id, r.canary, in.reason.empty() ? "canary started" : in.reason,
+                  merge(rollout_evidence(r), {{"salt", r.salt},
+                                              {"shadow", r.shadow},
+                                              {"policy", policy},
+                                              {"policy_sha256", r.policy_sha256},
+                                              {"signed_by", signed_by}})},
                  now);
     return {};
   });
@@ -184,9 +183,9 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
     r.ended_at = now;
     ctx.store.set_stable(r.track, r.canary);
     ctx.store.update_rollout(r);
-    append_event(ctx, {"promoted", r.track, r.id, r.canary,
-                       reason.empty() ? "canary promoted to stable" : reason,
-                       merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})},
+    append_event(ctx,
+                 {"promoted", r.track, r.id, r.canary, reason.empty() ? "canary promoted to stable" : reason,
+                  merge(merge(from, evidence), {{"new_stable", r.canary}, {"previous_stable", r.stable}})},
                  now);
     return {};
   }
@@ -196,11 +195,12 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
   // A paused rollout stays paused: a person promoting one step by hand has
   // not asked cron to take over again (`canary resume` does that).
   ctx.store.update_rollout(r);
-  append_event(ctx, {"step_advanced", r.track, r.id, r.canary,
-                     reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
-                     merge(merge(from, evidence),
-                           {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})},
-               now);
+  append_event(
+      ctx,
+      {"step_advanced", r.track, r.id, r.canary, reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
+       merge(merge(from, evidence),
+             {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})},
+      now);
   return {};
 }
 
@@ -208,8 +208,9 @@ void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& re
   r.state = store::RolloutState::rolled_back;
   r.ended_at = transition_time(ctx, r.track);
   ctx.store.update_rollout(r);
-  append_event(ctx, {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
-                     merge(rollout_evidence(r), evidence)},
+  append_event(ctx,
+               {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
+                merge(rollout_evidence(r), evidence)},
                r.ended_at);
 }
 
@@ -266,21 +267,21 @@ Result<store::RolloutRecord> simple_transition(Context& ctx, const TransitionInp
 } // namespace
 
 Result<store::RolloutRecord> pause(Context& ctx, const TransitionInput& in) {
-  return simple_transition(ctx, in, "pause", store::RolloutState::active,
-                           [](store::RolloutRecord& r) { r.state = store::RolloutState::paused; }, "paused",
-                           "rollout paused");
+  return simple_transition(
+      ctx, in, "pause", store::RolloutState::active,
+      [](store::RolloutRecord& r) { r.state = store::RolloutState::paused; }, "paused", "rollout paused");
 }
 
 Result<store::RolloutRecord> resume(Context& ctx, const TransitionInput& in) {
-  return simple_transition(ctx, in, "resume", store::RolloutState::paused,
-                           [](store::RolloutRecord& r) { r.state = store::RolloutState::active; }, "resumed",
-                           "rollout resumed");
+  return simple_transition(
+      ctx, in, "resume", store::RolloutState::paused,
+      [](store::RolloutRecord& r) { r.state = store::RolloutState::active; }, "resumed", "rollout resumed");
 }
 
 Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in) {
-  return simple_transition(ctx, in, "approve", std::nullopt,
-                           [](store::RolloutRecord& r) { r.approved_step = r.step; }, "approved",
-                           "step approved");
+  return simple_transition(
+      ctx, in, "approve", std::nullopt, [](store::RolloutRecord& r) { r.approved_step = r.step; }, "approved",
+      "step approved");
 }
 
 } // namespace kanari::rollout

@@ -70,8 +70,7 @@ Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in);
 // a negative error (exit 1) and `r` and the store are left unchanged.
 Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, const std::string& reason,
                            const nlohmann::json& evidence);
-void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason,
-                    const nlohmann::json& evidence);
+void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason, const nlohmann::json& evidence);
 
 // The policy stored with a rollout, read as strictly as it was written: its
 // text is strict JSON (core::parse_json) that gate::parse_policy accepts, and

@@ -63,9 +63,12 @@ Result<void> FlatObjectParser::end() {
 namespace {
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -107,7 +110,7 @@ std::int64_t leading_exponent(std::string_view int_digits, std::string_view frac
 
 Result<void> FlatObjectParser::parse_string(std::string& out) {
   out.clear();
-  ++m_pos; // the opening quote
+  ++m_pos;            // the opening quote
   size_t run = m_pos; // start of the current run of plain bytes
   auto flush = [&] {
     std::string_view plain = m_s.substr(run, m_pos - run);
@@ -227,7 +230,8 @@ Result<void> FlatObjectParser::parse_number(JsonScalar& v) {
   auto r = std::from_chars(first, last, v.number);
   // A magnitude below the smallest double rounds to zero, as strtod and
   // other JSON parsers read it; one above the largest has no finite value.
-  if (r.ec == std::errc::result_out_of_range && leading_exponent(int_digits, frac_digits, exp_digits, exp_negative) < 0) {
+  if (r.ec == std::errc::result_out_of_range &&
+      leading_exponent(int_digits, frac_digits, exp_digits, exp_negative) < 0) {
     v.number = negative ? -0.0 : 0.0;
     r = {last, std::errc()};
   }

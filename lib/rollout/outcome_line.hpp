@@ -24,17 +24,16 @@ struct JsonScalar {
 
 // Calls on_member(key, value) for each member in order; stops at the first
 // error from the callback. Errors are usage errors describing the problem.
-template <typename OnMember>
-Result<void> parse_flat_object(std::string_view line, OnMember&& on_member);
+template <typename OnMember> Result<void> parse_flat_object(std::string_view line, OnMember&& on_member);
 
 namespace detail {
 
 class FlatObjectParser {
 public:
   explicit FlatObjectParser(std::string_view s) : m_s(s) {}
-  Result<void> begin();                     // '{'
+  Result<void> begin();                                   // '{'
   Result<bool> next(std::string& key, JsonScalar& value); // false at '}'
-  Result<void> end();                       // nothing but whitespace left
+  Result<void> end();                                     // nothing but whitespace left
 
 private:
   void skip_ws();
@@ -50,8 +49,7 @@ private:
 
 } // namespace detail
 
-template <typename OnMember>
-Result<void> parse_flat_object(std::string_view line, OnMember&& on_member) {
+template <typename OnMember> Result<void> parse_flat_object(std::string_view line, OnMember&& on_member) {
   detail::FlatObjectParser p(line);
   KANARI_TRY(p.begin());
   std::string key;

@@ -23,7 +23,11 @@ Result<SignResult> sign_version(Context& ctx, const std::string& track, const st
     out.created = ctx.store.insert_signature({version_id, out.key_id, out.signature, ctx.actor, now});
     if (out.created) {
       ctx.store.ensure_track(track, now);
-      append_event(ctx, {"version_signed", track, std::nullopt, version_id, "version signed",
+      append_event(ctx, {"version_signed",
+                         track,
+                         std::nullopt,
+                         version_id,
+                         "version signed",
                          {{"key", out.key_id}, {"signature", out.signature}}});
     }
     return {};
@@ -73,14 +77,14 @@ Result<std::string> require_trusted_signature(Context& ctx, const std::string& v
   const std::string short_id = version_id.substr(0, 12);
   if (!invalid.empty())
     return negative_error("version " + short_id + " carries a signature by trusted key " + invalid.front() +
-                                          " that does not verify (the store was altered); run `kanari doctor`");
+                          " that does not verify (the store was altered); run `kanari doctor`");
   const auto others = ctx.store.signatures(version_id);
-  return negative_error("version " + short_id + " is not signed by a trusted key (the policy's require_signature lists " +
-                   std::to_string(trusted.size()) + (trusted.size() == 1 ? " key" : " keys") +
-                   (others.empty() ? "; it has no signature"
-                                   : "; it is signed only by " + others.front().key_id +
-                                         (others.size() > 1 ? " and others" : "")) +
-                   "); sign it with `kanari version sign " + short_id + " --key KEY.pem`");
+  return negative_error(
+      "version " + short_id + " is not signed by a trusted key (the policy's require_signature lists " +
+      std::to_string(trusted.size()) + (trusted.size() == 1 ? " key" : " keys") +
+      (others.empty() ? "; it has no signature"
+                      : "; it is signed only by " + others.front().key_id + (others.size() > 1 ? " and others" : "")) +
+      "); sign it with `kanari version sign " + short_id + " --key KEY.pem`");
 }
 
 } // namespace kanari::rollout

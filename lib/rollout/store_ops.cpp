@@ -72,8 +72,7 @@ Result<CopySummary> copy_store(Context& ctx, const std::string& to) {
         sum.chain_head = e->hash;
       if (sum.chain_head != source_head)
         return operational_error("the copy's event chain ends at " + sum.chain_head.value_or("(no event)") +
-                                 " but the source's at " + source_head.value_or("(no event)") +
-                                 "; nothing was copied");
+                                 " but the source's at " + source_head.value_or("(no event)") + "; nothing was copied");
       return {};
     });
   });

@@ -15,8 +15,8 @@ struct StoreSummary {
 StoreSummary store_summary(Context& ctx);
 
 struct CopySummary {
-  std::string to; // without a password
-  bool created = false; // the destination store did not exist before
+  std::string to;                                         // without a password
+  bool created = false;                                   // the destination store did not exist before
   std::vector<std::pair<std::string, std::int64_t>> rows; // per table, in copy order
   std::optional<std::string> chain_head;
 };

@@ -15,8 +15,7 @@ using nlohmann::json;
 namespace {
 
 // Runs `fn` in one read transaction and returns what it made.
-template <typename T, typename Fn>
-Result<T> in_read(Context& ctx, Fn fn) {
+template <typename T, typename Fn> Result<T> in_read(Context& ctx, Fn fn) {
   Result<T> out = Error{ErrorCode::operational, ""};
   KANARI_TRY(ctx.store.read([&]() -> Result<void> {
     out = fn();
@@ -30,8 +29,8 @@ Result<T> in_read(Context& ctx, Fn fn) {
 Result<void> validate_track_name(std::string_view track) {
   bool ok = !track.empty() && track.size() <= 64;
   for (char c : track)
-    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                c == '_' || c == '-');
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                c == '-');
   if (!ok)
     return usage_error("--track must match [A-Za-z0-9._-]{1,64}, got " + quote_for_message(track));
   return {};
@@ -75,8 +74,7 @@ Result<AddVersionResult> add_version(Context& ctx, AddVersionInput in) {
       ctx.store.set_stable(in.track, res.id);
       res.became_stable = true;
       append_event(ctx, {"stable_set", in.track, std::nullopt, res.id,
-                         "first version added to the track becomes its stable",
-                         json{{"version", res.id}}});
+                         "first version added to the track becomes its stable", json{{"version", res.id}}});
     }
     return {};
   });
@@ -98,9 +96,9 @@ Result<std::string> resolve_ref_in_transaction(Context& ctx, const std::string& 
       id = r->canary;
     }
     if (!id)
-      return not_found_error("track '" + track + "' has no " + ref + " version" +
-                             (ref == "stable" ? "; add one with `kanari version add`"
-                                              : "; start a rollout with `kanari canary start`"));
+      return not_found_error(
+          "track '" + track + "' has no " + ref + " version" +
+          (ref == "stable" ? "; add one with `kanari version add`" : "; start a rollout with `kanari canary start`"));
     return *id;
   }
   if (ref.size() < 4 || ref.size() > 64 || !is_lower_hex(ref))
@@ -159,8 +157,10 @@ Result<VersionDiff> diff_in_transaction(Context& ctx, const std::string& from, c
   for (const auto& c : b->record.components)
     right[{std::string(core::to_string(c.kind)), c.name}] = &c;
   std::set<Key> keys;
-  for (auto& [k, _] : left) keys.insert(k);
-  for (auto& [k, _] : right) keys.insert(k);
+  for (auto& [k, _] : left)
+    keys.insert(k);
+  for (auto& [k, _] : right)
+    keys.insert(k);
   for (const auto& k : keys) {
     auto l = left.find(k), r = right.find(k);
     ComponentChange ch{k.first, k.second, "", std::nullopt, std::nullopt, std::nullopt};
@@ -177,8 +177,8 @@ Result<VersionDiff> diff_in_transaction(Context& ctx, const std::string& from, c
       if (k.first != "file") {
         auto old_text = ctx.store.get_blob(l->second->sha256).value_or("");
         auto new_text = ctx.store.get_blob(r->second->sha256).value_or("");
-        if (is_valid_utf8(old_text) && is_valid_utf8(new_text) &&
-            old_text.find('\0') == std::string::npos && new_text.find('\0') == std::string::npos)
+        if (is_valid_utf8(old_text) && is_valid_utf8(new_text) && old_text.find('\0') == std::string::npos &&
+            new_text.find('\0') == std::string::npos)
           ch.diff = unified_diff(old_text, new_text, "a/" + k.second, "b/" + k.second);
       }
     } else {
@@ -187,12 +187,16 @@ Result<VersionDiff> diff_in_transaction(Context& ctx, const std::string& from, c
     d.components.push_back(std::move(ch));
   }
   std::set<std::string> model_keys;
-  for (auto& [k, _] : a->model.items()) model_keys.insert(k);
-  for (auto& [k, _] : b->model.items()) model_keys.insert(k);
+  for (auto& [k, _] : a->model.items())
+    model_keys.insert(k);
+  for (auto& [k, _] : b->model.items())
+    model_keys.insert(k);
   for (const auto& k : model_keys) {
     std::optional<json> ov, nv;
-    if (a->model.contains(k)) ov = a->model[k];
-    if (b->model.contains(k)) nv = b->model[k];
+    if (a->model.contains(k))
+      ov = a->model[k];
+    if (b->model.contains(k))
+      nv = b->model[k];
     if (ov != nv)
       d.model.push_back({k, ov, nv});
   }
@@ -234,8 +238,8 @@ Result<Checkout> checkout_in_transaction(Context& ctx, const std::string& id) {
   for (const auto& c : v->record.components) {
     auto blob = ctx.store.get_blob(c.sha256);
     if (!blob)
-      return operational_error("the store has no content for " + std::string(core::to_string(c.kind)) + " '" +
-                               c.name + "' (blob " + c.sha256 + "); run `kanari doctor`");
+      return operational_error("the store has no content for " + std::string(core::to_string(c.kind)) + " '" + c.name +
+                               "' (blob " + c.sha256 + "); run `kanari doctor`");
     files.push_back({c.name, std::move(*blob)});
   }
   files.push_back({"model.json", core::canonical_json(v->model) + "\n"});

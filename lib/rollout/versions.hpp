@@ -23,7 +23,7 @@ struct AddVersionInput {
 
 struct AddVersionResult {
   std::string id;
-  bool created = false;       // a new version (content never seen before)
+  bool created = false; // a new version (content never seen before)
   bool added_to_track = false;
   bool became_stable = false;
   core::Manifest manifest;

@@ -56,14 +56,14 @@ public:
   Result& operator=(const Result&) = delete;
 
   int rows() const;
-  std::int64_t affected() const; // rows an INSERT/UPDATE/DELETE changed
+  std::int64_t affected() const;    // rows an INSERT/UPDATE/DELETE changed
   std::string_view command() const; // the command tag: "COMMIT", "ROLLBACK", ...
   bool is_null(int row, int col) const;
   std::string_view text(int row, int col) const;
   std::string get_text(int row, int col) const { return std::string(text(row, col)); }
   std::int64_t get_int(int row, int col) const;
   double get_double(int row, int col) const;
-  bool get_bool(int row, int col) const; // a boolean column ('t'/'f')
+  bool get_bool(int row, int col) const;         // a boolean column ('t'/'f')
   std::string get_bytes(int row, int col) const; // a bytea column in text form
   std::optional<std::int64_t> get_opt_int(int row, int col) const;
   std::optional<double> get_opt_double(int row, int col) const;

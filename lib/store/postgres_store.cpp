@@ -39,8 +39,8 @@ Arm arm_from(std::string_view s) { return s == "canary" ? Arm::canary : Arm::sta
 
 Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? Counted::backdated : Counted::yes; }
 
-#define KANARI_ROLLOUT_COLUMNS                                                                 \
-  "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "      \
+#define KANARI_ROLLOUT_COLUMNS                                                                                         \
+  "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "                               \
   "started_at, step_started_at, ended_at, promote_streak, approved_step"
 
 RolloutRecord read_rollout(const pg::Result& st, int row) {
@@ -74,9 +74,9 @@ RolloutRecord read_rollout(const pg::Result& st, int row) {
 #define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
 
 EventRecord read_event(const pg::Result& st, int row) {
-  return {st.get_int(row, 0),      st.get_int(row, 1),      st.get_text(row, 2),  st.get_text(row, 3),
-          st.get_text(row, 4),     st.get_opt_int(row, 5),  st.get_opt_text(row, 6), st.get_text(row, 7),
-          st.get_text(row, 8),     st.get_text(row, 9),     st.get_text(row, 10)};
+  return {st.get_int(row, 0),  st.get_int(row, 1),     st.get_text(row, 2),     st.get_text(row, 3),
+          st.get_text(row, 4), st.get_opt_int(row, 5), st.get_opt_text(row, 6), st.get_text(row, 7),
+          st.get_text(row, 8), st.get_text(row, 9),    st.get_text(row, 10)};
 }
 
 #define KANARI_NEXT_OUTCOME_ID "(SELECT coalesce(max(id), 0) + 1 FROM outcomes)"
@@ -85,21 +85,20 @@ EventRecord read_event(const pg::Result& st, int row) {
 // (1 = canary), $3 step or NULL, a top-up of the $6 most recent outcomes of
 // version $5 on track $4 recorded outside this rollout, $7 the arm's
 // version and $8 the first outcome id the window can hold.
-#define KANARI_SAMPLE_CTE                                                                           \
-  "WITH s AS ("                                                                                     \
-  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                     \
-  "  WHERE version_no = $7 AND track_no = $4 AND id >= $8"                                          \
-  "    AND rollout_id = $1 AND canary = $2 AND ($3::bigint IS NULL OR step = $3::bigint)"           \
-  "    AND excluded = 0"                                                                            \
-  " UNION ALL"                                                                                      \
-  " SELECT * FROM ("                                                                                \
-  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                    \
-  "   WHERE $6::bigint > 0 AND version_no = $5 AND track_no = $4"                                   \
-  "     AND (rollout_id IS NULL OR rollout_id <> $1) AND excluded = 0"                              \
+#define KANARI_SAMPLE_CTE                                                                                              \
+  "WITH s AS ("                                                                                                        \
+  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                        \
+  "  WHERE version_no = $7 AND track_no = $4 AND id >= $8"                                                             \
+  "    AND rollout_id = $1 AND canary = $2 AND ($3::bigint IS NULL OR step = $3::bigint)"                              \
+  "    AND excluded = 0"                                                                                               \
+  " UNION ALL"                                                                                                         \
+  " SELECT * FROM ("                                                                                                   \
+  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                       \
+  "   WHERE $6::bigint > 0 AND version_no = $5 AND track_no = $4"                                                      \
+  "     AND (rollout_id IS NULL OR rollout_id <> $1) AND excluded = 0"                                                 \
   "   ORDER BY id DESC LIMIT $6::bigint) t) "
 
-#define KANARI_ROLLOUT_OUTCOMES_WHERE \
-  " WHERE version_no IN ($2, $3) AND track_no = $4 AND id >= $5 AND rollout_id = $1"
+#define KANARI_ROLLOUT_OUTCOMES_WHERE " WHERE version_no IN ($2, $3) AND track_no = $4 AND id >= $5 AND rollout_id = $1"
 
 class PostgresStore final : public Store {
 public:
@@ -138,17 +137,21 @@ public:
   }
 
   bool insert_version(const VersionRecord& v, const std::vector<core::Component>& comps) override {
-    auto r = m_conn.query("INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                          Params().add(v.id).add(v.manifest).add(v.model).add(v.label).add(v.message)
-                              .add(v.author).add(v.created_at));
+    auto r = m_conn.query(
+        "INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        Params().add(v.id).add(v.manifest).add(v.model).add(v.label).add(v.message).add(v.author).add(v.created_at));
     if (r.affected() == 0)
       return false;
     for (const auto& c : comps) {
       m_conn.query("INSERT INTO blobs (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
                    Params().add(c.sha256).add_bytes(c.content));
       m_conn.query("INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES ($1, $2, $3, $4, $5)",
-                   Params().add(v.id).add(core::to_string(c.kind)).add(c.name).add(c.sha256)
+                   Params()
+                       .add(v.id)
+                       .add(core::to_string(c.kind))
+                       .add(c.name)
+                       .add(c.sha256)
                        .add(static_cast<std::int64_t>(c.bytes)));
     }
     return true;
@@ -159,13 +162,16 @@ public:
                            Params().add(id));
     if (st.rows() == 0)
       return std::nullopt;
-    VersionRecord v{st.get_text(0, 0), st.get_text(0, 1), st.get_text(0, 2), st.get_opt_text(0, 3),
-                    st.get_opt_text(0, 4), st.get_text(0, 5), st.get_int(0, 6), {}};
+    VersionRecord v{st.get_text(0, 0),     st.get_text(0, 1), st.get_text(0, 2), st.get_opt_text(0, 3),
+                    st.get_opt_text(0, 4), st.get_text(0, 5), st.get_int(0, 6),  {}};
     auto cs = m_conn.query("SELECT kind, name, sha256, bytes FROM components WHERE version_id = $1 ORDER BY kind, name",
                            Params().add(id));
     for (int i = 0; i < cs.rows(); ++i)
       v.components.push_back({core::component_kind_from_string(cs.text(i, 0)).value_or(core::ComponentKind::file),
-                              cs.get_text(i, 1), cs.get_text(i, 2), static_cast<std::uint64_t>(cs.get_int(i, 3)), {}});
+                              cs.get_text(i, 1),
+                              cs.get_text(i, 2),
+                              static_cast<std::uint64_t>(cs.get_int(i, 3)),
+                              {}});
     return v;
   }
 
@@ -183,11 +189,13 @@ public:
   }
 
   std::vector<std::string> version_tracks(const std::string& id) override {
-    return column(m_conn.query("SELECT track FROM track_versions WHERE version_id = $1 ORDER BY track", Params().add(id)));
+    return column(
+        m_conn.query("SELECT track FROM track_versions WHERE version_id = $1 ORDER BY track", Params().add(id)));
   }
 
   void for_each_version_id(const std::function<void(const std::string&)>& fn) override {
-    m_conn.for_each("SELECT id FROM versions ORDER BY id", {}, [&](const pg::Result& r, int i) { fn(r.get_text(i, 0)); });
+    m_conn.for_each("SELECT id FROM versions ORDER BY id", {},
+                    [&](const pg::Result& r, int i) { fn(r.get_text(i, 0)); });
   }
 
   void for_each_blob(const std::function<void(const std::string&, const std::string&)>& fn) override {
@@ -196,9 +204,10 @@ public:
   }
 
   bool insert_signature(const SignatureRecord& s) override {
-    return m_conn.query("INSERT INTO signatures (version_id, key_id, signature, signer, signed_at)"
-                        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version_id, key_id) DO NOTHING",
-                        Params().add(s.version_id).add(s.key_id).add(s.signature).add(s.signer).add(s.signed_at))
+    return m_conn
+               .query("INSERT INTO signatures (version_id, key_id, signature, signer, signed_at)"
+                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version_id, key_id) DO NOTHING",
+                      Params().add(s.version_id).add(s.key_id).add(s.signature).add(s.signer).add(s.signed_at))
                .affected() > 0;
   }
 
@@ -219,15 +228,17 @@ public:
 
   bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) override {
     ensure_track(track, now);
-    return m_conn.query("INSERT INTO track_versions (track, version_id, added_at) VALUES ($1, $2, $3)"
-                        " ON CONFLICT (track, version_id) DO NOTHING",
-                        Params().add(track).add(version_id).add(now))
+    return m_conn
+               .query("INSERT INTO track_versions (track, version_id, added_at) VALUES ($1, $2, $3)"
+                      " ON CONFLICT (track, version_id) DO NOTHING",
+                      Params().add(track).add(version_id).add(now))
                .affected() > 0;
   }
 
   bool track_has_version(const std::string& track, const std::string& version_id) override {
-    return m_conn.query("SELECT 1 FROM track_versions WHERE track = $1 AND version_id = $2",
-                        Params().add(track).add(version_id))
+    return m_conn
+               .query("SELECT 1 FROM track_versions WHERE track = $1 AND version_id = $2",
+                      Params().add(track).add(version_id))
                .rows() > 0;
   }
 
@@ -269,15 +280,27 @@ public:
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
     m_shadow_history.clear();
-    auto st = m_conn.query(
-        "INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
-        " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
-        " first_outcome, step_first_outcome)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-        " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ") RETURNING id",
-        Params().add(r.track).add(r.canary).add(r.stable).add(nlohmann::json(r.steps_bp).dump()).add(r.step)
-            .add(to_string(r.state)).add(r.salt).add(r.shadow).add(r.policy).add(r.policy_sha256)
-            .add(r.started_at).add(r.step_started_at).add(r.ended_at).add(r.promote_streak).add(r.approved_step));
+    auto st = m_conn.query("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
+                           " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
+                           " first_outcome, step_first_outcome)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                           " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ") RETURNING id",
+                           Params()
+                               .add(r.track)
+                               .add(r.canary)
+                               .add(r.stable)
+                               .add(nlohmann::json(r.steps_bp).dump())
+                               .add(r.step)
+                               .add(to_string(r.state))
+                               .add(r.salt)
+                               .add(r.shadow)
+                               .add(r.policy)
+                               .add(r.policy_sha256)
+                               .add(r.started_at)
+                               .add(r.step_started_at)
+                               .add(r.ended_at)
+                               .add(r.promote_streak)
+                               .add(r.approved_step));
     return st.get_int(0, 0);
   }
 
@@ -285,23 +308,30 @@ public:
     m_conn.query("UPDATE rollouts SET step = $2, state = $3, step_started_at = $4, ended_at = $5,"
                  " promote_streak = $6, approved_step = $7, step_first_outcome = CASE WHEN step = $2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = $1",
-                 Params().add(r.id).add(r.step).add(to_string(r.state)).add(r.step_started_at).add(r.ended_at)
-                     .add(r.promote_streak).add(r.approved_step));
+                 Params()
+                     .add(r.id)
+                     .add(r.step)
+                     .add(to_string(r.state))
+                     .add(r.step_started_at)
+                     .add(r.ended_at)
+                     .add(r.promote_streak)
+                     .add(r.approved_step));
   }
 
   std::vector<std::string> tracks_with_open_rollouts() override {
     return column(m_conn.query("SELECT track FROM rollouts WHERE state IN ('active', 'paused') ORDER BY track"));
   }
 
-  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
-                                                     const std::string& version_id) override {
-    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS " FROM rollouts WHERE track = $1 AND (canary = $2 OR stable = $2)"
+  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track, const std::string& version_id) override {
+    return one_rollout("SELECT " KANARI_ROLLOUT_COLUMNS
+                       " FROM rollouts WHERE track = $1 AND (canary = $2 OR stable = $2)"
                        " ORDER BY id DESC LIMIT 1",
                        Params().add(track).add(version_id));
   }
 
   void for_each_rollout_id(const std::function<void(std::int64_t)>& fn) override {
-    m_conn.for_each("SELECT id FROM rollouts ORDER BY id", {}, [&](const pg::Result& r, int i) { fn(r.get_int(i, 0)); });
+    m_conn.for_each("SELECT id FROM rollouts ORDER BY id", {},
+                    [&](const pg::Result& r, int i) { fn(r.get_int(i, 0)); });
   }
 
   InsertOutcome insert_outcome(const OutcomeRecord& o, TaskVersions versions) override {
@@ -313,7 +343,8 @@ public:
         return {InsertResult::inserted, std::nullopt};
       if (auto refused = existing_outcome(o, track, version, versions))
         return *refused;
-      throw StoreFailure("database: the outcome of task " + o.task + " was refused by the unique index,"
+      throw StoreFailure("database: the outcome of task " + o.task +
+                         " was refused by the unique index,"
                          " but no outcome of that task is stored");
     }
     if (auto refused = existing_outcome(o, track, version, versions))
@@ -344,10 +375,11 @@ public:
       return out;
     }
     if (!m_stage_ready) {
-      m_conn.exec("CREATE TEMPORARY TABLE IF NOT EXISTS kanari_stage (n bigint, track_no bigint, task text COLLATE \"C\","
-                  " version_no bigint, canary bigint, rollout_id bigint, step bigint, pass bigint,"
-                  " latency_ms double precision, cost double precision, tokens bigint, score double precision,"
-                  " error text COLLATE \"C\", at bigint, excluded bigint) ON COMMIT DROP");
+      m_conn.exec(
+          "CREATE TEMPORARY TABLE IF NOT EXISTS kanari_stage (n bigint, track_no bigint, task text COLLATE \"C\","
+          " version_no bigint, canary bigint, rollout_id bigint, step bigint, pass bigint,"
+          " latency_ms double precision, cost double precision, tokens bigint, score double precision,"
+          " error text COLLATE \"C\", at bigint, excluded bigint) ON COMMIT DROP");
       m_stage_ready = true;
     } else {
       m_conn.exec("TRUNCATE kanari_stage");
@@ -403,7 +435,8 @@ public:
       }
       auto refused = existing_outcome(p.outcome, track, version_no(p.outcome.version_id), p.versions);
       if (!refused)
-        throw StoreFailure("database: the outcome of task " + p.outcome.task + " was refused by the unique index,"
+        throw StoreFailure("database: the outcome of task " + p.outcome.task +
+                           " was refused by the unique index,"
                            " but no outcome of that task is stored");
       out[i] = *refused;
     }
@@ -457,16 +490,18 @@ public:
   }
 
   std::int64_t count_outcomes(const std::string& track) override {
-    return m_conn.query("SELECT count(*) FROM outcomes WHERE track_no = (SELECT no FROM tracks WHERE name = $1)",
-                        Params().add(track))
+    return m_conn
+        .query("SELECT count(*) FROM outcomes WHERE track_no = (SELECT no FROM tracks WHERE name = $1)",
+               Params().add(track))
         .get_int(0, 0);
   }
 
   void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) override {
-    m_conn.query("INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES ($1, $2, $3, $4, $5, $6)"
-                 " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
-                 " rollout_id = excluded.rollout_id, at = excluded.at",
-                 Params().add(track).add(task).add(a.version_id).add(to_string(a.arm)).add(a.rollout_id).add(now));
+    m_conn.query(
+        "INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
+        " rollout_id = excluded.rollout_id, at = excluded.at",
+        Params().add(track).add(task).add(a.version_id).add(to_string(a.arm)).add(a.rollout_id).add(now));
   }
 
   std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) override {
@@ -491,8 +526,18 @@ public:
 
   void insert_event(const EventRecord& e) override {
     m_conn.query("INSERT INTO events (" KANARI_EVENT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                 Params().add(e.seq).add(e.at).add(e.actor).add(e.action).add(e.track).add(e.rollout).add(e.version)
-                     .add(e.reason).add(e.evidence).add(e.prev_hash).add(e.hash));
+                 Params()
+                     .add(e.seq)
+                     .add(e.at)
+                     .add(e.actor)
+                     .add(e.action)
+                     .add(e.track)
+                     .add(e.rollout)
+                     .add(e.version)
+                     .add(e.reason)
+                     .add(e.evidence)
+                     .add(e.prev_hash)
+                     .add(e.hash));
   }
 
   std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) override {
@@ -540,7 +585,8 @@ public:
     i.server_version = "PostgreSQL " + std::to_string(v / 10000) + "." + std::to_string(v % 10000);
     auto r = read([&]() -> Result<void> {
       for (const auto& t : tables())
-        i.counts.emplace_back(t.name, m_conn.query(("SELECT count(*) FROM " + std::string(t.name)).c_str()).get_int(0, 0));
+        i.counts.emplace_back(t.name,
+                              m_conn.query(("SELECT count(*) FROM " + std::string(t.name)).c_str()).get_int(0, 0));
       return {};
     });
     (void)r;
@@ -619,8 +665,8 @@ public:
                            Params().add(track));
     std::vector<ArmTotals> out;
     for (int i = 0; i < st.rows(); ++i)
-      out.push_back({st.get_int(i, 0) != 0 ? Arm::canary : Arm::stable, st.get_int(i, 1), st.get_int(i, 2),
-                     st.get_int(i, 3)});
+      out.push_back(
+          {st.get_int(i, 0) != 0 ? Arm::canary : Arm::stable, st.get_int(i, 1), st.get_int(i, 2), st.get_int(i, 3)});
     return out;
   }
 
@@ -641,8 +687,8 @@ public:
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return;
-    m_conn.for_each("SELECT at, canary, step, pass, (error IS NOT NULL)::int, latency_ms, excluded FROM outcomes"
-                    KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id",
+    m_conn.for_each("SELECT at, canary, step, pass, (error IS NOT NULL)::int, latency_ms, excluded FROM "
+                    "outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id",
                     where->params(rollout_id), [&](const pg::Result& r, int i) {
                       fn({r.get_int(i, 0), r.get_int(i, 1) != 0 ? Arm::canary : Arm::stable,
                           r.get_opt_int(i, 2).value_or(0), r.get_int(i, 3) != 0, r.get_int(i, 4) != 0,
@@ -741,16 +787,29 @@ private:
 
   std::int64_t insert_outcome_row(const OutcomeRecord& o, std::int64_t track, std::int64_t version, std::int64_t slot,
                                   bool unless_taken) {
-#define KANARI_INSERT_OUTCOME                                                                                   \
-  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens," \
+#define KANARI_INSERT_OUTCOME                                                                                          \
+  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"        \
   " score, error, at, slot, excluded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    const char* sql = unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
-                                   : KANARI_INSERT_OUTCOME;
+    const char* sql =
+        unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING" : KANARI_INSERT_OUTCOME;
 #undef KANARI_INSERT_OUTCOME
     return m_conn
-        .query(sql, Params().add(track).add(o.task).add(version).add(o.arm == Arm::canary).add(o.rollout_id)
-                        .add(o.step).add(o.pass).add(o.latency_ms).add(o.cost).add(o.tokens).add(o.score)
-                        .add(o.error).add(o.at).add(slot).add(static_cast<std::int64_t>(o.counted)))
+        .query(sql, Params()
+                        .add(track)
+                        .add(o.task)
+                        .add(version)
+                        .add(o.arm == Arm::canary)
+                        .add(o.rollout_id)
+                        .add(o.step)
+                        .add(o.pass)
+                        .add(o.latency_ms)
+                        .add(o.cost)
+                        .add(o.tokens)
+                        .add(o.score)
+                        .add(o.error)
+                        .add(o.at)
+                        .add(slot)
+                        .add(static_cast<std::int64_t>(o.counted)))
         .affected();
   }
 
@@ -841,7 +900,7 @@ Result<bool> migrate(Connection& conn, const std::string& where, OpenMode mode) 
   };
   if (conn.query("SELECT current_schema() IS NULL").get_bool(0, 0))
     return operational_error(where + " has no current schema (none of its search_path exists); "
-                             "create the schema or set search_path to one that exists");
+                                     "create the schema or set search_path to one that exists");
   std::int64_t version = 0;
   if (present()) {
     version = conn.query("SELECT coalesce(max(version), 0) FROM kanari_schema").get_int(0, 0);
@@ -864,8 +923,7 @@ Result<bool> migrate(Connection& conn, const std::string& where, OpenMode mode) 
                               .get_int(0, 0);
       if (others > 0) {
         conn.exec("ROLLBACK");
-        return operational_error(where + ": the schema " +
-                                 conn.query("SELECT current_schema()").get_text(0, 0) +
+        return operational_error(where + ": the schema " + conn.query("SELECT current_schema()").get_text(0, 0) +
                                  " has tables of its own, not a kanari store; point --state at another database"
                                  " or schema (search_path), or run `kanari init` on an empty one");
       }

@@ -137,8 +137,10 @@ bool Database::may_wait_longer() { return m_wait->left(false) > std::chrono::ste
 namespace {
 FailureKind kind_of(int rc) {
   switch (rc & 0xFF) {
-  case SQLITE_BUSY: case SQLITE_LOCKED: return FailureKind::busy;
-  case SQLITE_CORRUPT: case SQLITE_NOTADB: return FailureKind::corrupt;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return FailureKind::busy;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB: return FailureKind::corrupt;
   case SQLITE_CONSTRAINT: return FailureKind::constraint;
   default: return FailureKind::other;
   }

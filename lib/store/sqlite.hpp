@@ -94,9 +94,7 @@ public:
   Statement& bind_static(int i, std::string_view v);
   Statement& bind_blob(int i, std::string_view v);
   Statement& bind_null(int i);
-  template <typename T> Statement& bind(int i, const std::optional<T>& v) {
-    return v ? bind(i, *v) : bind_null(i);
-  }
+  template <typename T> Statement& bind(int i, const std::optional<T>& v) { return v ? bind(i, *v) : bind_null(i); }
 
   // Steps once: true when a row is available.
   bool step();

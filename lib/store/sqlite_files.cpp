@@ -76,8 +76,8 @@ std::vector<std::string> wal_file_problems(const std::filesystem::path& db, Acce
     if (err == 0)
       continue;
     out.push_back(p.string() + " cannot be written by this user (uid " + std::to_string(::geteuid()) +
-                  "; the file is owned by uid " + std::to_string(st.st_uid) + ", mode " + mode_text(st.st_mode) +
-                  ": " + std::strerror(err) + "), so every write to the store fails; give it the permissions of " +
+                  "; the file is owned by uid " + std::to_string(st.st_uid) + ", mode " + mode_text(st.st_mode) + ": " +
+                  std::strerror(err) + "), so every write to the store fails; give it the permissions of " +
                   db.filename().string() + " (chown/chmod), never delete it while the store is in use");
   }
   return out;

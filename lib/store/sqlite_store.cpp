@@ -35,10 +35,14 @@ std::string_view to_string(RolloutState s) {
 }
 
 std::optional<RolloutState> rollout_state_from_string(std::string_view s) {
-  if (s == "active") return RolloutState::active;
-  if (s == "paused") return RolloutState::paused;
-  if (s == "promoted") return RolloutState::promoted;
-  if (s == "rolled_back") return RolloutState::rolled_back;
+  if (s == "active")
+    return RolloutState::active;
+  if (s == "paused")
+    return RolloutState::paused;
+  if (s == "promoted")
+    return RolloutState::promoted;
+  if (s == "rolled_back")
+    return RolloutState::rolled_back;
   return std::nullopt;
 }
 
@@ -89,9 +93,7 @@ RolloutRecord read_rollout(const Statement& st) {
   return r;
 }
 
-std::string steps_json(const std::vector<std::int64_t>& steps) {
-  return nlohmann::json(steps).dump();
-}
+std::string steps_json(const std::vector<std::int64_t>& steps) { return nlohmann::json(steps).dump(); }
 
 EventRecord read_event(const Statement& st) {
   EventRecord e;
@@ -120,17 +122,17 @@ EventRecord read_event(const Statement& st) {
 // on track ?4 recorded outside this rollout. ?7 is the arm's version and ?8
 // the first outcome id the window can hold (schema/sqlite/0003_ledger_by_task.sql):
 // the window is a range of outcomes_by_version, whatever the history.
-#define KANARI_SAMPLE_CTE                                                              \
-  "WITH s AS ("                                                                        \
-  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
-  "  WHERE version_no = ?7 AND track_no = ?4 AND id >= ?8"                             \
-  "    AND rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"              \
-  "    AND excluded = 0"                                                               \
-  " UNION ALL"                                                                         \
-  " SELECT pass, latency_ms, cost, tokens, error FROM ("                                \
-  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                        \
-  "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                               \
-  "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                  \
+#define KANARI_SAMPLE_CTE                                                                                              \
+  "WITH s AS ("                                                                                                        \
+  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                        \
+  "  WHERE version_no = ?7 AND track_no = ?4 AND id >= ?8"                                                             \
+  "    AND rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"                                              \
+  "    AND excluded = 0"                                                                                               \
+  " UNION ALL"                                                                                                         \
+  " SELECT pass, latency_ms, cost, tokens, error FROM ("                                                               \
+  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                       \
+  "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                                                              \
+  "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                                                 \
   "   ORDER BY id DESC LIMIT ?6)) "
 
 std::int64_t pragma_int(Database& db, const char* sql);
@@ -150,32 +152,49 @@ public:
   bool insert_version(const VersionRecord& v, const std::vector<core::Component>& comps) override {
     m_db.prepare("INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING")
-        .bind(1, v.id).bind(2, v.manifest).bind(3, v.model).bind(4, v.label).bind(5, v.message)
-        .bind(6, v.author).bind(7, v.created_at).run();
+        .bind(1, v.id)
+        .bind(2, v.manifest)
+        .bind(3, v.model)
+        .bind(4, v.label)
+        .bind(5, v.message)
+        .bind(6, v.author)
+        .bind(7, v.created_at)
+        .run();
     if (m_db.changes() == 0)
       return false;
     for (const auto& c : comps) {
       m_db.prepare("INSERT INTO blobs (sha256, data) VALUES (?1, ?2) ON CONFLICT (sha256) DO NOTHING")
-          .bind(1, c.sha256).bind_blob(2, c.content).run();
+          .bind(1, c.sha256)
+          .bind_blob(2, c.content)
+          .run();
       m_db.prepare("INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES (?1, ?2, ?3, ?4, ?5)")
-          .bind(1, v.id).bind(2, core::to_string(c.kind)).bind(3, c.name).bind(4, c.sha256)
-          .bind(5, static_cast<std::int64_t>(c.bytes)).run();
+          .bind(1, v.id)
+          .bind(2, core::to_string(c.kind))
+          .bind(3, c.name)
+          .bind(4, c.sha256)
+          .bind(5, static_cast<std::int64_t>(c.bytes))
+          .run();
     }
     return true;
   }
 
   std::optional<VersionRecord> get_version(const std::string& id) override {
-    auto st = m_db.prepare("SELECT id, manifest, model, label, message, author, created_at FROM versions WHERE id = ?1");
+    auto st =
+        m_db.prepare("SELECT id, manifest, model, label, message, author, created_at FROM versions WHERE id = ?1");
     st.bind(1, id);
     if (!st.step())
       return std::nullopt;
-    VersionRecord v{st.get_text(0), st.get_text(1), st.get_text(2), st.get_opt_text(3),
-                    st.get_opt_text(4), st.get_text(5), st.get_int(6), {}};
-    auto cs = m_db.prepare("SELECT kind, name, sha256, bytes FROM components WHERE version_id = ?1 ORDER BY kind, name");
+    VersionRecord v{st.get_text(0),     st.get_text(1), st.get_text(2), st.get_opt_text(3),
+                    st.get_opt_text(4), st.get_text(5), st.get_int(6),  {}};
+    auto cs =
+        m_db.prepare("SELECT kind, name, sha256, bytes FROM components WHERE version_id = ?1 ORDER BY kind, name");
     cs.bind(1, id);
     while (cs.step())
       v.components.push_back({core::component_kind_from_string(cs.get_text_view(0)).value_or(core::ComponentKind::file),
-                              cs.get_text(1), cs.get_text(2), static_cast<std::uint64_t>(cs.get_int(3)), {}});
+                              cs.get_text(1),
+                              cs.get_text(2),
+                              static_cast<std::uint64_t>(cs.get_int(3)),
+                              {}});
     return v;
   }
 
@@ -222,7 +241,12 @@ public:
   bool insert_signature(const SignatureRecord& s) override {
     m_db.prepare("INSERT INTO signatures (version_id, key_id, signature, signer, signed_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (version_id, key_id) DO NOTHING")
-        .bind(1, s.version_id).bind(2, s.key_id).bind(3, s.signature).bind(4, s.signer).bind(5, s.signed_at).run();
+        .bind(1, s.version_id)
+        .bind(2, s.key_id)
+        .bind(3, s.signature)
+        .bind(4, s.signer)
+        .bind(5, s.signed_at)
+        .run();
     return m_db.changes() > 0;
   }
 
@@ -238,14 +262,19 @@ public:
 
   void ensure_track(const std::string& track, TimeMs now) override {
     m_db.prepare("INSERT INTO tracks (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
-        .bind(1, track).bind(2, now).run();
+        .bind(1, track)
+        .bind(2, now)
+        .run();
   }
 
   bool add_track_version(const std::string& track, const std::string& version_id, TimeMs now) override {
     ensure_track(track, now);
     m_db.prepare("INSERT INTO track_versions (track, version_id, added_at) VALUES (?1, ?2, ?3)"
                  " ON CONFLICT (track, version_id) DO NOTHING")
-        .bind(1, track).bind(2, version_id).bind(3, now).run();
+        .bind(1, track)
+        .bind(2, version_id)
+        .bind(3, now)
+        .run();
     return m_db.changes() > 0;
   }
 
@@ -297,8 +326,8 @@ public:
   }
 
   std::optional<RolloutRecord> latest_rollout(const std::string& track) override {
-    static const std::string sql = std::string("SELECT ") + k_rollout_columns +
-                                   " FROM rollouts WHERE track = ?1 ORDER BY id DESC LIMIT 1";
+    static const std::string sql =
+        std::string("SELECT ") + k_rollout_columns + " FROM rollouts WHERE track = ?1 ORDER BY id DESC LIMIT 1";
     auto st = m_db.prepare(sql.c_str());
     st.bind(1, track);
     if (!st.step())
@@ -313,11 +342,22 @@ public:
                  " first_outcome, step_first_outcome)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
                  " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ")")
-        .bind(1, r.track).bind(2, r.canary).bind(3, r.stable).bind(4, steps_json(r.steps_bp))
-        .bind(5, r.step).bind(6, to_string(r.state)).bind(7, r.salt).bind(8, r.shadow)
-        .bind(9, r.policy).bind(10, r.policy_sha256).bind(11, r.started_at)
-        .bind(12, r.step_started_at).bind(13, r.ended_at).bind(14, r.promote_streak)
-        .bind(15, r.approved_step).run();
+        .bind(1, r.track)
+        .bind(2, r.canary)
+        .bind(3, r.stable)
+        .bind(4, steps_json(r.steps_bp))
+        .bind(5, r.step)
+        .bind(6, to_string(r.state))
+        .bind(7, r.salt)
+        .bind(8, r.shadow)
+        .bind(9, r.policy)
+        .bind(10, r.policy_sha256)
+        .bind(11, r.started_at)
+        .bind(12, r.step_started_at)
+        .bind(13, r.ended_at)
+        .bind(14, r.promote_streak)
+        .bind(15, r.approved_step)
+        .run();
     return m_db.last_insert_rowid();
   }
 
@@ -325,12 +365,17 @@ public:
     m_db.prepare("UPDATE rollouts SET step = ?2, state = ?3, step_started_at = ?4, ended_at = ?5,"
                  " promote_streak = ?6, approved_step = ?7, step_first_outcome = CASE WHEN step = ?2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = ?1")
-        .bind(1, r.id).bind(2, r.step).bind(3, to_string(r.state)).bind(4, r.step_started_at)
-        .bind(5, r.ended_at).bind(6, r.promote_streak).bind(7, r.approved_step).run();
+        .bind(1, r.id)
+        .bind(2, r.step)
+        .bind(3, to_string(r.state))
+        .bind(4, r.step_started_at)
+        .bind(5, r.ended_at)
+        .bind(6, r.promote_streak)
+        .bind(7, r.approved_step)
+        .run();
   }
 
-  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track,
-                                                     const std::string& version_id) override {
+  std::optional<RolloutRecord> last_rollout_with_arm(const std::string& track, const std::string& version_id) override {
     static const std::string sql = std::string("SELECT ") + k_rollout_columns +
                                    " FROM rollouts WHERE track = ?1 AND (canary = ?2 OR stable = ?2)"
                                    " ORDER BY id DESC LIMIT 1";
@@ -370,7 +415,8 @@ public:
         return {InsertResult::inserted, std::nullopt};
       if (auto refused = existing_outcome(o, track, version, versions))
         return *refused;
-      throw StoreFailure("database: the outcome of task " + o.task + " was refused by the unique index,"
+      throw StoreFailure("database: the outcome of task " + o.task +
+                         " was refused by the unique index,"
                          " but no outcome of that task is stored");
     }
     if (auto refused = existing_outcome(o, track, version, versions))
@@ -389,13 +435,19 @@ public:
     // the rollout's start (the step filter does the rest).
     const std::int64_t first = q.step && *q.step == where->step ? where->step_first : where->first;
     auto bind = [&](Statement& st) {
-      st.bind(1, q.rollout_id).bind(2, q.arm == Arm::canary).bind(3, q.step).bind(4, where->track).bind(5, version)
-          .bind(6, q.top_up).bind(7, q.arm == Arm::canary ? where->canary : where->stable).bind(8, first);
+      st.bind(1, q.rollout_id)
+          .bind(2, q.arm == Arm::canary)
+          .bind(3, q.step)
+          .bind(4, where->track)
+          .bind(5, version)
+          .bind(6, q.top_up)
+          .bind(7, q.arm == Arm::canary ? where->canary : where->stable)
+          .bind(8, first);
     };
     {
-      auto st = m_db.prepare(KANARI_SAMPLE_CTE
-                             "SELECT count(*), total(pass), count(error), count(latency_ms), avg(cost),"
-                             " avg(tokens) FROM s");
+      auto st =
+          m_db.prepare(KANARI_SAMPLE_CTE "SELECT count(*), total(pass), count(error), count(latency_ms), avg(cost),"
+                                         " avg(tokens) FROM s");
       bind(st);
       if (st.step()) {
         s.n = st.get_int(0);
@@ -437,11 +489,17 @@ public:
   }
 
   void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) override {
-    m_db.prepare("INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                 " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
-                 " rollout_id = excluded.rollout_id, at = excluded.at")
-        .bind(1, track).bind(2, task).bind(3, a.version_id).bind(4, to_string(a.arm))
-        .bind(5, a.rollout_id).bind(6, now).run();
+    m_db.prepare(
+            "INSERT INTO assignments (track, task, version_id, arm, rollout_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            " ON CONFLICT (track, task) DO UPDATE SET version_id = excluded.version_id, arm = excluded.arm,"
+            " rollout_id = excluded.rollout_id, at = excluded.at")
+        .bind(1, track)
+        .bind(2, task)
+        .bind(3, a.version_id)
+        .bind(4, to_string(a.arm))
+        .bind(5, a.rollout_id)
+        .bind(6, now)
+        .run();
   }
 
   std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) override {
@@ -469,9 +527,18 @@ public:
 
   void insert_event(const EventRecord& e) override {
     m_db.prepare("INSERT INTO events (" KANARI_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-        .bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.action).bind(5, e.track)
-        .bind(6, e.rollout).bind(7, e.version).bind(8, e.reason).bind(9, e.evidence)
-        .bind(10, e.prev_hash).bind(11, e.hash).run();
+        .bind(1, e.seq)
+        .bind(2, e.at)
+        .bind(3, e.actor)
+        .bind(4, e.action)
+        .bind(5, e.track)
+        .bind(6, e.rollout)
+        .bind(7, e.version)
+        .bind(8, e.reason)
+        .bind(9, e.evidence)
+        .bind(10, e.prev_hash)
+        .bind(11, e.hash)
+        .run();
   }
 
   std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) override {
@@ -520,8 +587,8 @@ public:
     auto fk = m_db.prepare("PRAGMA foreign_key_check");
     while (fk.step())
       out.push_back("foreign key: a row of table " + fk.get_text(0) + " (rowid " +
-                    (fk.is_null(1) ? std::string("-") : std::to_string(fk.get_int(1))) + ") refers to a missing row of " +
-                    fk.get_text(2));
+                    (fk.is_null(1) ? std::string("-") : std::to_string(fk.get_int(1))) +
+                    ") refers to a missing row of " + fk.get_text(2));
     // The unique index keys outcomes by (task, track, slot); only outcomes
     // recorded in a shadow rollout (slot != 0) rely on kanari's lookup to
     // keep (track, task, version) unique. Each such outcome is checked
@@ -624,8 +691,7 @@ public:
 
 // Every outcome of rollout ?1: its two versions ?2 and ?3 on its track ?4,
 // from its first outcome id ?5 on (RolloutOutcomes::bind).
-#define KANARI_ROLLOUT_OUTCOMES_WHERE \
-  " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1"
+#define KANARI_ROLLOUT_OUTCOMES_WHERE " WHERE version_no IN (?2, ?3) AND track_no = ?4 AND id >= ?5 AND rollout_id = ?1"
 
   OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) override {
     const auto where = rollout_outcomes(rollout_id);
@@ -644,8 +710,8 @@ public:
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return;
-    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms, excluded FROM outcomes"
-                           KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
+    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms, excluded FROM "
+                           "outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
     where->bind(st, rollout_id);
     while (st.step())
       fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
@@ -702,11 +768,11 @@ private:
                                                 TaskVersions versions) {
     // The last column: whether the row was stored in a shadow rollout in
     // which `version` was an arm, so the task ran on both.
-    auto st = m_db.prepare(
-        "SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
-        " o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
-        "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = ?3)"
-        " FROM outcomes o WHERE o.task = ?1 AND o.track_no = ?2");
+    auto st =
+        m_db.prepare("SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
+                     " o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
+                     "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = ?3)"
+                     " FROM outcomes o WHERE o.task = ?1 AND o.track_no = ?2");
     st.bind_static(1, o.task).bind(2, track).bind(3, version);
     std::optional<std::int64_t> other;
     while (st.step()) {
@@ -731,16 +797,28 @@ private:
   // tells which happened. Without it a taken key is an error.
   void insert_outcome_row(const OutcomeRecord& o, std::int64_t track, std::int64_t version, std::int64_t slot,
                           bool unless_taken) {
-#define KANARI_INSERT_OUTCOME                                                                                   \
-  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens," \
+#define KANARI_INSERT_OUTCOME                                                                                          \
+  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"        \
   " score, error, at, slot, excluded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     auto st = m_db.prepare(unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
                                         : KANARI_INSERT_OUTCOME);
 #undef KANARI_INSERT_OUTCOME
-    st.bind(1, track).bind_static(2, o.task).bind(3, version).bind(4, o.arm == Arm::canary)
-        .bind(5, o.rollout_id).bind(6, o.step).bind(7, o.pass).bind(8, o.latency_ms).bind(9, o.cost)
-        .bind(10, o.tokens).bind(11, o.score).bind(12, o.error).bind(13, o.at).bind(14, slot)
-        .bind(15, static_cast<std::int64_t>(o.counted)).run();
+    st.bind(1, track)
+        .bind_static(2, o.task)
+        .bind(3, version)
+        .bind(4, o.arm == Arm::canary)
+        .bind(5, o.rollout_id)
+        .bind(6, o.step)
+        .bind(7, o.pass)
+        .bind(8, o.latency_ms)
+        .bind(9, o.cost)
+        .bind(10, o.tokens)
+        .bind(11, o.score)
+        .bind(12, o.error)
+        .bind(13, o.at)
+        .bind(14, slot)
+        .bind(15, static_cast<std::int64_t>(o.counted))
+        .run();
   }
 
   // Whether the track ever had a shadow rollout, so outcomes with a slot of
@@ -830,7 +908,7 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
   std::int64_t version = pragma_int(db, "PRAGMA user_version");
   if (app_id != 0 && app_id != k_application_id)
     return operational_error(where + " is an SQLite database but not a kanari store; "
-                             "point --state at a kanari store or run `kanari init` in an empty directory");
+                                     "point --state at a kanari store or run `kanari init` in an empty directory");
   if (version > latest)
     return operational_error(where + " has schema version " + std::to_string(version) +
                              ", newer than this kanari understands (" + std::to_string(latest) +
@@ -839,10 +917,11 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
     return {};
   if (app_id == 0 && version == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_master") > 0)
     return operational_error(where + " is an SQLite database with tables of its own, not a kanari store; "
-                             "point --state at a kanari store or run `kanari init` in an empty directory");
+                                     "point --state at a kanari store or run `kanari init` in an empty directory");
   if (access != Access::read_write)
     return operational_error(where + " has schema version " + std::to_string(version) + " and this kanari needs " +
-                             std::to_string(latest) + ", but it is read-only, so it cannot be upgraded here; "
+                             std::to_string(latest) +
+                             ", but it is read-only, so it cannot be upgraded here; "
                              "open it once where it is writable, or read it with the kanari that wrote it");
   for (const auto& m : migrations) {
     if (m.number <= version)
@@ -869,7 +948,7 @@ void configure(Database& db) {
 Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
   auto access = choose_access(path);
   KANARI_TRY(access);
-  const auto mode = *access == Access::read_write ? Database::Mode::open_existing
+  const auto mode = *access == Access::read_write  ? Database::Mode::open_existing
                     : *access == Access::read_only ? Database::Mode::read_only
                                                    : Database::Mode::immutable;
   Database db(path.string(), mode);

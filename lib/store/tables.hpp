@@ -37,7 +37,7 @@ struct StoreInfo {
   std::string backend;  // "sqlite" or "postgresql"
   std::string location; // without a password
   std::int64_t schema_version = 0;
-  std::string server_version; // the engine's own version
+  std::string server_version;                               // the engine's own version
   std::vector<std::pair<std::string, std::int64_t>> counts; // rows per table, in tables() order
 };
 

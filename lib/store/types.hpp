@@ -62,8 +62,8 @@ std::string_view to_string(Arm a);
 // stored and reported but never counted.
 enum class Counted {
   yes,
-  late,       // its version was an arm of an earlier rollout, not of the open one
-  backdated,  // its time is before the window it would fall in
+  late,      // its version was an arm of an earlier rollout, not of the open one
+  backdated, // its time is before the window it would fall in
 };
 
 struct OutcomeRecord {

@@ -61,7 +61,8 @@ private:
 
 class Spooled final : public RereadableInput {
 public:
-  Spooled(std::FILE* file, std::string what) : m_file(file), m_buffer(file), m_stream(&m_buffer), m_what(std::move(what)) {}
+  Spooled(std::FILE* file, std::string what)
+      : m_file(file), m_buffer(file), m_stream(&m_buffer), m_what(std::move(what)) {}
   ~Spooled() override { std::fclose(m_file); }
   Spooled(const Spooled&) = delete;
   Spooled& operator=(const Spooled&) = delete;

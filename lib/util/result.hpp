@@ -43,15 +43,27 @@ public:
   bool ok() const { return m_v.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(m_v); }
-  const T& value() const& { assert(ok()); return std::get<0>(m_v); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(m_v));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(m_v); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(m_v);
+  }
 
 private:
   std::variant<T, Error> m_v;
@@ -64,7 +76,10 @@ public:
 
   bool ok() const { return !m_error.has_value(); }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { assert(!ok()); return *m_error; }
+  const Error& error() const {
+    assert(!ok());
+    return *m_error;
+  }
 
 private:
   std::optional<Error> m_error;
@@ -73,9 +88,9 @@ private:
 } // namespace kanari
 
 // Propagate an error from an expression returning Result<...>.
-#define KANARI_TRY(expr)                                                       \
-  do {                                                                         \
-    auto&& kanari_try_result_ = (expr);                                        \
-    if (!kanari_try_result_.ok())                                              \
-      return kanari_try_result_.error();                                       \
+#define KANARI_TRY(expr)                                                                                               \
+  do {                                                                                                                 \
+    auto&& kanari_try_result_ = (expr);                                                                                \
+    if (!kanari_try_result_.ok())                                                                                      \
+      return kanari_try_result_.error();                                                                               \
   } while (0)

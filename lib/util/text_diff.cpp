@@ -35,7 +35,7 @@ std::vector<Line> lines_of(std::string_view s) {
 bool same(const Line& x, const Line& y) { return x.text == y.text && x.newline == y.newline; }
 
 struct Op {
-  char kind; // ' ', '-', '+'
+  char kind;   // ' ', '-', '+'
   size_t a, b; // line indexes (a for ' ' and '-', b for '+')
 };
 
@@ -103,16 +103,24 @@ std::string unified_diff(std::string_view a_text, std::string_view b_text, std::
     for (size_t x = start; x < end; ++x) {
       const Op& op = ops[x];
       if (op.kind != '+') {
-        if (!a_set) { a_start = op.a; a_set = true; }
+        if (!a_set) {
+          a_start = op.a;
+          a_set = true;
+        }
         ++a_len;
       }
       if (op.kind != '-') {
-        if (!b_set) { b_start = op.b; b_set = true; }
+        if (!b_set) {
+          b_start = op.b;
+          b_set = true;
+        }
         ++b_len;
       }
     }
-    if (!a_set) a_start = ops[start].a;
-    if (!b_set) b_start = ops[start].b;
+    if (!a_set)
+      a_start = ops[start].a;
+    if (!b_set)
+      b_start = ops[start].b;
     if (out.empty()) {
       out += "--- " + std::string(a_name) + "\n";
       out += "+++ " + std::string(b_name) + "\n";

@@ -219,9 +219,10 @@ TEST_CASE("capi: recording goes to the same ledger the CLI reads") {
     CHECK(after["stable_stats"]["n"] == stable + 2);
   }
   SUBCASE("JSON Lines, as record --jsonl") {
-    const std::string text = "{\"task\":\"j-1\",\"pass\":true,\"version\":\"canary\"}\n"
-                             "{\"task\":\"j-2\",\"pass\":false,\"version\":\"stable\",\"at\":\"2026-01-01T00:00:00Z\"}\n"
-                             "not json\n";
+    const std::string text =
+        "{\"task\":\"j-1\",\"pass\":true,\"version\":\"canary\"}\n"
+        "{\"task\":\"j-2\",\"pass\":false,\"version\":\"stable\",\"at\":\"2026-01-01T00:00:00Z\"}\n"
+        "not json\n";
     REQUIRE(kanari_record_jsonl(w.h, text.data(), text.size(), nullptr, 0, &s) == KANARI_USAGE);
     CHECK(std::string(kanari_last_error(w.h)).find("line 3") != std::string::npos);
     REQUIRE(kanari_record_jsonl(w.h, text.data(), text.size(), nullptr, 1, &s) == KANARI_OK);
@@ -283,8 +284,8 @@ TEST_CASE("capi: the pure gate on counts is gate::evaluate") {
   };
   const Row rows[] = {
       {9, 9, 10, 10, nullptr, KANARI_VERDICT_INSUFFICIENT_DATA},
-      {10, 7, 10, 8, nullptr, KANARI_VERDICT_HOLD},      // exactly 10 points: not a rollback
-      {10, 6, 10, 8, nullptr, KANARI_VERDICT_ROLLBACK},  // 20 points
+      {10, 7, 10, 8, nullptr, KANARI_VERDICT_HOLD},     // exactly 10 points: not a rollback
+      {10, 6, 10, 8, nullptr, KANARI_VERDICT_ROLLBACK}, // 20 points
       {10, 8, 10, 8, nullptr, KANARI_VERDICT_PROMOTE},
       {10, 8, 10, 8, "{\"require_approval\":\"every\"}", KANARI_VERDICT_AWAITING_APPROVAL},
       {10, 7, 10, 8, "{\"max_regression\":0.05}", KANARI_VERDICT_ROLLBACK},
@@ -437,18 +438,18 @@ TEST_CASE("capi: version ids reproduce the SPEC §4 vectors and the CLI's versio
   REQUIRE(kanari_version_id(manifest.dump().c_str(), id) == KANARI_OK);
   CHECK(std::string(id) == added["id"].get<std::string>());
 
-  for (const char* bad : {"", "[]", "{\"components\":{}}", "{\"format\":\"v2\",\"components\":[]}",
-                          "{\"components\":[],\"extra\":1}",
-                          "{\"components\":[{\"kind\":\"prompt\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
-                          "{\"components\":[{\"kind\":\"x\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
-                          // As strict as the CLI: a repeated key; nesting past the limit.
-                          "{\"components\":[],\"components\":[]}"}) {
+  for (const char* bad :
+       {"", "[]", "{\"components\":{}}", "{\"format\":\"v2\",\"components\":[]}", "{\"components\":[],\"extra\":1}",
+        "{\"components\":[{\"kind\":\"prompt\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
+        "{\"components\":[{\"kind\":\"x\",\"name\":\"a\",\"sha256\":\"00\",\"bytes\":1}]}",
+        // As strict as the CLI: a repeated key; nesting past the limit.
+        "{\"components\":[],\"components\":[]}"}) {
     CAPTURE(bad);
     CHECK(kanari_version_id(bad, id) == KANARI_USAGE);
     CHECK(std::string(kanari_last_error(nullptr)).size() > 10);
   }
-  const std::string deep = "{\"components\":[],\"model\":{\"x\":" + std::string(100000, '[') +
-                           std::string(100000, ']') + "}}";
+  const std::string deep =
+      "{\"components\":[],\"model\":{\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}}";
   CHECK(kanari_version_id(deep.c_str(), id) == KANARI_USAGE);
   CHECK(std::string(kanari_last_error(nullptr)).find("nest") != std::string::npos);
 }

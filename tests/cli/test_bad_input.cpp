@@ -85,8 +85,8 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
     return std::vector<std::string>{"record", "--jsonl", file(name, content)};
   };
   auto policy = [&](const std::string& name, const std::string& content) {
-    return std::vector<std::string>{"canary", "start", "--version", c, "--percentage", "10", "--policy",
-                                    file(name, content)};
+    return std::vector<std::string>{"canary",       "start", "--version", c,
+                                    "--percentage", "10",    "--policy",  file(name, content)};
   };
   auto start = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {"canary", "start", "--version", c};
@@ -128,12 +128,24 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"--prompt empty name", {"version", "add", "--prompt", "=" + prompt}, 2, "NAME=FILE"},
       {"--prompt non-UTF-8 name", {"version", "add", "--prompt", not_utf8 + "=" + prompt}, 2, "UTF-8"},
       {"same prompt twice", {"version", "add", "--prompt", "p=" + prompt, "--prompt", "p=" + prompt}, 2, "twice"},
-      {"--tool malformed JSON", {"version", "add", "--tool", "t=" + file("t1.json", "{\"a\":")}, 2, "tool definition 't' is not valid JSON"},
+      {"--tool malformed JSON",
+       {"version", "add", "--tool", "t=" + file("t1.json", "{\"a\":")},
+       2,
+       "tool definition 't' is not valid JSON"},
       {"--tool JSON array", {"version", "add", "--tool", "t=" + file("t2.json", "[1,2]")}, 2, "JSON object"},
-      {"--tool binary", {"version", "add", "--tool", "t=" + file("t3.json", std::string("\x00\x01\xfe\xff", 4))}, 2, "tool definition 't'"},
-      {"--tool duplicate keys", {"version", "add", "--tool", "t=" + file("t4.json", R"({"a":1,"a":2})")}, 2, "more than once"},
+      {"--tool binary",
+       {"version", "add", "--tool", "t=" + file("t3.json", std::string("\x00\x01\xfe\xff", 4))},
+       2,
+       "tool definition 't'"},
+      {"--tool duplicate keys",
+       {"version", "add", "--tool", "t=" + file("t4.json", R"({"a":1,"a":2})")},
+       2,
+       "more than once"},
       {"--tool NaN", {"version", "add", "--tool", "t=" + file("t5.json", R"({"a":NaN})")}, 2, "tool definition 't'"},
-      {"--tool non-UTF-8 string", {"version", "add", "--tool", "t=" + file("t6.json", "{\"a\":\"" + not_utf8 + "\"}")}, 2, "UTF-8"},
+      {"--tool non-UTF-8 string",
+       {"version", "add", "--tool", "t=" + file("t6.json", "{\"a\":\"" + not_utf8 + "\"}")},
+       2,
+       "UTF-8"},
       {"--config not an object", {"version", "add", "--config", file("c1.json", "42")}, 2, "object"},
       {"--config truncated", {"version", "add", "--config", file("c2.json", R"({"model": "gpt)")}, 2, "c2.json"},
       {"--config nested 100,000 deep", {"version", "add", "--config", file("c3.json", deep_json)}, 2, "c3.json"},
@@ -151,7 +163,10 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"diff with one ref", {"version", "diff", w.a}, 2, "TO"},
       {"checkout without --to", {"version", "checkout", w.a}, 2, "--to"},
       {"checkout into a full dir", {"version", "checkout", w.a, "--to", nonempty_dir}, 2, "not empty"},
-      {"checkout --to a symbolic link", {"version", "checkout", w.a, "--to", linked_dir, "--force"}, 2, "symbolic link"},
+      {"checkout --to a symbolic link",
+       {"version", "checkout", w.a, "--to", linked_dir, "--force"},
+       2,
+       "symbolic link"},
       {"checkout over a symbolic link", {"version", "checkout", w.a, "--to", trap_dir, "--force"}, 2, "symbolic link"},
       {"checkout --to - with --json", {"--json", "version", "checkout", w.a, "--to", "-"}, 2, "--json"},
       // canary start.
@@ -202,29 +217,64 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"record 257-byte task", {"record", "--task", std::string(257, 't'), "--pass"}, 2, "task"},
       {"record non-UTF-8 task", {"record", "--task", not_utf8, "--pass"}, 2, "UTF-8"},
       {"record unknown version", record({"--pass", "--version", "ffff"}), 4, "ffff"},
-      {"record version not in rollout", {"--track", "live", "record", "--task", "t", "--pass", "--version", not_on_live}, 2, "live"},
+      {"record version not in rollout",
+       {"--track", "live", "record", "--task", "t", "--pass", "--version", not_on_live},
+       2,
+       "live"},
       // record --jsonl.
       {"jsonl missing file", {"record", "--jsonl", missing}, 2, "missing.json"},
       {"jsonl truncated object", jsonl("j1", good_line + "\n{\"task\":\"t2\",\"pa"), 2, "line 2"},
       {"jsonl not JSON", jsonl("j2", "task=t1 pass=true\n"), 2, "line 1"},
       {"jsonl binary", jsonl("j3", std::string("\x00\x01\x02\xff\n", 5)), 2, "line 1"},
       {"jsonl 2 MB line", jsonl("j4", good_line + "\n" + long_line + "\n"), 2, "line 2"},
-      {"jsonl non-UTF-8", jsonl("j5", "{\"task\":\"" + not_utf8 + "\",\"pass\":true,\"version\":\"stable\"}\n"), 2, "line 1"},
-      {"jsonl pass as string", jsonl("j6", R"({"task":"t","pass":"true","version":"stable"})" "\n"), 2, "pass"},
-      {"jsonl unknown key", jsonl("j7", R"({"task":"t","pass":true,"version":"stable","verdict":1})" "\n"), 2, "verdict"},
-      {"jsonl duplicate key", jsonl("j8", R"({"task":"t","task":"u","pass":true,"version":"stable"})" "\n"), 2, "task"},
-      {"jsonl latency 1e999", jsonl("j9", R"({"task":"t","pass":true,"version":"stable","latency_ms":1e999})" "\n"), 2, "1e999 is out of range"},
-      {"jsonl nested value", jsonl("j10", R"({"task":{"id":1},"pass":true,"version":"stable"})" "\n"), 2, "not objects or arrays"},
+      {"jsonl non-UTF-8", jsonl("j5", "{\"task\":\"" + not_utf8 + "\",\"pass\":true,\"version\":\"stable\"}\n"), 2,
+       "line 1"},
+      {"jsonl pass as string",
+       jsonl("j6", R"({"task":"t","pass":"true","version":"stable"})"
+                   "\n"),
+       2, "pass"},
+      {"jsonl unknown key",
+       jsonl("j7", R"({"task":"t","pass":true,"version":"stable","verdict":1})"
+                   "\n"),
+       2, "verdict"},
+      {"jsonl duplicate key",
+       jsonl("j8", R"({"task":"t","task":"u","pass":true,"version":"stable"})"
+                   "\n"),
+       2, "task"},
+      {"jsonl latency 1e999",
+       jsonl("j9", R"({"task":"t","pass":true,"version":"stable","latency_ms":1e999})"
+                   "\n"),
+       2, "1e999 is out of range"},
+      {"jsonl nested value",
+       jsonl("j10", R"({"task":{"id":1},"pass":true,"version":"stable"})"
+                    "\n"),
+       2, "not objects or arrays"},
       {"jsonl NUL inside", jsonl("j11", std::string("{\"task\":\"t\0\",\"pass\":true}\n", 27)), 2, "line 1"},
-      {"jsonl track with /", jsonl("j12", R"({"task":"t","pass":true,"version":"stable","track":"a/b"})" "\n"), 2, "track"},
-      {"jsonl SQL then bad", jsonl("j13", "{\"task\":\"" + std::string("'; DROP TABLE outcomes; --") + "\",\"pass\":true,\"version\":\"stable\"}\n{}\n"), 2, "line 2"},
-      {"jsonl unknown version", jsonl("j14", R"({"task":"t","pass":true,"version":"ffff"})" "\n"), 4, "ffff"},
+      {"jsonl track with /",
+       jsonl("j12", R"({"task":"t","pass":true,"version":"stable","track":"a/b"})"
+                    "\n"),
+       2, "track"},
+      {"jsonl SQL then bad",
+       jsonl("j13", "{\"task\":\"" + std::string("'; DROP TABLE outcomes; --") +
+                        "\",\"pass\":true,\"version\":\"stable\"}\n{}\n"),
+       2, "line 2"},
+      {"jsonl unknown version",
+       jsonl("j14", R"({"task":"t","pass":true,"version":"ffff"})"
+                    "\n"),
+       4, "ffff"},
       {"jsonl from stdin, bad", {"record", "--jsonl", "-"}, 2, "line 2", good_line + "\n" + good_line + "x\n{\n"},
       // Release 2: times from the future, NUL in ids, directories as files.
       {"record --at an hour ahead", record({"--pass", "--at", "2027-01-15T09:00:00Z"}), 2, "10 minutes"},
       {"record --at year 9999", record({"--pass", "--at", "9999-12-31T23:59:59Z"}), 2, "10 minutes"},
-      {"jsonl at year 9999", jsonl("j15", good_line + "\n" R"({"task":"f","pass":true,"version":"stable","at":"9999-12-31T23:59:59Z"})" "\n"), 2, "line 2"},
-      {"jsonl task with escaped NUL", jsonl("j16", R"({"task":"nul\u0000","pass":true,"version":"stable"})" "\n"), 2, "NUL"},
+      {"jsonl at year 9999",
+       jsonl("j15", good_line + "\n"
+                                R"({"task":"f","pass":true,"version":"stable","at":"9999-12-31T23:59:59Z"})"
+                                "\n"),
+       2, "line 2"},
+      {"jsonl task with escaped NUL",
+       jsonl("j16", R"({"task":"nul\u0000","pass":true,"version":"stable"})"
+                    "\n"),
+       2, "NUL"},
       {"jsonl BOM on line 2", jsonl("j17", good_line + "\n\xEF\xBB\xBF" + good_line + "\n"), 2, "line 2"},
       {"jsonl is a directory", {"record", "--jsonl", cli.dir().str()}, 2, "is a directory"},
       {"route --keys is a directory", {"route", "--keys", cli.dir().str()}, 2, "is a directory"},
@@ -234,8 +284,14 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"history limit text", {"history", "--limit", "ten"}, 2, "--limit"},
       {"simulate rate 1.5", {"simulate", "--stable-rate", "1.5", "--canary-rate", "0.9"}, 2, "rate"},
       {"simulate rate nan", {"simulate", "--stable-rate", "0.9", "--canary-rate", "nan"}, 2, "rate"},
-      {"simulate zero trials", {"simulate", "--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "0"}, 2, "trials must be an integer"},
-      {"sign with a public key", {"version", "sign", w.b, "--key", std::string(KANARI_TEST_DATA) + "/keys/alice.pub.pem"}, 2, "PEM private key"},
+      {"simulate zero trials",
+       {"simulate", "--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "0"},
+       2,
+       "trials must be an integer"},
+      {"sign with a public key",
+       {"version", "sign", w.b, "--key", std::string(KANARI_TEST_DATA) + "/keys/alice.pub.pem"},
+       2,
+       "PEM private key"},
   };
   REQUIRE(cases.size() >= 60);
 
@@ -264,8 +320,8 @@ TEST_CASE("bad input: SQL metacharacters in every string field are stored verbat
   Cli& cli = w.cli;
   const std::string sql = "x'); DROP TABLE outcomes; --\"\\%_*";
   const std::string file = cli.dir().file("p.md", sql + "\n");
-  const std::string id = cli.json({"version", "add", "--prompt", "p" + std::string("%_") + "=" + file,
-                                   "--label", sql, "--message", sql, "--param", "k=" + sql})["id"];
+  const std::string id = cli.json({"version", "add", "--prompt", "p" + std::string("%_") + "=" + file, "--label", sql,
+                                   "--message", sql, "--param", "k=" + sql})["id"];
   auto shown = cli.json({"version", "show", id});
   CHECK(shown["label"] == sql);
   CHECK(shown["message"] == sql);

@@ -79,8 +79,8 @@ std::vector<std::string> tree(const fs::path& dir) {
 
 bool one_error_line(const CliResult& r, const std::string& fragment) {
   INFO("stderr: " << r.err);
-  return r.out.empty() && r.err.rfind("kanari: error: ", 0) == 0 &&
-         std::count(r.err.begin(), r.err.end(), '\n') == 1 && r.err.find(fragment) != std::string::npos;
+  return r.out.empty() && r.err.rfind("kanari: error: ", 0) == 0 && std::count(r.err.begin(), r.err.end(), '\n') == 1 &&
+         r.err.find(fragment) != std::string::npos;
 }
 
 // Changes the working directory for one test and restores it.
@@ -130,9 +130,18 @@ Spawned spawn_limited(const std::vector<std::string>& args, rlim_t fsize_limit, 
 
 } // namespace
 
-TEST_CASE("checkout: a stored component name that version add refuses exits 3 and writes nothing" * doctest::test_suite("sqlite")) {
-  const std::vector<std::string> names = {"../../escaped", "roles/../../escaped", "./roles/a.md", "roles//a.md",
-                                          "roles/./a.md", "..", "roles/a.md/", "a\x01" "b", std::string(257, 'n')};
+TEST_CASE("checkout: a stored component name that version add refuses exits 3 and writes nothing" *
+          doctest::test_suite("sqlite")) {
+  const std::vector<std::string> names = {"../../escaped",
+                                          "roles/../../escaped",
+                                          "./roles/a.md",
+                                          "roles//a.md",
+                                          "roles/./a.md",
+                                          "..",
+                                          "roles/a.md/",
+                                          "a\x01"
+                                          "b",
+                                          std::string(257, 'n')};
   for (const auto& name : names) {
     CAPTURE(name);
     Checkout c;
@@ -277,9 +286,8 @@ TEST_CASE("checkout: a write that fails (file size limit, as on a full disk) lea
   // A 1 MiB component, written under a 256 KiB limit on file size: the
   // store's own files stay below it.
   const std::string big(1 << 20, 'b');
-  const std::string id =
-      c.cli.json({"version", "add", "--prompt", "a.md=" + c.cli.dir().file("in/small.md", "small\n"), "--prompt",
-                  "big.md=" + c.cli.dir().file("in/big.md", big)})["id"];
+  const std::string id = c.cli.json({"version", "add", "--prompt", "a.md=" + c.cli.dir().file("in/small.md", "small\n"),
+                                     "--prompt", "big.md=" + c.cli.dir().file("in/big.md", big)})["id"];
   const std::string out = (c.root / "stdout").string();
   SUBCASE("into a new directory") {
     const fs::path co = c.root / "co";
@@ -308,7 +316,9 @@ TEST_CASE("checkout --to -: a tar stream on stdout, no directory named -") {
   CHECK(tree(c.root).empty());
   REQUIRE(r.out.size() % 10240 == 0);
   CHECK(r.out.substr(0, 7) == "model.j");
-  CHECK(r.out.substr(257, 8) == std::string("ustar\0" "00", 8));
+  CHECK(r.out.substr(257, 8) == std::string("ustar\0"
+                                            "00",
+                                            8));
   CHECK(r.out.find("new a\n") != std::string::npos);
   CHECK(r.out.find("{\"temperature\":0.5}\n") != std::string::npos);
   CHECK(r.err.empty());
@@ -334,8 +344,8 @@ TEST_CASE("checkout --to -: refused with --json, or when stdout is a terminal") 
 
 TEST_CASE("checkout --to -: a stdout that cannot be written exits 3") {
   Checkout c;
-  auto r = spawn_limited({"--state", c.cli.state(), "version", "checkout", c.id, "--to", "-"}, RLIM_INFINITY,
-                         "/dev/full");
+  auto r =
+      spawn_limited({"--state", c.cli.state(), "version", "checkout", c.id, "--to", "-"}, RLIM_INFINITY, "/dev/full");
   CHECK(r.code == 3);
   CHECK(r.err.find("standard output") != std::string::npos);
 }

@@ -58,7 +58,12 @@ TEST_CASE("doctor: a healthy store passes, and doctor writes nothing") {
   CHECK(r.out == "Store healthy: database integrity ok, 2 blobs and 2 version ids re-hashed, 1 signatures and 3 "
                  "events verified, 1 rollouts checked against their events.\n");
   auto j = d.w.cli.json({"doctor"});
-  CHECK(j == json{{"ok", true}, {"blobs", 2}, {"versions", 2}, {"signatures", 1}, {"events", 3}, {"rollouts", 1},
+  CHECK(j == json{{"ok", true},
+                  {"blobs", 2},
+                  {"versions", 2},
+                  {"signatures", 1},
+                  {"events", 3},
+                  {"rollouts", 1},
                   {"problems", json::array()}});
   CHECK(store_snapshot(d.w.cli.state()) == before);
 }
@@ -84,8 +89,8 @@ TEST_CASE("doctor: a version whose manifest, components or model were edited") {
 TEST_CASE("doctor: a component row pointing elsewhere, and a missing blob" * doctest::test_suite("sqlite")) {
   Damaged d;
   sqlite_value(d.db, "UPDATE components SET bytes = bytes + 1 WHERE version_id = '" + d.w.a + "'");
-  sqlite_value(d.db, "DELETE FROM blobs WHERE sha256 = (SELECT sha256 FROM components WHERE version_id = '" + d.w.b +
-                         "')");
+  sqlite_value(d.db,
+               "DELETE FROM blobs WHERE sha256 = (SELECT sha256 FROM components WHERE version_id = '" + d.w.b + "')");
   auto p = d.problems();
   CHECK(has(p, "version " + d.w.a + ": its component rows and model configuration hash to "));
   CHECK(has(p, "version " + d.w.a + ": prompt 'system' is recorded as 18 bytes but its blob has 17"));
@@ -109,11 +114,14 @@ TEST_CASE("doctor: a damaged database page is reported by the integrity check" *
   // checkpointed into the main file.
   std::string lines;
   for (int i = 0; i < 3000; ++i)
-    lines += R"({"task":"t)" + std::to_string(i) + R"(","pass":true,"version":"stable"})" "\n";
+    lines += R"({"task":"t)" + std::to_string(i) +
+             R"(","pass":true,"version":"stable"})"
+             "\n";
   d.w.cli.ok({"record", "--jsonl", "-"}, lines);
   sqlite_value(d.db, "PRAGMA wal_checkpoint(TRUNCATE)");
   const auto page_size = std::stol(sqlite_value(d.db, "PRAGMA page_size"));
-  const auto root = std::stol(sqlite_value(d.db, "SELECT rootpage FROM sqlite_master WHERE name = 'outcomes_by_version'"));
+  const auto root =
+      std::stol(sqlite_value(d.db, "SELECT rootpage FROM sqlite_master WHERE name = 'outcomes_by_version'"));
   {
     std::fstream f(d.db, std::ios::in | std::ios::out | std::ios::binary);
     REQUIRE(f);
@@ -178,8 +186,8 @@ TEST_CASE("doctor: a rollout row that disagrees with its events") {
 
   SUBCASE("the policy, rehashed so that policy_sha256 matches") {
     const std::string forged = R"({"min_samples":1})";
-    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
-                           crypto::sha256_hex(forged) + "'");
+    sqlite_value(d.db,
+                 "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" + crypto::sha256_hex(forged) + "'");
     auto p = d.problems();
     CHECK(p.size() == 2);
     CHECK(has(p, "rollout 1: its policy is not the one its started event (event 3) recorded"));
@@ -189,8 +197,10 @@ TEST_CASE("doctor: a rollout row that disagrees with its events") {
   SUBCASE("a row no started event created") {
     sqlite_value(d.db, "INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                        " policy_sha256, started_at, step_started_at)"
-                       " SELECT track, '" + c + "', stable, steps, 0, 'rolled_back', salt, shadow, policy,"
-                       " policy_sha256, started_at, step_started_at FROM rollouts");
+                       " SELECT track, '" +
+                           c +
+                           "', stable, steps, 0, 'rolled_back', salt, shadow, policy,"
+                           " policy_sha256, started_at, step_started_at FROM rollouts");
     auto p = d.problems();
     CHECK(p.size() == 1);
     CHECK(has(p, "rollout 2: no started event created it"));
@@ -260,15 +270,15 @@ TEST_CASE("doctor: a stored policy this build cannot read") {
   Damaged d;
   SUBCASE("a key this build refuses") {
     const std::string forged = R"({"min_samples":"ten"})";
-    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
-                           crypto::sha256_hex(forged) + "'");
+    sqlite_value(d.db,
+                 "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" + crypto::sha256_hex(forged) + "'");
     auto p = d.problems();
     CHECK(has(p, "rollout 1: its stored policy cannot be read by this kanari: policy key 'min_samples'"));
   }
   SUBCASE("a duplicate key") {
     const std::string forged = R"({"min_samples":1,"min_samples":10})";
-    sqlite_value(d.db, "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" +
-                           crypto::sha256_hex(forged) + "'");
+    sqlite_value(d.db,
+                 "UPDATE rollouts SET policy = '" + forged + "', policy_sha256 = '" + crypto::sha256_hex(forged) + "'");
     auto p = d.problems();
     CHECK(has(p, "rollout 1: its stored policy cannot be read by this kanari: "));
     CHECK(has(p, "more than once"));
@@ -301,12 +311,14 @@ TEST_CASE("doctor: a component name version add would refuse" * doctest::test_su
     const std::string id = core::version_id(m);
     sqlite_value(d.db, "INSERT INTO blobs (sha256, data) VALUES ('" + comp.sha256 + "', CAST('" + content +
                            "' AS BLOB)); INSERT INTO versions (id, manifest, model, author, created_at) VALUES ('" +
-                           id + "', '" + core::canonical_manifest(m) + "', '{}', 'mallory', 0);"
-                           " INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES ('" + id +
-                           "', 'prompt', '" + name + "', '" + comp.sha256 + "', " +
-                           std::to_string(content.size()) + ");"
-                           " INSERT INTO track_versions (track, version_id, added_at) VALUES ('default', '" + id +
-                           "', 0)");
+                           id + "', '" + core::canonical_manifest(m) +
+                           "', '{}', 'mallory', 0);"
+                           " INSERT INTO components (version_id, kind, name, sha256, bytes) VALUES ('" +
+                           id + "', 'prompt', '" + name + "', '" + comp.sha256 + "', " +
+                           std::to_string(content.size()) +
+                           ");"
+                           " INSERT INTO track_versions (track, version_id, added_at) VALUES ('default', '" +
+                           id + "', 0)");
     auto p = d.problems();
     CHECK(p.size() == 1);
     CHECK(has(p, "version " + id + ": prompt '" + name + "' has a name `version add` refuses"));

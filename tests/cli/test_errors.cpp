@@ -18,7 +18,9 @@ struct Fixture {
     prompt = cli.dir().file("in/p.md", "hello\n");
     id = cli.json({"version", "add", "--prompt", "p.md=" + prompt})["id"];
   }
-  std::string file(const std::string& name, const std::string& content) { return cli.dir().file("in/" + name, content); }
+  std::string file(const std::string& name, const std::string& content) {
+    return cli.dir().file("in/" + name, content);
+  }
 
   // Runs args, expects `code`, no stdout, one error line on stderr naming
   // `mention`, and the store unchanged.

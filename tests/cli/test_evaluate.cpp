@@ -22,8 +22,12 @@ struct World : TwoVersions {
   void outcomes(const std::string& ref, int passes, int n, const std::string& track = "default") {
     std::string text;
     for (int i = 0; i < n; ++i)
-      text += json{{"task", "task-" + std::to_string(next_task++)}, {"pass", i >= n - passes}, {"version", ref},
-                   {"track", track}}.dump() + "\n";
+      text += json{{"task", "task-" + std::to_string(next_task++)},
+                   {"pass", i >= n - passes},
+                   {"version", ref},
+                   {"track", track}}
+                  .dump() +
+              "\n";
     REQUIRE(cli.json({"record", "--jsonl", "-"}, text)["inserted"] == n);
   }
 
@@ -109,9 +113,9 @@ TEST_CASE("evaluate: Bernstein's boundaries through the CLI") {
     const char* verdict;
     int code;
   };
-  for (const auto& c : {Case{7, 8, "HOLD", 0}, Case{6, 8, "ROLLBACK", 1}, Case{8, 8, "PROMOTE", 0},
-                        Case{10, 8, "PROMOTE", 0}, Case{0, 0, "PROMOTE", 0}, Case{9, 10, "HOLD", 0},
-                        Case{8, 9, "HOLD", 0}, Case{7, 10, "ROLLBACK", 1}}) {
+  for (const auto& c :
+       {Case{7, 8, "HOLD", 0}, Case{6, 8, "ROLLBACK", 1}, Case{8, 8, "PROMOTE", 0}, Case{10, 8, "PROMOTE", 0},
+        Case{0, 0, "PROMOTE", 0}, Case{9, 10, "HOLD", 0}, Case{8, 9, "HOLD", 0}, Case{7, 10, "ROLLBACK", 1}}) {
     CAPTURE(c.canary);
     CAPTURE(c.stable);
     World w;

@@ -102,7 +102,8 @@ TEST_CASE("history: newest first, --limit, JSON fields, human form") {
     CHECK(h[i]["seq"].get<std::int64_t>() > h[i + 1]["seq"].get<std::int64_t>());
   CHECK(h[3]["seq"] == 1);
   for (const auto& e : h) {
-    for (const char* key : {"seq", "at", "actor", "action", "track", "rollout", "version", "reason", "evidence", "hash"})
+    for (const char* key :
+         {"seq", "at", "actor", "action", "track", "rollout", "version", "reason", "evidence", "hash"})
       CHECK_MESSAGE(e.contains(key), "event lacks \"" << key << "\": " << e.dump());
     CHECK(std::regex_match(e["hash"].get<std::string>(), std::regex("[0-9a-f]{64}")));
   }

@@ -26,12 +26,16 @@ test::CliResult run_with_env(std::vector<std::string> args, std::map<std::string
   std::istringstream in;
   std::ostringstream out, err;
   FakeClock clock{1'800'000'000'000};
-  cli::Io io{in, out, err,
+  cli::Io io{in,
+             out,
+             err,
              [env](const std::string& name) -> std::optional<std::string> {
                auto it = env.find(name);
                return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
              },
-             &clock, false, false};
+             &clock,
+             false,
+             false};
   int code = cli::run(args, io);
   return {code, out.str(), err.str()};
 }
@@ -155,10 +159,11 @@ TEST_CASE("init: the actor defaults to $USER and --actor overrides it") {
   const auto state = dir.str();
   const auto prompt = dir.file("p.md", "x\n");
   REQUIRE(run_with_env({"--state", state, "init"}, {{"USER", "ada"}}).code == 0);
-  REQUIRE(run_with_env({"--state", state, "version", "add", "--prompt", "p.md=" + prompt}, {{"USER", "ada"}}).code == 0);
-  REQUIRE(run_with_env({"--state", state, "--track", "t2", "--actor", "bot", "version", "add", "--prompt",
-                        "p.md=" + prompt},
-                       {{"USER", "ada"}})
+  REQUIRE(run_with_env({"--state", state, "version", "add", "--prompt", "p.md=" + prompt}, {{"USER", "ada"}}).code ==
+          0);
+  REQUIRE(run_with_env(
+              {"--state", state, "--track", "t2", "--actor", "bot", "version", "add", "--prompt", "p.md=" + prompt},
+              {{"USER", "ada"}})
               .code == 0);
   auto s = store::open(state, store::OpenMode::existing);
   REQUIRE(s.ok());

@@ -114,7 +114,8 @@ struct Ledger {
   std::string stored() {
     return sqlite_value(cli.state() + "/kanari.db",
                         "SELECT t.name || '|' || o.task || '|' || v.id || '|' || o.pass || '|' ||"
-                        " coalesce(CAST(CAST(o.latency_ms AS INTEGER) AS TEXT) || '.0', '') FROM outcomes o JOIN tracks t ON t.no = o.track_no"
+                        " coalesce(CAST(CAST(o.latency_ms AS INTEGER) AS TEXT) || '.0', '') FROM outcomes o JOIN "
+                        "tracks t ON t.no = o.track_no"
                         " JOIN versions v ON v.no = o.version_no ORDER BY t.name, o.task, v.id");
   }
 };
@@ -174,8 +175,9 @@ TEST_CASE("ledger: p50 and p95 are the nearest-rank values of the window") {
   std::vector<double> seen;
   for (int n = 1; n <= 40; ++n) {
     const double latency = static_cast<double>(rng() % 30) + (rng() % 2 ? 0.5 : 0.0);
-    std::string text = json{{"task", "t" + std::to_string(n)}, {"pass", true}, {"version", "canary"},
-                            {"latency_ms", latency}}.dump() + "\n";
+    std::string text =
+        json{{"task", "t" + std::to_string(n)}, {"pass", true}, {"version", "canary"}, {"latency_ms", latency}}.dump() +
+        "\n";
     text += json{{"task", "u" + std::to_string(n)}, {"pass", true}, {"version", "canary"}}.dump() + "\n";
     REQUIRE(cli.json({"record", "--jsonl", "-"}, text)["inserted"] == 2);
     seen.push_back(latency);

@@ -169,8 +169,7 @@ TEST_CASE("lifecycle: promote walks the steps, the last step makes the canary st
   CHECK(s["canary"].is_null());
   CHECK(s["rollout"].is_null());
   CHECK(s["percentage"] == 0);
-  CHECK(w.actions() ==
-        std::vector<std::string>{"promoted", "step_advanced", "step_advanced", "started", "stable_set"});
+  CHECK(w.actions() == std::vector<std::string>{"promoted", "step_advanced", "step_advanced", "started", "stable_set"});
   auto promoted = w.history()[0];
   CHECK(promoted["version"] == w.b);
   CHECK(promoted["reason"] == "all green");

@@ -61,8 +61,9 @@ struct World {
 };
 
 json summary(std::int64_t inserted, std::int64_t duplicates, std::int64_t conflicts, std::int64_t invalid) {
-  return {{"inserted", inserted}, {"duplicates", duplicates}, {"conflicts", conflicts},
-          {"invalid", invalid},   {"late", 0},               {"backdated", 0}};
+  return {
+      {"inserted", inserted}, {"duplicates", duplicates}, {"conflicts", conflicts}, {"invalid", invalid}, {"late", 0},
+      {"backdated", 0}};
 }
 
 } // namespace
@@ -113,8 +114,8 @@ TEST_CASE("record: a routed task needs no version") {
 TEST_CASE("record: duplicates are counted, not stored twice, even at another time") {
   World w;
   // The rollout started at the fake clock's 2027-01-15T08:00:00Z.
-  std::vector<std::string> args{"--task", "t1", "--pass", "--version", "canary", "--latency-ms", "120", "--at",
-                                "2027-01-15T08:00:00Z"};
+  std::vector<std::string> args{"--task",       "t1",  "--pass", "--version",           "canary",
+                                "--latency-ms", "120", "--at",   "2027-01-15T08:00:00Z"};
   CHECK(w.record(args) == summary(1, 0, 0, 0));
   CHECK(w.record(args) == summary(0, 1, 0, 0));
   args.back() = "2027-01-15T08:05:00Z";
@@ -158,12 +159,12 @@ TEST_CASE("record: inside a shadow rollout one task carries both versions") {
 TEST_CASE("record: single-outcome flags are validated (exit 2, nothing stored)") {
   World w;
   const std::vector<std::vector<std::string>> bad = {
-      {"--task", "t", "--version", "canary"},                          // neither --pass nor --fail
-      {"--task", "t", "--pass", "--fail", "--version", "canary"},      // both
-      {"--pass", "--version", "canary"},                               // no task
-      {"--task", "", "--pass", "--version", "canary"},                 // empty task
+      {"--task", "t", "--version", "canary"},                     // neither --pass nor --fail
+      {"--task", "t", "--pass", "--fail", "--version", "canary"}, // both
+      {"--pass", "--version", "canary"},                          // no task
+      {"--task", "", "--pass", "--version", "canary"},            // empty task
       {"--task", std::string(257, 'x'), "--pass", "--version", "canary"},
-      {"--task", "bad\xff", "--pass", "--version", "canary"},          // not UTF-8
+      {"--task", "bad\xff", "--pass", "--version", "canary"}, // not UTF-8
       {"--task", "t", "--pass", "--version", "canary", "--latency-ms", "-1"},
       {"--task", "t", "--pass", "--version", "canary", "--latency-ms", "nan"},
       {"--task", "t", "--pass", "--version", "canary", "--latency-ms", "fast"},
@@ -187,12 +188,13 @@ TEST_CASE("record: single-outcome flags are validated (exit 2, nothing stored)")
 
 TEST_CASE("record --jsonl: file and stdin, with duplicates and conflicts counted") {
   World w;
-  const std::string lines = "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"
-                            "{\"task\": \"j2\", \"pass\": false, \"version\": \"canary\", \"latency_ms\": 900}\n"
-                            "\n"
-                            "{\"task\": \"j3\", \"pass\": true, \"version\": \"stable\", \"at\": \"2027-01-15T08:00:00Z\"}\r\n"
-                            "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"   // duplicate
-                            "{\"task\": \"j2\", \"pass\": true, \"version\": \"canary\"}\n"; // conflict
+  const std::string lines =
+      "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"
+      "{\"task\": \"j2\", \"pass\": false, \"version\": \"canary\", \"latency_ms\": 900}\n"
+      "\n"
+      "{\"task\": \"j3\", \"pass\": true, \"version\": \"stable\", \"at\": \"2027-01-15T08:00:00Z\"}\r\n"
+      "{\"task\": \"j1\", \"pass\": true, \"version\": \"canary\"}\n"  // duplicate
+      "{\"task\": \"j2\", \"pass\": true, \"version\": \"canary\"}\n"; // conflict
   auto file = w.cli.dir().file("o.jsonl", lines);
   auto r = w.cli({"record", "--jsonl", file, "--json"});
   INFO(r.err);
@@ -229,7 +231,8 @@ TEST_CASE("record --jsonl: one bad line fails the whole file, names its line, st
       {"NaN", "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\", \"latency_ms\": NaN}", 2},
       {"huge number", "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\", \"cost\": 1e400}", 2},
       {"non-UTF-8", "{\"task\": \"x\xff\xfe\", \"pass\": true, \"version\": \"canary\"}", 2},
-      {"task of 257 bytes", "{\"task\": \"" + std::string(257, 't') + "\", \"pass\": true, \"version\": \"canary\"}", 2},
+      {"task of 257 bytes", "{\"task\": \"" + std::string(257, 't') + "\", \"pass\": true, \"version\": \"canary\"}",
+       2},
       {"empty task", "{\"task\": \"\", \"pass\": true, \"version\": \"canary\"}", 2},
       {"bad at", "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\", \"at\": \"22/11/2026\"}", 2},
       {"tokens fraction", "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\", \"tokens\": 2.5}", 2},

@@ -68,7 +68,8 @@ TEST_CASE("sign: version sign stores a signature openssl verifies, once per key,
   CHECK(std::system(cmd.c_str()) == 0);
   const std::string other = w.cli.dir().file("msg2", "kanari-version-v1:" + w.a);
   const std::string cmd2 = "openssl pkeyutl -verify -pubin -inkey " + shell_quote(key_path("alice.pub.pem")) +
-                           " -rawin -in " + shell_quote(other) + " -sigfile " + shell_quote(sig_file) + " >/dev/null 2>&1";
+                           " -rawin -in " + shell_quote(other) + " -sigfile " + shell_quote(sig_file) +
+                           " >/dev/null 2>&1";
   CHECK(std::system(cmd2.c_str()) != 0);
 }
 
@@ -99,8 +100,8 @@ TEST_CASE("verify: exit 0 with a good signature by one of the keys, 1 otherwise"
 
   auto bob = w.cli({"version", "verify", w.b, "--pubkey", key_path("bob.pub.pem")});
   CHECK(bob.code == 1);
-  auto either = w.cli({"--json", "version", "verify", w.b, "--pubkey", key_path("bob.pub.pem"), "--pubkey",
-                       key_path("alice.pub.pem")});
+  auto either = w.cli(
+      {"--json", "version", "verify", w.b, "--pubkey", key_path("bob.pub.pem"), "--pubkey", key_path("alice.pub.pem")});
   CHECK(either.code == 0);
   auto j = either.json();
   CHECK(j["ok"] == true);
@@ -151,7 +152,8 @@ TEST_CASE("sign/verify: bad keys and refs are rejected with their exit code and 
 TEST_CASE("require_signature: canary start refuses an unsigned or untrusted version (exit 1)") {
   TwoVersions w;
   const std::string policy = trust_policy(w.cli, {k_alice_id});
-  const std::vector<std::string> start = {"canary", "start", "--version", w.b, "--percentage", "10", "--policy", policy};
+  const std::vector<std::string> start = {"canary",       "start", "--version", w.b,
+                                          "--percentage", "10",    "--policy",  policy};
 
   auto before = store_snapshot(w.cli.state());
   auto unsigned_start = w.cli(start);
@@ -182,8 +184,8 @@ TEST_CASE("require_signature: a signature altered in the store is refused, not t
   // Someone with write access to the store swaps in bob's key id beside
   // alice's signature, hoping a policy that trusts bob will accept it.
   sqlite_value(db(w.cli), std::string("UPDATE signatures SET key_id = '") + k_bob_id + "'");
-  auto r = w.cli({"canary", "start", "--version", w.b, "--percentage", "10", "--policy",
-                  trust_policy(w.cli, {k_bob_id})});
+  auto r =
+      w.cli({"canary", "start", "--version", w.b, "--percentage", "10", "--policy", trust_policy(w.cli, {k_bob_id})});
   CHECK(r.code == 1);
   CHECK(r.err.find("does not verify") != std::string::npos);
   CHECK(w.cli.json({"canary", "status"})["state"] == "idle");
@@ -191,12 +193,13 @@ TEST_CASE("require_signature: a signature altered in the store is refused, not t
 
 TEST_CASE("require_signature: malformed policy values are usage errors") {
   TwoVersions w;
-  for (const char* bad : {R"({"require_signature": []})", R"({"require_signature": "ed25519:00"})",
-                          R"({"require_signature": ["ed25519:D75A980182B10AB7D54BFED3C964073A0EE172F3DAA62325AF021A68F707511A"]})",
-                          R"({"require_signature": [true]})"}) {
+  for (const char* bad :
+       {R"({"require_signature": []})", R"({"require_signature": "ed25519:00"})",
+        R"({"require_signature": ["ed25519:D75A980182B10AB7D54BFED3C964073A0EE172F3DAA62325AF021A68F707511A"]})",
+        R"({"require_signature": [true]})"}) {
     CAPTURE(bad);
-    auto r = w.cli({"canary", "start", "--version", w.b, "--percentage", "10", "--policy",
-                    w.cli.dir().file("bad.json", bad)});
+    auto r = w.cli(
+        {"canary", "start", "--version", w.b, "--percentage", "10", "--policy", w.cli.dir().file("bad.json", bad)});
     CHECK(r.code == 2);
     CHECK(r.err.find("policy key 'require_signature") != std::string::npos);
   }
@@ -262,7 +265,8 @@ TEST_CASE("require_signature: a promotion whose stored policy cannot be read is 
   }
   SUBCASE("not readable by this kanari") {
     sqlite_value(db(w.cli), "UPDATE rollouts SET policy = '{\"min_samples\":\"ten\"}',"
-                            " policy_sha256 = '" + crypto::sha256_hex(R"({"min_samples":"ten"})") + "'");
+                            " policy_sha256 = '" +
+                                crypto::sha256_hex(R"({"min_samples":"ten"})") + "'");
   }
   const std::string before = store_snapshot(w.cli.state());
   auto r = w.cli({"canary", "promote"});

@@ -46,16 +46,15 @@ TEST_CASE("simulate: a canary at 0.5 against 0.9 is rolled back nearly always") 
 TEST_CASE("simulate: an equal canary is mostly promoted, sequential rarely rolls it back") {
   auto t = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "2000"});
   CHECK(t["p_promote"].get<double>() > 0.6);
-  auto s = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "500", "--method",
-                          "sequential"});
+  auto s = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "500", "--method", "sequential"});
   CHECK(s["method"] == "sequential");
   CHECK(s["p_rollback"].get<double>() < 0.05);
   CHECK(s["p_rollback"].get<double>() < t["p_rollback"].get<double>());
 }
 
 TEST_CASE("simulate: the same seed gives the same output, another seed another") {
-  const std::vector<std::string> args{"--stable-rate", "0.9", "--canary-rate", "0.8", "--trials", "1000",
-                                      "--seed", "42"};
+  const std::vector<std::string> args{"--stable-rate", "0.9",  "--canary-rate", "0.8",
+                                      "--trials",      "1000", "--seed",        "42"};
   auto a = simulate(args);
   auto b = simulate(args);
   REQUIRE(a.code == 0);
@@ -72,13 +71,13 @@ TEST_CASE("simulate: the same seed gives the same output, another seed another")
 }
 
 TEST_CASE("simulate: policy flags reach the gate") {
-  auto loose = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.7", "--trials", "1000", "--max-regression",
-                              "0.5"});
+  auto loose =
+      simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.7", "--trials", "1000", "--max-regression", "0.5"});
   auto strict = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.7", "--trials", "1000"});
   CHECK(loose["policy"]["max_regression"] == 0.5);
   CHECK(loose["p_rollback"].get<double>() < strict["p_rollback"].get<double>());
-  auto every = simulate_json({"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "200", "--eval-every",
-                              "10", "--min-samples", "20"});
+  auto every = simulate_json(
+      {"--stable-rate", "0.9", "--canary-rate", "0.9", "--trials", "200", "--eval-every", "10", "--min-samples", "20"});
   CHECK(every["eval_every"] == 10);
   CHECK(every["policy"]["min_samples"] == 20);
   CHECK(every["mean_tasks_to_verdict"].get<double>() >= 20.0);

@@ -22,7 +22,9 @@ constexpr const char* k_fake_now = "2027-01-15T08:00:00.000Z"; // test::Cli's Fa
 struct Repo {
   test::Cli cli;
   Repo() { cli.ok({"init"}); }
-  std::string file(const std::string& name, const std::string& content) { return cli.dir().file("in/" + name, content); }
+  std::string file(const std::string& name, const std::string& content) {
+    return cli.dir().file("in/" + name, content);
+  }
   json add(std::vector<std::string> args) {
     args.insert(args.begin(), {"version", "add"});
     return cli.json(args);
@@ -69,8 +71,8 @@ TEST_CASE("version add: --model and --param build the shared vector's model conf
   // Vector 2: {"model": "m-1", "temperature": 0.2, "style": "brief"}, CRLF and non-ASCII prompt.
   Repo r;
   auto prompt = r.file("plan.md", "Plan the task.\r\nThen act.\n\xC3\xA9t\xC3\xA9 \xF0\x9F\x9A\x80\n");
-  auto out = r.add({"--prompt", "p/plan.md=" + prompt, "--model", "m-1", "--param", "temperature=0.2", "--param",
-                    "style=brief"});
+  auto out = r.add(
+      {"--prompt", "p/plan.md=" + prompt, "--model", "m-1", "--param", "temperature=0.2", "--param", "style=brief"});
   CHECK(out["id"] == "ab77d478e9090aea41811f7d2d4673c9e8eed6fca0276e61dbe447885dbdb0f4");
   CHECK(out["components"][0]["bytes"] == 37);
   CHECK(out["components"][0]["sha256"] == "dff06334ab896f225059b95aa86cbcf3c9d9dd00892cf3ab37d53f32922d5645");
@@ -78,8 +80,9 @@ TEST_CASE("version add: --model and --param build the shared vector's model conf
 
 TEST_CASE("version add: a tool and a model config reproduce the docs vectors 4 and 5") {
   Repo r;
-  auto tool = r.file("search.json", "{\n  \"name\": \"search\",\n  \"description\": \"Search the web\",\n"
-                                    "  \"parameters\": {\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}}}\n}\n");
+  auto tool = r.file("search.json",
+                     "{\n  \"name\": \"search\",\n  \"description\": \"Search the web\",\n"
+                     "  \"parameters\": {\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}}}\n}\n");
   auto prompt = r.file("system.md", "Use the search tool.\n");
   auto v4 = r.add({"--tool", "search=" + tool, "--prompt", "system.md=" + prompt, "--model", "m-2"});
   CHECK(v4["id"] == "a13d4bf8f02978070ed0bcdafcd9c9ae6faff2f0925c5e9f9c296e2fb29c31ec");
@@ -172,9 +175,9 @@ TEST_CASE("version add: positional files are prompts named by their normalised p
 
 TEST_CASE("version add: --param values are JSON scalars when they parse and strings otherwise") {
   Repo r;
-  auto out = r.add({"--param", "temperature=0.2", "--param", "flag=true", "--param", "name=abc", "--param", "n=7",
-                    "--param", "none=null", "--param", "quoted=\"7\"", "--param", "list=[1,2]", "--param", "empty=",
-                    "--param", "big=1e400", "--param", "neg=-3"});
+  auto out = r.add({"--param", "temperature=0.2", "--param",   "flag=true", "--param",      "name=abc", "--param",
+                    "n=7",     "--param",         "none=null", "--param",   "quoted=\"7\"", "--param",  "list=[1,2]",
+                    "--param", "empty=",          "--param",   "big=1e400", "--param",      "neg=-3"});
   const auto& m = out["model"];
   CHECK(m["temperature"].is_number_float());
   CHECK(m["temperature"].get<double>() == 0.2);
@@ -218,7 +221,8 @@ TEST_CASE("version list: newest first with roles and the documented fields") {
   auto v2 = r.add({"--prompt", "a.md=" + r.file("b.md", "2\n")});
   auto list = r.cli.json({"version", "list"});
   REQUIRE(list.size() == 2);
-  CHECK(list[0] == json{{"id", v2["id"]}, {"label", nullptr}, {"created_at", "2027-01-15T08:00:01.000Z"}, {"role", nullptr}});
+  CHECK(list[0] ==
+        json{{"id", v2["id"]}, {"label", nullptr}, {"created_at", "2027-01-15T08:00:01.000Z"}, {"role", nullptr}});
   CHECK(list[1] == json{{"id", v1["id"]}, {"label", "one"}, {"created_at", k_fake_now}, {"role", "stable"}});
   // Another track sees none of them.
   CHECK(r.cli.json({"--track", "other", "version", "list"}) == json::array());
@@ -258,8 +262,7 @@ TEST_CASE("version refs: canary without a rollout and unknown refs exit 4") {
   auto v = r.add({"--prompt", "a.md=" + r.file("a.md", "1\n")});
   const std::string id = v["id"];
   const std::string other = id[0] == '0' ? "1111" : "0000";
-  for (const std::string& ref : {std::string("canary"), id.substr(0, 3), other, std::string("zzzz"),
-                                 id + "0"}) {
+  for (const std::string& ref : {std::string("canary"), id.substr(0, 3), other, std::string("zzzz"), id + "0"}) {
     auto res = r.cli({"version", "show", ref});
     INFO("ref " << ref << ": " << res.err);
     CHECK(res.code == 4);
@@ -343,9 +346,10 @@ TEST_CASE("version checkout: writes every component byte-exact plus model.json")
   const std::string binary("\x00\x01\xff\xfe\r\n\x80", 7);
   const std::string crlf = "one\r\ntwo\r\n";
   const std::string no_newline = "no trailing newline";
-  auto v = r.add({"--file", "assets/blob.bin=" + r.file("blob.bin", binary), "--prompt",
-                  "roles/crlf.md=" + r.file("crlf.md", crlf), "--prompt", "qa.md=" + r.file("qa.md", no_newline),
-                  "--tool", "tools/t.json=" + r.file("t.json", "{ \"b\": 1, \"a\": 2 }"), "--param", "temperature=0.5"});
+  auto v =
+      r.add({"--file", "assets/blob.bin=" + r.file("blob.bin", binary), "--prompt",
+             "roles/crlf.md=" + r.file("crlf.md", crlf), "--prompt", "qa.md=" + r.file("qa.md", no_newline), "--tool",
+             "tools/t.json=" + r.file("t.json", "{ \"b\": 1, \"a\": 2 }"), "--param", "temperature=0.5"});
   const auto to = r.cli.dir().path() / "out";
   auto res = r.cli.json({"version", "checkout", v["short"], "--to", to.string()});
   CHECK(res["id"] == v["id"]);

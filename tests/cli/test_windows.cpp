@@ -44,8 +44,8 @@ struct Rollout {
 };
 
 json summary(std::int64_t inserted, std::int64_t late = 0, std::int64_t backdated = 0) {
-  return {{"inserted", inserted}, {"duplicates", 0}, {"conflicts", 0}, {"invalid", 0},
-          {"late", late},         {"backdated", backdated}};
+  return {{"inserted", inserted}, {"duplicates", 0}, {"conflicts", 0},
+          {"invalid", 0},         {"late", late},    {"backdated", backdated}};
 }
 
 std::string iso(kanari::TimeMs t) { return kanari::format_rfc3339(t); }
@@ -93,7 +93,6 @@ TEST_CASE("late outcomes: the old stable's in-flight tasks after a promotion") {
   auto rep = w.cli.json({"report"});
   CHECK(rep["late"]["stable"]["n"] == 1);
   CHECK(rep["arms"]["stable"]["n"] == 10);
-
 }
 
 TEST_CASE("late outcomes are no top-up for a later rollout's baseline") {
@@ -127,7 +126,8 @@ TEST_CASE("late outcomes: a version never compared on the track is still refused
 TEST_CASE("backdated outcomes are stored but count in no window") {
   Rollout w;
   const kanari::TimeMs start = w.cli.clock.now_ms();
-  CHECK(w.record({"--task", "old", "--fail", "--version", "canary", "--at", "2020-01-01T00:00:00Z"}) == summary(1, 0, 1));
+  CHECK(w.record({"--task", "old", "--fail", "--version", "canary", "--at", "2020-01-01T00:00:00Z"}) ==
+        summary(1, 0, 1));
   CHECK(w.record({"--task", "olds", "--fail", "--version", "stable", "--at", iso(start - 1)}) == summary(1, 0, 1));
   CHECK(w.record({"--task", "edge", "--pass", "--version", "canary", "--at", iso(start)}) == summary(1));
   CHECK(w.status_n("canary_stats") == 1);
@@ -171,9 +171,9 @@ TEST_CASE("an outcome dated more than 10 minutes ahead of the clock is refused")
     CHECK(r.code == 2);
     CHECK(r.err.find("10 minutes") != std::string::npos);
     CHECK(r.out.empty());
-    r = w.cli({"record", "--jsonl", "-"},
-              "{\"task\": \"ok\", \"pass\": true, \"version\": \"canary\"}\n"
-              "{\"task\": \"future\", \"pass\": true, \"version\": \"canary\", \"at\": \"" + at + "\"}\n");
+    r = w.cli({"record", "--jsonl", "-"}, "{\"task\": \"ok\", \"pass\": true, \"version\": \"canary\"}\n"
+                                          "{\"task\": \"future\", \"pass\": true, \"version\": \"canary\", \"at\": \"" +
+                                              at + "\"}\n");
     CHECK(r.code == 2);
     CHECK(r.err.find("line 2") != std::string::npos);
   }
@@ -272,8 +272,9 @@ TEST_CASE("record --jsonl: a UTF-8 byte order mark at the start is accepted, tas
   CHECK(r.code == 2);
   CHECK(r.err.find("NUL") != std::string::npos);
   // A BOM anywhere but the start is still an error.
-  r = w.cli({"record", "--jsonl", "-"},
-            "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\"}\n\xEF\xBB\xBF{\"task\": \"y\", \"pass\": true}\n");
+  r = w.cli(
+      {"record", "--jsonl", "-"},
+      "{\"task\": \"x\", \"pass\": true, \"version\": \"canary\"}\n\xEF\xBB\xBF{\"task\": \"y\", \"pass\": true}\n");
   CHECK(r.code == 2);
   CHECK(r.err.find("line 2") != std::string::npos);
   CHECK(store_snapshot(w.cli.state()) == before);
@@ -292,7 +293,8 @@ TEST_CASE("route --keys DIR and record --jsonl DIR are usage errors") {
   CHECK(store_snapshot(w.cli.state()) == before);
 }
 
-TEST_CASE("late outcomes: a task routed under a rolled-back rollout belongs to it, not to a restart of the same canary") {
+TEST_CASE(
+    "late outcomes: a task routed under a rolled-back rollout belongs to it, not to a restart of the same canary") {
   Rollout w;
   const auto key = w.key_for("canary");
   w.cli.ok({"route", "--key", key, "--task", "t-r1"});

@@ -101,8 +101,9 @@ TEST_CASE("canonical json: format_double plain and exponential boundaries") {
 }
 
 TEST_CASE("canonical json: values built in C++ serialise like parsed ones") {
-  json v = {{"b", -0.0}, {"a", 1.0}, {"c", json::array({std::int64_t{-9223372036854775807} - 1,
-                                                         std::uint64_t{18446744073709551615u}})}};
+  json v = {{"b", -0.0},
+            {"a", 1.0},
+            {"c", json::array({std::int64_t{-9223372036854775807} - 1, std::uint64_t{18446744073709551615u}})}};
   CHECK(canonical_json(v) == R"({"a":1,"b":0,"c":[-9223372036854775808,18446744073709551615]})");
   // A string with every two-character escape and a raw control byte.
   CHECK(canonical_json(json(std::string("\"\\\b\f\n\r\t\x01\x1f\x7f", 10))) ==
@@ -211,9 +212,9 @@ TEST_CASE("canonical json: parse_json refuses nesting deeper than 512 levels ins
   REQUIRE(at_limit.ok());
   CHECK(canonical_json(*at_limit).size() == 2 * kanari::core::k_max_json_depth);
   CHECK(parse_json(nested(kanari::core::k_max_json_depth - 1, "{\"a\":", "[1]", "}"), "ok").ok());
-  for (const std::string& text : {nested(513, "[", "", "]"), nested(512, "{\"a\":", "[1]", "}"),
-                                  nested(512, "[", "{\"a\":1,\"a\":2}", "]"), nested(200'000, "[", "", "]"),
-                                  nested(100'000, "{\"k\":", "1", "}")}) {
+  for (const std::string& text :
+       {nested(513, "[", "", "]"), nested(512, "{\"a\":", "[1]", "}"), nested(512, "[", "{\"a\":1,\"a\":2}", "]"),
+        nested(200'000, "[", "", "]"), nested(100'000, "{\"k\":", "1", "}")}) {
     auto r = parse_json(text, "--config file 'm.json'");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::usage);

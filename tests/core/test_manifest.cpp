@@ -15,9 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-json hashing_vectors() {
-  return json::parse(test::read_file(KANARI_TEST_DATA "/hashing_vectors.json")).at("vectors");
-}
+json hashing_vectors() { return json::parse(test::read_file(KANARI_TEST_DATA "/hashing_vectors.json")).at("vectors"); }
 
 core::Component component(ComponentKind kind, const std::string& name, std::string_view bytes) {
   auto c = core::make_component(kind, name, bytes);
@@ -32,8 +30,9 @@ core::Manifest manifest(std::vector<core::Component> comps, json model) {
 }
 
 // docs/hashing.md vector 4: a prompt and a tool given as pretty-printed JSON.
-const char* const k_tool_text = "{\n  \"name\": \"search\",\n  \"description\": \"Search the web\",\n"
-                                "  \"parameters\": {\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}}}\n}\n";
+const char* const k_tool_text =
+    "{\n  \"name\": \"search\",\n  \"description\": \"Search the web\",\n"
+    "  \"parameters\": {\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}}}\n}\n";
 const char* const k_tool_canonical =
     R"({"description":"Search the web","name":"search","parameters":{"properties":{"q":{"type":"string"}},"type":"object"}})";
 const char* const k_tool_sha = "e3f0b5bdeb26dbba68ce8fc16db187cd6c0c7e47e031c64c1c8b8f4ad99e14bd";
@@ -179,8 +178,8 @@ TEST_CASE("manifest: component names are normalised relative paths") {
   ok("roles/backend.md", "roles/backend.md");
   ok("dir\\name.md", "dir\\name.md"); // '\' is not a separator
   ok("été/🚀.md", "été/🚀.md");
-  for (const std::string& bad : std::vector<std::string>{"", "./", "/abs.md", "a//b", "a/./b", "../up.md", "a/..", "dir/", "x\ny",
-                          std::string(257, 'a'), std::string("x\xff")}) {
+  for (const std::string& bad : std::vector<std::string>{"", "./", "/abs.md", "a//b", "a/./b", "../up.md", "a/..",
+                                                         "dir/", "x\ny", std::string(257, 'a'), std::string("x\xff")}) {
     INFO("bad name: " << quote_for_message(bad));
     auto r = core::normalise_component_name(bad);
     REQUIRE_FALSE(r.ok());

@@ -27,9 +27,8 @@ GateInput holding() { return counts(8, 10, 9, 10); }
 GateInput failing() { return counts(5, 10, 9, 10); }
 
 bool has_reason(const GateResult& r, std::string_view needle) {
-  return std::any_of(r.reasons.begin(), r.reasons.end(), [&](const std::string& s) {
-    return s.find(needle) != std::string::npos;
-  });
+  return std::any_of(r.reasons.begin(), r.reasons.end(),
+                     [&](const std::string& s) { return s.find(needle) != std::string::npos; });
 }
 
 MetricGate gate(std::string metric) {

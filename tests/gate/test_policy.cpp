@@ -51,8 +51,8 @@ TEST_CASE("policy: parse_decimal is exact") {
   CHECK(parse_decimal("92233720368547758.08", 2) == std::nullopt);
   CHECK(parse_decimal("1e400", 0) == std::nullopt);
   CHECK(parse_decimal("0e400", 0) == 0);
-  for (const char* bad : {"", "-", ".", "e5", "1e", "1e+", "abc", "1.2.3", " 1", "1 ", "inf",
-                          "nan", "NaN", "1,5", "0x10", "--1"}) {
+  for (const char* bad :
+       {"", "-", ".", "e5", "1e", "1e+", "abc", "1.2.3", " 1", "1 ", "inf", "nan", "NaN", "1,5", "0x10", "--1"}) {
     INFO(bad);
     CHECK(parse_decimal(bad, 6) == std::nullopt);
   }
@@ -101,27 +101,22 @@ TEST_CASE("policy: exact conversions") {
   CHECK(parsed({{"max_regression", 0.000001}}).max_regression_ppm == 1);
   CHECK(parsed({{"max_regression", 0}}).max_regression_ppm == 0);
   CHECK(parsed({{"max_regression", 1}}).max_regression_ppm == 1000000);
-  CHECK(parsed({{"steps", {0.01, 12.5, 33.33, 100}}}).steps_bp ==
-        std::vector<std::int64_t>{1, 1250, 3333, 10000});
+  CHECK(parsed({{"steps", {0.01, 12.5, 33.33, 100}}}).steps_bp == std::vector<std::int64_t>{1, 1250, 3333, 10000});
   CHECK(parsed({{"min_samples", 25.0}}).min_samples == 25);
-  CHECK(parsed({{"regression", "relative"}, {"max_regression", 0.25}}).regression ==
-        Regression::relative);
+  CHECK(parsed({{"regression", "relative"}, {"max_regression", 0.25}}).regression == Regression::relative);
 }
 
 TEST_CASE("policy: errors name the key and the allowed values") {
   CHECK(error_of({{"regression", "abs"}}) ==
         "policy key 'regression' must be \"absolute\" or \"relative\", got \"abs\"");
-  CHECK(error_of({{"method", 3}}) ==
-        "policy key 'method' must be \"threshold\" or \"sequential\", got 3");
+  CHECK(error_of({{"method", 3}}) == "policy key 'method' must be \"threshold\" or \"sequential\", got 3");
   CHECK(error_of({{"on_timeout", "later"}}) ==
         "policy key 'on_timeout' must be \"hold\", \"rollback\" or \"promote\", got \"later\"");
   CHECK(error_of({{"require_approval", "final_step"}}) ==
         "policy key 'require_approval' must be \"none\", \"final\" or \"every\", got "
         "\"final_step\"");
-  CHECK(error_of({{"min_samples", 0}}) ==
-        "policy key 'min_samples' must be an integer in [1, 1000000000], got 0");
-  CHECK(error_of({{"min_samples", 10.5}}).find("'min_samples' must be an integer") !=
-        std::string::npos);
+  CHECK(error_of({{"min_samples", 0}}) == "policy key 'min_samples' must be an integer in [1, 1000000000], got 0");
+  CHECK(error_of({{"min_samples", 10.5}}).find("'min_samples' must be an integer") != std::string::npos);
   CHECK(error_of({{"min_samples", "10"}}).find("got \"10\"") != std::string::npos);
   CHECK(error_of({{"min_stable_samples", 0}}).find("'min_stable_samples'") != std::string::npos);
   CHECK(error_of({{"max_regression", 1.5}}) ==
@@ -152,8 +147,7 @@ TEST_CASE("policy: metric validation") {
   CHECK(error_of(metric({{"metric", "p99"}, {"max", 1}})) ==
         "policy key 'metrics[0].metric' must be one of \"latency_p95_ms\", \"cost_mean\", "
         "\"tokens_mean\", \"error_rate\", got \"p99\"");
-  CHECK(error_of(metric({{"max", 1}})).find("'metrics[0].metric' is required") !=
-        std::string::npos);
+  CHECK(error_of(metric({{"max", 1}})).find("'metrics[0].metric' is required") != std::string::npos);
   CHECK(error_of(metric({{"metric", "latency_p95_ms"}, {"max_ratio", 2}})) ==
         "policy key 'metrics[0].max_ratio' is not allowed for metric \"latency_p95_ms\" "
         "(allowed bounds: max, max_regression)");
@@ -162,26 +156,21 @@ TEST_CASE("policy: metric validation") {
         "(allowed bounds: max, max_ratio)");
   CHECK(error_of(metric({{"metric", "cost_mean"}})) ==
         "policy key 'metrics[0]' must set at least one bound: max, max_regression");
-  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"limit", 2}}))
-            .find("'metrics[0].limit' is unknown") != std::string::npos);
-  CHECK(error_of(metric({{"metric", "error_rate"}, {"max", 1.5}})).find("[0, 1]") !=
+  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"limit", 2}})).find("'metrics[0].limit' is unknown") !=
         std::string::npos);
-  CHECK(error_of(metric({{"metric", "error_rate"}, {"max_ratio", 0}})).find("> 0") !=
-        std::string::npos);
-  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", -1}})).find("'metrics[0].max'") !=
-        std::string::npos);
+  CHECK(error_of(metric({{"metric", "error_rate"}, {"max", 1.5}})).find("[0, 1]") != std::string::npos);
+  CHECK(error_of(metric({{"metric", "error_rate"}, {"max_ratio", 0}})).find("> 0") != std::string::npos);
+  CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", -1}})).find("'metrics[0].max'") != std::string::npos);
   CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"on_fail", "warn"}})) ==
         "policy key 'metrics[0].on_fail' must be \"rollback\" or \"hold\", got \"warn\"");
-  CHECK(error_of({{"metrics", {1}}}).find("'metrics[0]' must be an object") !=
-        std::string::npos);
+  CHECK(error_of({{"metrics", {1}}}).find("'metrics[0]' must be an object") != std::string::npos);
 }
 
 TEST_CASE("policy: the stored form has every key and round-trips") {
   const json full = policy_to_json(Policy{});
-  for (const char* key : {"min_samples", "min_stable_samples", "max_regression", "regression",
-                          "method", "steps", "min_step_seconds", "max_step_seconds",
-                          "on_timeout", "consecutive", "require_approval", "metrics", "alpha",
-                          "planned_samples", "require_signature"}) {
+  for (const char* key : {"min_samples", "min_stable_samples", "max_regression", "regression", "method", "steps",
+                          "min_step_seconds", "max_step_seconds", "on_timeout", "consecutive", "require_approval",
+                          "metrics", "alpha", "planned_samples", "require_signature"}) {
     INFO(key);
     CHECK(full.contains(key));
   }

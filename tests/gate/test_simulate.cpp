@@ -142,8 +142,7 @@ TEST_CASE("simulate: fast enough for the command line") {
   auto cfg = config(0.9, 0.9, 2000);
   const auto start = std::chrono::steady_clock::now();
   const auto r = run(p, cfg);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Generous for sanitizer and debug builds; an optimised build does > 10^7/s.
   CHECK(static_cast<double>(r.gate_evaluations) / seconds > 2e5);
 }
@@ -162,9 +161,8 @@ TEST_CASE("simulate: operating characteristics table" * doctest::skip()) {
         cfg.trials = 10000;
         cfg.eval_every = every;
         const auto r = run(p, cfg);
-        std::printf("| %s | %.2f | %lld | %.3f | %.3f | %.3f | %.1f |\n", to_string(m).data(),
-                    canary, static_cast<long long>(every), r.p_promote, r.p_rollback,
-                    r.p_undecided, r.mean_tasks_to_verdict);
+        std::printf("| %s | %.2f | %lld | %.3f | %.3f | %.3f | %.1f |\n", to_string(m).data(), canary,
+                    static_cast<long long>(every), r.p_promote, r.p_rollback, r.p_undecided, r.mean_tasks_to_verdict);
       }
     }
   }

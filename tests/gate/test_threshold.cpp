@@ -20,8 +20,7 @@ GateInput counts(std::int64_t cp, std::int64_t cn, std::int64_t sp, std::int64_t
   return in;
 }
 
-Verdict verdict(const Policy& p, std::int64_t cp, std::int64_t cn, std::int64_t sp,
-                std::int64_t sn) {
+Verdict verdict(const Policy& p, std::int64_t cp, std::int64_t cn, std::int64_t sp, std::int64_t sn) {
   return evaluate(p, counts(cp, cn, sp, sn)).verdict;
 }
 
@@ -35,31 +34,17 @@ Policy relative() {
 
 TEST_CASE("threshold: absolute regression boundaries are exact") {
   const Policy p; // defaults: min 10, max_regression 0.10 absolute
-  SUBCASE("7/10 vs 8/10 is exactly 10 points: HOLD, not ROLLBACK") {
-    CHECK(verdict(p, 7, 10, 8, 10) == Verdict::hold);
-  }
-  SUBCASE("6/10 vs 7/10 is exactly 10 points: HOLD") {
-    CHECK(verdict(p, 6, 10, 7, 10) == Verdict::hold);
-  }
-  SUBCASE("69/100 vs 80/100 is 11 points: ROLLBACK") {
-    CHECK(verdict(p, 69, 100, 80, 100) == Verdict::rollback);
-  }
-  SUBCASE("70/100 vs 80/100 is exactly 10 points: HOLD") {
-    CHECK(verdict(p, 70, 100, 80, 100) == Verdict::hold);
-  }
-  SUBCASE("7/10 vs 9/10 is 20 points: ROLLBACK") {
-    CHECK(verdict(p, 7, 10, 9, 10) == Verdict::rollback);
-  }
+  SUBCASE("7/10 vs 8/10 is exactly 10 points: HOLD, not ROLLBACK") { CHECK(verdict(p, 7, 10, 8, 10) == Verdict::hold); }
+  SUBCASE("6/10 vs 7/10 is exactly 10 points: HOLD") { CHECK(verdict(p, 6, 10, 7, 10) == Verdict::hold); }
+  SUBCASE("69/100 vs 80/100 is 11 points: ROLLBACK") { CHECK(verdict(p, 69, 100, 80, 100) == Verdict::rollback); }
+  SUBCASE("70/100 vs 80/100 is exactly 10 points: HOLD") { CHECK(verdict(p, 70, 100, 80, 100) == Verdict::hold); }
+  SUBCASE("7/10 vs 9/10 is 20 points: ROLLBACK") { CHECK(verdict(p, 7, 10, 9, 10) == Verdict::rollback); }
   SUBCASE("equal rates promote") {
     CHECK(verdict(p, 9, 10, 9, 10) == Verdict::promote);
     CHECK(verdict(p, 90, 100, 9, 10) == Verdict::promote);
   }
-  SUBCASE("canary one pass short of stable holds") {
-    CHECK(verdict(p, 89, 100, 90, 100) == Verdict::hold);
-  }
-  SUBCASE("zero rates on both arms promote") {
-    CHECK(verdict(p, 0, 10, 0, 10) == Verdict::promote);
-  }
+  SUBCASE("canary one pass short of stable holds") { CHECK(verdict(p, 89, 100, 90, 100) == Verdict::hold); }
+  SUBCASE("zero rates on both arms promote") { CHECK(verdict(p, 0, 10, 0, 10) == Verdict::promote); }
   SUBCASE("max_regression 0: any regression rolls back") {
     Policy zero;
     zero.max_regression_ppm = 0;
@@ -123,9 +108,7 @@ TEST_CASE("threshold: minimum samples") {
     CHECK(r.reasons[0] == "insufficient data: stable 9/10 tasks");
     CHECK_FALSE(r.more_canary_tasks);
   }
-  SUBCASE("no baseline at all") {
-    CHECK(verdict(p, 10, 10, 0, 0) == Verdict::insufficient_data);
-  }
+  SUBCASE("no baseline at all") { CHECK(verdict(p, 10, 10, 0, 0) == Verdict::insufficient_data); }
   SUBCASE("min_stable_samples 0 (only constructible in code) still needs one stable outcome") {
     p.min_stable_samples = 0;
     CHECK(verdict(p, 10, 10, 0, 0) == Verdict::insufficient_data);
@@ -136,23 +119,17 @@ TEST_CASE("threshold: minimum samples") {
     CHECK(verdict(p, 10, 10, 49, 49) == Verdict::insufficient_data);
     CHECK(verdict(p, 10, 10, 50, 50) == Verdict::promote);
   }
-  SUBCASE("exactly min_samples decides") {
-    CHECK(verdict(p, 10, 10, 10, 10) == Verdict::promote);
-  }
+  SUBCASE("exactly min_samples decides") { CHECK(verdict(p, 10, 10, 10, 10) == Verdict::promote); }
 }
 
 TEST_CASE("threshold: huge counts do not overflow") {
   const std::int64_t big = k_max_count;
   const Policy p;
   // s = 1; c just above 0.9 holds, one pass fewer puts c below 0.9.
-  CHECK(threshold_call({big - big / 10, big}, {big, big}, 100000, Regression::absolute) ==
-        PassRateCall::hold);
-  CHECK(threshold_call({big - big / 10 - 1, big}, {big, big}, 100000, Regression::absolute) ==
-        PassRateCall::rollback);
-  CHECK(threshold_call({big - 1, big}, {big, big}, 0, Regression::absolute) ==
-        PassRateCall::rollback);
-  CHECK(threshold_call({big, big}, {big - 1, big}, 0, Regression::absolute) ==
-        PassRateCall::promote);
+  CHECK(threshold_call({big - big / 10, big}, {big, big}, 100000, Regression::absolute) == PassRateCall::hold);
+  CHECK(threshold_call({big - big / 10 - 1, big}, {big, big}, 100000, Regression::absolute) == PassRateCall::rollback);
+  CHECK(threshold_call({big - 1, big}, {big, big}, 0, Regression::absolute) == PassRateCall::rollback);
+  CHECK(threshold_call({big, big}, {big - 1, big}, 0, Regression::absolute) == PassRateCall::promote);
   CHECK(verdict(p, big, big, big - 1, big) == Verdict::promote);
   CHECK_THROWS_AS(evaluate(p, counts(1, big + 1, 1, 10)), std::invalid_argument);
 }
@@ -177,9 +154,9 @@ TEST_CASE("threshold: matches exact rational arithmetic on the committed vectors
     const auto ppm = row[4].get<std::int64_t>();
     const auto reg = row[5] == "relative" ? Regression::relative : Regression::absolute;
     const auto call = threshold_call(c, s, ppm, reg);
-    const std::string got = call == PassRateCall::promote  ? "promote"
-                            : call == PassRateCall::hold ? "hold"
-                                                         : "rollback";
+    const std::string got = call == PassRateCall::promote ? "promote"
+                            : call == PassRateCall::hold  ? "hold"
+                                                          : "rollback";
     INFO(row.dump());
     CHECK(got == row[6].get<std::string>());
     ++checked;
@@ -192,9 +169,8 @@ TEST_CASE("threshold: reasons carry the numbers and the threshold") {
   SUBCASE("rollback") {
     auto r = evaluate(p, counts(7, 10, 9, 10));
     REQUIRE(r.verdict == Verdict::rollback);
-    CHECK(r.reasons.at(0) ==
-          "pass rate: canary 7/10 = 70.0 % vs stable 9/10 = 90.0 %: 20.0 points worse > 10.0 "
-          "allowed");
+    CHECK(r.reasons.at(0) == "pass rate: canary 7/10 = 70.0 % vs stable 9/10 = 90.0 %: 20.0 points worse > 10.0 "
+                             "allowed");
   }
   SUBCASE("hold at exactly the threshold") {
     auto r = evaluate(p, counts(7, 10, 8, 10));
@@ -212,14 +188,12 @@ TEST_CASE("threshold: reasons carry the numbers and the threshold") {
   SUBCASE("relative") {
     auto r = evaluate(relative(), counts(68, 100, 80, 100));
     REQUIRE(r.verdict == Verdict::rollback);
-    CHECK(r.reasons.at(0).find("15.0 % worse relative to stable > 10.0 % allowed") !=
-          std::string::npos);
+    CHECK(r.reasons.at(0).find("15.0 % worse relative to stable > 10.0 % allowed") != std::string::npos);
   }
   SUBCASE("promote") {
     auto r = evaluate(p, counts(9, 10, 9, 10));
     REQUIRE(r.verdict == Verdict::promote);
-    CHECK(r.reasons.at(0) ==
-          "pass rate: canary 9/10 = 90.0 % vs stable 9/10 = 90.0 %: canary is not worse than "
-          "stable");
+    CHECK(r.reasons.at(0) == "pass rate: canary 9/10 = 90.0 % vs stable 9/10 = 90.0 %: canary is not worse than "
+                             "stable");
   }
 }

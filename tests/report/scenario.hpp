@@ -22,8 +22,8 @@ struct ReportScenario {
 
   // Outcome i of a batch: canary tasks fail when i % 10 == 3, stable ones
   // when i % 5 == 0; latencies grow with i.
-  static std::string lines(const std::string& prefix, const std::string& version, int count, TimeMs start,
-                           TimeMs every, bool canary, bool all_pass = false) {
+  static std::string lines(const std::string& prefix, const std::string& version, int count, TimeMs start, TimeMs every,
+                           bool canary, bool all_pass = false) {
     std::string out;
     for (int i = 0; i < count; ++i) {
       const bool pass = all_pass || (canary ? i % 10 != 3 : i % 5 != 0);

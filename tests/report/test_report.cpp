@@ -121,8 +121,8 @@ TEST_CASE("report: latency distribution per arm with nearest-rank percentiles") 
   CHECK(c["latency_p99_ms"] == rank(0.99));
   const auto& bins = r["latency_bins_ms"];
   REQUIRE(bins.size() == 31);
-  CHECK(bins.front() == 80);  // the fastest stable task
-  CHECK(bins.back() == 290);  // the slowest canary task
+  CHECK(bins.front() == 80); // the fastest stable task
+  CHECK(bins.back() == 290); // the slowest canary task
   CHECK(r["latency_log_scale"] == true);
   std::int64_t total = 0;
   for (const auto& k : c["latency_histogram"])
@@ -183,7 +183,8 @@ TEST_CASE("report: the HTML page draws three charts, escapes everything and fetc
   // Self-contained: no URL, no attribute or CSS that would fetch anything, no script.
   CHECK(html.find("http://") == std::string::npos);
   CHECK(html.find("https://") == std::string::npos);
-  for (const char* fetch : {" src=\"", " href=\"", "url(", "@import", "<link", "<script", "<iframe", "<img", "<object"}) {
+  for (const char* fetch :
+       {" src=\"", " href=\"", "url(", "@import", "<link", "<script", "<iframe", "<img", "<object"}) {
     CAPTURE(fetch);
     CHECK(html.find(fetch) == std::string::npos);
   }
@@ -191,8 +192,7 @@ TEST_CASE("report: the HTML page draws three charts, escapes everything and fetc
   CHECK(html.find(s.evil_actor) == std::string::npos);
   CHECK(html.find("<img") == std::string::npos);
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
-  CHECK(html.find("&lt;img src=x onerror=alert(2)&gt; &amp; &quot;quoted&quot; &#39;single&#39;") !=
-        std::string::npos);
+  CHECK(html.find("&lt;img src=x onerror=alert(2)&gt; &amp; &quot;quoted&quot; &#39;single&#39;") != std::string::npos);
 
   // Pass rate: both arms' dots (one per non-empty bucket), bands and lines; a step line.
   auto pass = chart(html, "chart-pass-rate");

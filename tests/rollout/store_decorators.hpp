@@ -70,8 +70,8 @@ public:
   KANARI_FORWARD(std::int64_t, insert_rollout, (const store::RolloutRecord& r), (r))
   KANARI_FORWARD(void, update_rollout, (const store::RolloutRecord& r), (r))
   KANARI_FORWARD(std::vector<std::string>, tracks_with_open_rollouts, (), ())
-  KANARI_FORWARD(std::optional<store::RolloutRecord>, last_rollout_with_arm, (const std::string& t, const std::string& v),
-                 (t, v))
+  KANARI_FORWARD(std::optional<store::RolloutRecord>, last_rollout_with_arm,
+                 (const std::string& t, const std::string& v), (t, v))
   KANARI_FORWARD(void, for_each_rollout_id, (const RolloutIdFn& fn), (fn))
   KANARI_FORWARD(store::InsertOutcome, insert_outcome, (const store::OutcomeRecord& o, store::TaskVersions v), (o, v))
   KANARI_FORWARD(store::SampleStats, sample_stats, (const store::SampleQuery& q), (q))
@@ -87,8 +87,7 @@ public:
   KANARI_FORWARD(std::vector<store::EventRecord>, events, (const std::string& t, std::optional<std::int64_t> limit),
                  (t, limit))
   KANARI_FORWARD(void, for_each_event, (const EventFn& fn), (fn))
-  KANARI_FORWARD(std::vector<store::InsertOutcome>, insert_outcomes, (const std::vector<store::PendingOutcome>& b),
-                 (b))
+  KANARI_FORWARD(std::vector<store::InsertOutcome>, insert_outcomes, (const std::vector<store::PendingOutcome>& b), (b))
   KANARI_FORWARD(bool, is_empty, (), ())
   using RowFn = std::function<void(const store::Row&)>;
   KANARI_FORWARD(void, for_each_row, (const store::Table& t, const RowFn& fn), (t, fn))

@@ -158,7 +158,8 @@ TEST_CASE("audit: a changed event with a recomputed hash still breaks the next l
   check_broken(w.verify(), "event 4 does not follow");
 }
 
-TEST_CASE("audit: verify prints the head, an anchor saved earlier catches events cut from the end" * doctest::test_suite("sqlite")) {
+TEST_CASE("audit: verify prints the head, an anchor saved earlier catches events cut from the end" *
+          doctest::test_suite("sqlite")) {
   World w;
   const std::string head = w.cli.json({"history", "--limit", "1"})[0]["hash"];
   CHECK(w.cli.json({"audit", "verify"})["head"] == head);

@@ -22,8 +22,9 @@ struct World : TwoVersions {
 
   // Records `passes` of `n` outcomes for ref (failures first); each line
   // merged with `extra(i)`.
-  void outcomes(const std::string& ref, int passes, int n,
-                const std::function<json(int)>& extra = [](int) { return json::object(); }) {
+  void outcomes(
+      const std::string& ref, int passes, int n,
+      const std::function<json(int)>& extra = [](int) { return json::object(); }) {
     std::string text;
     for (int i = 0; i < n; ++i) {
       json line = {{"task", "task-" + std::to_string(next_task++)}, {"pass", i >= n - passes}, {"version", ref}};

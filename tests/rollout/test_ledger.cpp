@@ -37,8 +37,8 @@ struct World {
   void outcomes(const std::string& ref, int fails, int passes) {
     std::string text;
     for (int i = 0; i < fails + passes; ++i)
-      text += json{{"task", "task-" + std::to_string(next_task++)}, {"pass", i >= fails}, {"version", ref}}.dump() +
-              "\n";
+      text +=
+          json{{"task", "task-" + std::to_string(next_task++)}, {"pass", i >= fails}, {"version", ref}}.dump() + "\n";
     auto r = cli.json({"record", "--jsonl", "-"}, text);
     REQUIRE(r["inserted"] == fails + passes);
   }

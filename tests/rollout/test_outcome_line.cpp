@@ -75,12 +75,39 @@ TEST_CASE("outcome line parser: agrees with a JSON parser on valid flat objects"
 
 TEST_CASE("outcome line parser: rejects what a JSON parser rejects") {
   const std::vector<std::string> bad = {
-      "", "   ", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,\"a\":1}",
-      "{\"a\":1 \"b\":2}", "{a:1}", "{'a':1}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}",
-      "{\"a\":1e}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":tru}", "{\"a\":nul}",
-      "{\"a\":\"x\\q\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
-      "{\"a\":\"unterminated}", "{\"a\":\"tab\there\"}", "{\"a\":1}x", "{\"a\":1}{\"b\":2}",
-      "{\"a\":\"\xff\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":1e400}",
+      "",
+      "   ",
+      "{",
+      "}",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\":1,}",
+      "{,\"a\":1}",
+      "{\"a\":1 \"b\":2}",
+      "{a:1}",
+      "{'a':1}",
+      "{\"a\":01}",
+      "{\"a\":1.}",
+      "{\"a\":.5}",
+      "{\"a\":-}",
+      "{\"a\":1e}",
+      "{\"a\":+1}",
+      "{\"a\":NaN}",
+      "{\"a\":Infinity}",
+      "{\"a\":tru}",
+      "{\"a\":nul}",
+      "{\"a\":\"x\\q\"}",
+      "{\"a\":\"\\u12\"}",
+      "{\"a\":\"\\ud800\"}",
+      "{\"a\":\"\\udc00\"}",
+      "{\"a\":\"unterminated}",
+      "{\"a\":\"tab\there\"}",
+      "{\"a\":1}x",
+      "{\"a\":1}{\"b\":2}",
+      "{\"a\":\"\xff\"}",
+      "{\"a\":\"\xc3\"}",
+      "{\"a\":\"\xed\xa0\x80\"}",
+      "{\"a\":1e400}",
   };
   for (const auto& line : bad) {
     CAPTURE(line);
@@ -187,8 +214,13 @@ TEST_CASE("outcome line parser: a number below the smallest double reads as zero
   // (and that kanari accepts in policy and config files). Only a magnitude
   // above the largest double has no finite value.
   const std::string zeros(400, '0');
-  const std::vector<std::string> small = {"1e-400", "-1.51e-400", "0." + zeros + "1", "1e-99999999999999999999",
-                                         "5e-324", "2.2250738585072014e-308", "1" + zeros + "e-390"};
+  const std::vector<std::string> small = {"1e-400",
+                                          "-1.51e-400",
+                                          "0." + zeros + "1",
+                                          "1e-99999999999999999999",
+                                          "5e-324",
+                                          "2.2250738585072014e-308",
+                                          "1" + zeros + "e-390"};
   for (const auto& number : small) {
     CAPTURE(number);
     const std::string line = "{\"score\":" + number + "}";

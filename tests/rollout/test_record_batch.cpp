@@ -62,7 +62,7 @@ std::vector<rollout::OutcomeInput> batch(TimeMs now) {
   b.back().cost = 0.001;
   b.back().tokens = 42;
   b.back().score = -0.25;
-  b.back().at = now + 60'000; // clock skew: allowed up to 10 minutes
+  b.back().at = now + 60'000;                  // clock skew: allowed up to 10 minutes
   b.push_back(outcome("t-2", "stable", true)); // another result: a conflict
   b.push_back(outcome("t-\xC3\xBC", "stable", true));
   b.back().at = now - 3'600'000; // before the rollout: backdated
@@ -85,7 +85,7 @@ std::string as_jsonl() {
 }
 
 json summary_json(const rollout::RecordSummary& s) {
-  return {{"inserted", s.inserted}, {"late", s.late},   {"backdated", s.backdated}, {"duplicates", s.duplicates},
+  return {{"inserted", s.inserted},   {"late", s.late},       {"backdated", s.backdated}, {"duplicates", s.duplicates},
           {"conflicts", s.conflicts}, {"invalid", s.invalid}, {"notes", s.notes}};
 }
 
@@ -147,8 +147,10 @@ TEST_CASE("record_batch: skipped outcomes are counted and named by index, the re
 TEST_CASE("record_jsonl: an error names the line, and the file stores nothing") {
   Ledger l;
   const auto before = l.count();
-  std::istringstream text(R"({"task": "a", "pass": true, "version": "stable"})" "\n\n"
-                          R"({"task": "b", "pass": true, "version": "ffffffff"})" "\n");
+  std::istringstream text(R"({"task": "a", "pass": true, "version": "stable"})"
+                          "\n\n"
+                          R"({"task": "b", "pass": true, "version": "ffffffff"})"
+                          "\n");
   auto r = rollout::record_jsonl(l.ctx, text, "default", rollout::InvalidLines::fail);
   REQUIRE(!r.ok());
   CHECK(r.error().code == ErrorCode::not_found);

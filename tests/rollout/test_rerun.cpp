@@ -50,17 +50,24 @@ private:
 
 json rollout_json(const rollout::RolloutRecord& r) {
   // The salt is random, and differs between any two runs.
-  return {{"id", r.id},         {"track", r.track},     {"canary", r.canary},
-          {"stable", r.stable}, {"steps", r.steps_bp},  {"step", r.step},
-          {"state", rollout::to_string(r.state)},       {"shadow", r.shadow},
-          {"policy", r.policy}, {"started_at", r.started_at}, {"step_started_at", r.step_started_at},
+  return {{"id", r.id},
+          {"track", r.track},
+          {"canary", r.canary},
+          {"stable", r.stable},
+          {"steps", r.steps_bp},
+          {"step", r.step},
+          {"state", rollout::to_string(r.state)},
+          {"shadow", r.shadow},
+          {"policy", r.policy},
+          {"started_at", r.started_at},
+          {"step_started_at", r.step_started_at},
           {"ended_at", r.ended_at ? json(*r.ended_at) : json(nullptr)},
           {"promote_streak", r.promote_streak},
           {"approved_step", r.approved_step ? json(*r.approved_step) : json(nullptr)}};
 }
 
 json summary_json(const rollout::RecordSummary& s) {
-  return {{"inserted", s.inserted}, {"late", s.late},   {"backdated", s.backdated}, {"duplicates", s.duplicates},
+  return {{"inserted", s.inserted},   {"late", s.late},       {"backdated", s.backdated}, {"duplicates", s.duplicates},
           {"conflicts", s.conflicts}, {"invalid", s.invalid}, {"notes", s.notes}};
 }
 
@@ -101,9 +108,10 @@ json scenario(rollout::Context& ctx) {
   const auto key = crypto::ed25519_public_key_id(read_file(std::string(KANARI_TEST_DATA) + "/keys/alice.pub.pem"), "k");
   REQUIRE(key.ok());
   for (int i = 0; i < 2; ++i)
-    out["sign " + std::to_string(i)] = result<rollout::SignResult>(
-        rollout::sign_version(ctx, "default", b, pem, "key"),
-        [](const auto& s) { return json{{"key", s.key_id}, {"signature", s.signature}, {"created", s.created}}; });
+    out["sign " + std::to_string(i)] =
+        result<rollout::SignResult>(rollout::sign_version(ctx, "default", b, pem, "key"), [](const auto& s) {
+          return json{{"key", s.key_id}, {"signature", s.signature}, {"created", s.created}};
+        });
 
   gate::Policy policy;
   policy.min_samples = 2;
@@ -122,7 +130,9 @@ json scenario(rollout::Context& ctx) {
           return json{{"version", d.version}, {"arm", rollout::to_string(d.arm)}, {"shadow", d.shadow}};
         });
 
-  auto summary = [](const Result<rollout::RecordSummary>& r) { return result<rollout::RecordSummary>(r, summary_json); };
+  auto summary = [](const Result<rollout::RecordSummary>& r) {
+    return result<rollout::RecordSummary>(r, summary_json);
+  };
   out["record r1"] = summary(rollout::record_one(ctx, outcome("r1", std::nullopt, true)));
   out["record s1"] = summary(rollout::record_one(ctx, outcome("s1", "stable", true)));
   out["record r1 again"] = summary(rollout::record_one(ctx, outcome("r1", std::nullopt, true)));
@@ -135,21 +145,21 @@ json scenario(rollout::Context& ctx) {
                   "{\"task\": \"r1\", \"pass\": true}\n");
   std::istream piped(&pipe);
   std::int64_t progress_calls = 0;
-  out["record --jsonl from a pipe"] = summary(rollout::record_jsonl(
-      ctx, piped, "default", rollout::InvalidLines::skip, [&](std::int64_t) { ++progress_calls; }));
+  out["record --jsonl from a pipe"] = summary(rollout::record_jsonl(ctx, piped, "default", rollout::InvalidLines::skip,
+                                                                    [&](std::int64_t) { ++progress_calls; }));
 
   // A seekable stream is read again from where it was handed over.
   std::istringstream file("already read\n{\"task\": \"s3\", \"pass\": true, \"version\": \"" + a.substr(0, 8) +
                           "\"}\n");
   std::string skipped;
   std::getline(file, skipped);
-  out["record --jsonl from a file"] =
-      summary(rollout::record_jsonl(ctx, file, "default", rollout::InvalidLines::fail));
+  out["record --jsonl from a file"] = summary(rollout::record_jsonl(ctx, file, "default", rollout::InvalidLines::fail));
   out["record a batch"] = summary(rollout::record_batch(
       ctx, {outcome("s4", "stable", true), outcome("r1", std::nullopt, false)}, rollout::InvalidLines::fail));
 
   auto evaluated = rollout::evaluate_track(ctx, "default", rollout::Apply::yes);
-  out["evaluate --apply"] = result<rollout::Evaluation>(evaluated, [](const auto& ev) { return rollout::verdict_json(ev); });
+  out["evaluate --apply"] =
+      result<rollout::Evaluation>(evaluated, [](const auto& ev) { return rollout::verdict_json(ev); });
   CHECK(evaluated.ok());
 
   policy.require_signature.clear();
@@ -163,8 +173,9 @@ json scenario(rollout::Context& ctx) {
   out["approve"] = result<rollout::RolloutRecord>(rollout::approve(ctx, now), rollout_json);
   out["rollback"] = result<rollout::RolloutRecord>(rollout::rollback(ctx, now), rollout_json);
   out["rollback again"] = result<rollout::RolloutRecord>(rollout::rollback(ctx, now), rollout_json);
-  out["evaluate --apply, idle"] = result<rollout::Evaluation>(rollout::evaluate_track(ctx, "default", rollout::Apply::yes),
-                                                               [](const auto& ev) { return rollout::verdict_json(ev); });
+  out["evaluate --apply, idle"] =
+      result<rollout::Evaluation>(rollout::evaluate_track(ctx, "default", rollout::Apply::yes),
+                                  [](const auto& ev) { return rollout::verdict_json(ev); });
   return out;
 }
 

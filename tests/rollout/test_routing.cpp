@@ -80,8 +80,8 @@ struct Fixture {
 
   Fixture() {
     cli.ok({"init"});
-    stable = cli.json({"version", "add", "--prompt", "system=" + cli.dir().file("v1.txt", "You are helpful.\n")})
-                 .at("id");
+    stable =
+        cli.json({"version", "add", "--prompt", "system=" + cli.dir().file("v1.txt", "You are helpful.\n")}).at("id");
     candidate =
         cli.json({"version", "add", "--prompt", "system=" + cli.dir().file("v2.txt", "You are very helpful.\n")})
             .at("id");
@@ -212,8 +212,8 @@ TEST_CASE("routing: extra vectors from the Python reference (block boundaries, U
       {"Stra\xC3\x9F"
        "e",
        8891},
-      {"caf\xC3\xA9", 4701},   // NFC: U+00E9
-      {"cafe\xCC\x81", 6784},  // NFD: e + U+0301; keys are hashed as given, not normalised
+      {"caf\xC3\xA9", 4701},  // NFC: U+00E9
+      {"cafe\xCC\x81", 6784}, // NFD: e + U+0301; keys are hashed as given, not normalised
       {std::string(22, 'k'), 1641},
       {std::string(23, 'k'), 7956},
       {std::string(31, 'k'), 9995},
@@ -530,8 +530,8 @@ TEST_CASE("route --task remembers the assignment and record --task uses it") {
     CHECK_FALSE((*st)->get_assignment("default", "task-never-routed").has_value());
   }
   SUBCASE("an assignment on one track is not one on another") {
-    f.cli.ok({"--track", "other", "version", "add", "--prompt",
-              "system=" + f.cli.dir().file("v3.txt", "Other track.\n")});
+    f.cli.ok(
+        {"--track", "other", "version", "add", "--prompt", "system=" + f.cli.dir().file("v3.txt", "Other track.\n")});
     const auto r = f.cli({"--track", "other", "record", "--task", "task-c", "--pass"});
     CHECK(r.code == 4);
   }

@@ -82,7 +82,8 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   CHECK(c.once("checkout_files", [&] { return rollout::checkout_files(ctx, b); })->files.size() == 2);
 
   const auto pem = read_file(std::string(KANARI_TEST_DATA) + "/keys/alice.pem");
-  const auto key = crypto::ed25519_public_key_id(read_file(std::string(KANARI_TEST_DATA) + "/keys/alice.pub.pem"), "key");
+  const auto key =
+      crypto::ed25519_public_key_id(read_file(std::string(KANARI_TEST_DATA) + "/keys/alice.pub.pem"), "key");
   REQUIRE(key.ok());
   CHECK(c.once("sign_version", [&] { return rollout::sign_version(ctx, "default", b, pem, "key"); })->created);
   auto checks = c.once("verify_signatures", [&] { return rollout::verify_signatures(ctx, b, {*key}); });
@@ -104,14 +105,16 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   CHECK(c.once("route_key", [&] { return rollout::route_key(ctx, "default", "user-1", std::nullopt); }).ok());
   CHECK(c.once("load_routing_table", [&] { return rollout::load_routing_table(ctx, "default"); }).ok());
   CHECK(c.once("record_one", [&] { return rollout::record_one(ctx, outcome("t1", std::nullopt)); })->inserted == 1);
-  std::istringstream lines(R"({"task": "t2", "pass": true, "version": "canary"})" "\n"
-                           R"({"task": "t3", "pass": true, "version": "stable"})" "\n");
+  std::istringstream lines(R"({"task": "t2", "pass": true, "version": "canary"})"
+                           "\n"
+                           R"({"task": "t3", "pass": true, "version": "stable"})"
+                           "\n");
   CHECK(c.once("record_jsonl", [&] {
-          return rollout::record_jsonl(ctx, lines, "default", rollout::InvalidLines::fail);
-        })->inserted == 2);
+           return rollout::record_jsonl(ctx, lines, "default", rollout::InvalidLines::fail);
+         })->inserted == 2);
   CHECK(c.once("record_batch", [&] {
-          return rollout::record_batch(ctx, {outcome("t4", std::string("stable"))}, rollout::InvalidLines::fail);
-        })->inserted == 1);
+           return rollout::record_batch(ctx, {outcome("t4", std::string("stable"))}, rollout::InvalidLines::fail);
+         })->inserted == 1);
   CHECK(c.once("track_status", [&] { return rollout::track_status(ctx, "default"); })->rollout);
   CHECK(c.once("evaluate_track", [&] { return rollout::evaluate_track(ctx, "default", rollout::Apply::no); }).ok());
 
@@ -121,12 +124,15 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   CHECK(c.once("approve", [&] { return rollout::approve(ctx, in); }).ok());
   CHECK(c.once("promote", [&] { return rollout::promote(ctx, in, false); })->step == 1);
   int tracks_seen = 0;
-  auto all = c.once("evaluate_all", [&] {
-    return rollout::evaluate_all(ctx, rollout::Apply::yes, [&](const std::string&, const auto& ev) {
-      CHECK(ev.ok());
-      ++tracks_seen;
-    });
-  }, 2);
+  auto all = c.once(
+      "evaluate_all",
+      [&] {
+        return rollout::evaluate_all(ctx, rollout::Apply::yes, [&](const std::string&, const auto& ev) {
+          CHECK(ev.ok());
+          ++tracks_seen;
+        });
+      },
+      2);
   CHECK(*all == 1);
   CHECK(tracks_seen == 1);
   if (!c.once("track_status", [&] { return rollout::track_status(ctx, "default"); })->rollout) {
@@ -134,10 +140,12 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
     policy.require_signature.clear();
     const std::string c3 = c.add("You are agent C.\n");
     REQUIRE(c.once("start_rollout", [&] {
-              return rollout::start_rollout(ctx, {"default", c3, {5000}, policy, false, "test"});
-            }).ok());
+               return rollout::start_rollout(ctx, {"default", c3, {5000}, policy, false, "test"});
+             }).ok());
   }
-  CHECK(c.once("rollback", [&] { return rollout::rollback(ctx, {"default", "test", {}, nlohmann::json::object()}); }).ok());
+  CHECK(c.once("rollback", [&] {
+           return rollout::rollback(ctx, {"default", "test", {}, nlohmann::json::object()});
+         }).ok());
 
   CHECK(c.once("track_history", [&] { return rollout::track_history(ctx, "default", 5); })->size() == 5);
   CHECK(c.once("check_audit_chain", [&] { return rollout::check_audit_chain(ctx, {}); })->problems.empty());
@@ -148,12 +156,14 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   // version, and the events with the rows checked against them; the
   // backend's own check (verify()) opens its own.
   std::int64_t versions = 0;
-  REQUIRE(c.real->read([&]() -> Result<void> {
-                 c.real->for_each_version_id([&](const std::string&) { ++versions; });
-                 return {};
-               })
+  REQUIRE(c.real
+              ->read([&]() -> Result<void> {
+                c.real->for_each_version_id([&](const std::string&) { ++versions; });
+                return {};
+              })
               .ok());
-  const auto doctor = c.once("doctor", [&] { return rollout::doctor(ctx); }, 3 + static_cast<int>(versions));
+  const auto doctor = c.once(
+      "doctor", [&] { return rollout::doctor(ctx); }, 3 + static_cast<int>(versions));
   CHECK(doctor.problems.empty());
   CHECK(doctor.versions == versions);
 }

@@ -47,7 +47,8 @@ TEST_CASE("binary: init add show list and checkout end to end") {
   auto init = test::spawn_kanari({"--state", state, "init"});
   REQUIRE(init.code == 0);
   auto prompt = dir.file("backend.md", "You are a careful backend engineer.\n");
-  auto add = test::spawn_kanari({"--state", state, "version", "add", "--prompt", "roles/backend.md=" + prompt, "--json"});
+  auto add =
+      test::spawn_kanari({"--state", state, "version", "add", "--prompt", "roles/backend.md=" + prompt, "--json"});
   REQUIRE(add.code == 0);
   auto a = json::parse(add.out); // exactly one JSON document
   CHECK(a["id"] == "4ead50708b785ca7983f8964dbe336066de45f93b0cb7f1bad2c6ef66a886a33");
@@ -69,8 +70,8 @@ TEST_CASE("binary: a prompt read from stdin") {
   test::TempDir dir;
   const auto state = dir.str();
   REQUIRE(test::spawn_kanari({"--state", state, "init", "-q"}).code == 0);
-  auto add = test::spawn_kanari({"--state", state, "version", "add", "--prompt", "qa.md=-", "--json"},
-                                "no trailing newline");
+  auto add =
+      test::spawn_kanari({"--state", state, "version", "add", "--prompt", "qa.md=-", "--json"}, "no trailing newline");
   REQUIRE(add.code == 0);
   CHECK(json::parse(add.out)["components"][0]["sha256"] ==
         "a87e145c566174e542604777074a880d92565dba0519f8784002ba9dff6aece3");

@@ -97,11 +97,10 @@ struct Store {
   // init, two versions, a rollout of the second at `steps`.
   explicit Store(const std::string& steps) {
     ok({"init"});
-    stable = json::parse(ok({"version", "add", "--json", "--prompt", "system=" + dir.file("v1.txt", "one\n")}).out)
-                 .at("id");
+    stable =
+        json::parse(ok({"version", "add", "--json", "--prompt", "system=" + dir.file("v1.txt", "one\n")}).out).at("id");
     candidate =
-        json::parse(ok({"version", "add", "--json", "--prompt", "system=" + dir.file("v2.txt", "two\n")}).out)
-            .at("id");
+        json::parse(ok({"version", "add", "--json", "--prompt", "system=" + dir.file("v2.txt", "two\n")}).out).at("id");
     ok({"canary", "start", "--version", candidate, "--steps", steps});
   }
 
@@ -169,7 +168,8 @@ TEST_CASE("concurrency: 8 processes recording at once lose nothing and count not
     if (p % 2 == 1)
       for (const auto& l : shared)
         text += l + "\n";
-    launches.push_back(s.launch({"record", "--jsonl", s.dir.file("in" + std::to_string(p) + ".jsonl", text), "--json"}));
+    launches.push_back(
+        s.launch({"record", "--jsonl", s.dir.file("in" + std::to_string(p) + ".jsonl", text), "--json"}));
   }
 
   const auto results = run_together(launches);
@@ -267,8 +267,8 @@ TEST_CASE("concurrency: routing with --task while recording: every assignment an
   // 4 processes each remember 1 assignment while 4 others import outcomes.
   std::vector<Launch> launches;
   for (int p = 0; p < 4; ++p)
-    launches.push_back(s.launch({"route", "--key", "user-" + std::to_string(p), "--task", "routed-" + std::to_string(p),
-                                 "--json"}));
+    launches.push_back(
+        s.launch({"route", "--key", "user-" + std::to_string(p), "--task", "routed-" + std::to_string(p), "--json"}));
   for (int p = 0; p < 4; ++p) {
     std::string text;
     for (int j = 0; j < 200; ++j)

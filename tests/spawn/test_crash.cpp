@@ -85,8 +85,8 @@ TEST_CASE("crash: kill -9 during a 200,000-line import leaves all or nothing") {
   const long max_delay_ms = env_number("KANARI_CRASH_MAX_DELAY_MS", 300);
   const auto seed = static_cast<std::uint32_t>(env_number("KANARI_CRASH_SEED", std::random_device{}()));
   REQUIRE(max_delay_ms >= 20);
-  MESSAGE("crash test: " << iterations << " iterations, delays 20.." << max_delay_ms << " ms, KANARI_CRASH_SEED="
-                         << seed);
+  MESSAGE("crash test: " << iterations << " iterations, delays 20.." << max_delay_ms
+                         << " ms, KANARI_CRASH_SEED=" << seed);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<long> delay(20, max_delay_ms);
 
@@ -124,7 +124,8 @@ TEST_CASE("crash: kill -9 during a 200,000-line import leaves all or nothing") {
     INFO("iteration " << i << ", kill after " << ms << " ms, KANARI_CRASH_SEED=" << seed);
     // The version is already stored; adding it to the track makes it stable.
     REQUIRE(kanari({"--track", track, "version", "add", "--prompt", prompt}).code == 0);
-    const pid_t pid = start_kanari({"--state", state, "--actor", "tester", "--track", track, "record", "--jsonl", jsonl});
+    const pid_t pid =
+        start_kanari({"--state", state, "--actor", "tester", "--track", track, "record", "--jsonl", jsonl});
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -300,8 +301,7 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
     if (WIFSIGNALED(status)) {
       ++killed[op];
       ++kills;
-    }
-    else
+    } else
       CHECK(WEXITSTATUS(status) <= 5); // whatever the command's own answer
     const Seen now = check(op);
     if (import) {

@@ -23,9 +23,9 @@ using namespace kanari::test;
 
 namespace {
 
-constexpr double k_bound_s = 10.0;   // docs/operations.md
-constexpr double k_margin_s = 2.0;   // process start, the last sleep step, a loaded machine
-constexpr int k_hold_max_s = 25;     // the holder lets go after this in any case
+constexpr double k_bound_s = 10.0; // docs/operations.md
+constexpr double k_margin_s = 2.0; // process start, the last sleep step, a loaded machine
+constexpr int k_hold_max_s = 25;   // the holder lets go after this in any case
 
 // The sqlite3 shell holding the store's write lock (BEGIN IMMEDIATE) until
 // release() or k_hold_max_s, whichever comes first.
@@ -36,7 +36,8 @@ public:
     REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
     const std::string script = "(echo 'BEGIN IMMEDIATE;'; echo \"SELECT 'locked';\"; "
-                               "timeout " + std::to_string(k_hold_max_s) + " cat; echo 'COMMIT;') | sqlite3 -batch " +
+                               "timeout " +
+                               std::to_string(k_hold_max_s) + " cat; echo 'COMMIT;') | sqlite3 -batch " +
                                shell_quote(db);
     m_pid = ::fork();
     REQUIRE(m_pid >= 0);

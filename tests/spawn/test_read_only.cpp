@@ -103,9 +103,9 @@ std::vector<std::string> read_only_mount(const std::string& dir) {
 }
 
 bool can_mount_read_only(const std::string& dir) {
-  const std::string cmd = "unshare -m sh -c " + shell_quote("mount --bind -o ro " + shell_quote(dir) + " " +
-                                                               shell_quote(dir) + " && ! touch " +
-                                                               shell_quote(dir + "/probe")) +
+  const std::string cmd = "unshare -m sh -c " +
+                          shell_quote("mount --bind -o ro " + shell_quote(dir) + " " + shell_quote(dir) +
+                                      " && ! touch " + shell_quote(dir + "/probe")) +
                           " >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
@@ -252,8 +252,8 @@ TEST_CASE("read-only store: a read of a 0444 kanari.db leaves nothing that block
     INFO("doctor stderr: " << d.err);
     CHECK(d.code == 1);
     CHECK(d.err.find("kanari.db-shm cannot be written by this user") != std::string::npos);
-    auto w = spawn_kanari_via(as_nobody(), {"--state", state, "record", "--task", "blocked", "--pass", "--version",
-                                             "stable"});
+    auto w = spawn_kanari_via(as_nobody(),
+                              {"--state", state, "record", "--task", "blocked", "--pass", "--version", "stable"});
     CHECK(w.code == 3);
   }
 }

@@ -132,7 +132,8 @@ TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once 
     }
     std::string batch;
     for (int n = 0; n < 20; ++n)
-      batch += R"({"task":"late-)" + std::to_string(k) + "-" + std::to_string(n) + R"(","pass":false,"version":")" + id + "\"}\n";
+      batch += R"({"task":"late-)" + std::to_string(k) + "-" + std::to_string(n) + R"(","pass":false,"version":")" +
+               id + "\"}\n";
     auto r = w.run({"--json", "record", "--jsonl", "-"}, {0}, batch);
     if (r.code != 0)
       return;
@@ -142,7 +143,9 @@ TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once 
   });
   spawn("router", [](Worker& w, int k) { w.run({"route", "--key", "user-" + std::to_string(k)}, {0}); });
   for (int e = 0; e < 2; ++e)
-    spawn("evaluator" + std::to_string(e), [](Worker& w, int) { w.run({"canary", "evaluate", "--all", "--apply"}, {0, 1}); });
+    spawn("evaluator" + std::to_string(e), [](Worker& w, int) {
+      w.run({"canary", "evaluate", "--all", "--apply"}, {0, 1});
+    });
   spawn("promoter", [](Worker& w, int) { w.run({"canary", "promote"}, {0, 5}); });
   spawn("starter", [&dir, &arms_mutex, &arms](Worker& w, int k) {
     const std::string file = dir.file("starter-" + std::to_string(k) + ".md", "version s" + std::to_string(k) + "\n");
@@ -193,7 +196,8 @@ TEST_CASE("soak: routing, recording, evaluating, promoting and starting at once 
       CHECK(steps[i].first == static_cast<std::int64_t>(i));
       CHECK(steps[i].second == static_cast<std::int64_t>(i + 1));
     }
-    CHECK(sqlite_value(db, "SELECT step FROM rollouts WHERE id = " + std::to_string(id)) == std::to_string(steps.size()));
+    CHECK(sqlite_value(db, "SELECT step FROM rollouts WHERE id = " + std::to_string(id)) ==
+          std::to_string(steps.size()));
     const std::string st = sqlite_value(db, "SELECT state FROM rollouts WHERE id = " + std::to_string(id));
     CHECK(terminal[id] == (st == "promoted" || st == "rolled_back" ? 1 : 0));
   }

@@ -29,9 +29,9 @@ struct Fixture {
   }
   void write(const std::function<void()>& fn) {
     REQUIRE(s->write([&]() -> Result<void> {
-                fn();
-                return {};
-              }).ok());
+               fn();
+               return {};
+             }).ok());
   }
   // A version with one prompt of `text`; returns its id.
   std::string version(const std::string& text, const std::string& track = "default", TimeMs at = 1000) {
@@ -61,8 +61,13 @@ struct Fixture {
   }
   store::OutcomeRecord outcome(const std::string& task, const std::string& version, store::Arm arm,
                                std::optional<std::int64_t> rollout, bool pass, std::optional<double> latency = {}) {
-    return {"default", task, version, arm, rollout, rollout ? std::optional<std::int64_t>(0) : std::nullopt,
-            pass, latency, std::nullopt, std::nullopt, std::nullopt, std::nullopt, 3000, store::Counted::yes};
+    return {"default",    task,
+            version,      arm,
+            rollout,      rollout ? std::optional<std::int64_t>(0) : std::nullopt,
+            pass,         latency,
+            std::nullopt, std::nullopt,
+            std::nullopt, std::nullopt,
+            3000,         store::Counted::yes};
   }
   store::InsertOutcome insert(const store::OutcomeRecord& o, store::TaskVersions tv = store::TaskVersions::one) {
     store::InsertOutcome r;
@@ -78,35 +83,35 @@ TEST_CASE("store contract: versions, blobs, tracks and prefixes") {
   const auto a = f.version("alpha");
   const auto b = f.version("beta", "other");
   REQUIRE(f.s->read([&]() -> Result<void> {
-                auto v = f.s->get_version(a);
-                REQUIRE(v);
-                CHECK(v->author == "me");
-                CHECK(v->message == "msg");
-                CHECK_FALSE(v->label);
-                REQUIRE(v->components.size() == 1);
-                CHECK(v->components[0].name == "system");
-                CHECK(f.s->get_blob(v->components[0].sha256) == "alpha");
-                CHECK_FALSE(f.s->get_version(std::string(64, '0')));
-                CHECK(f.s->version_ids_with_prefix(a.substr(0, 6), 10) == std::vector<std::string>{a});
-                CHECK(f.s->version_ids_with_prefix("", 10).size() == 2);
-                CHECK(f.s->version_tracks(b) == std::vector<std::string>{"other"});
-                CHECK(f.s->track_has_version("default", a));
-                CHECK_FALSE(f.s->track_has_version("default", b));
-                CHECK(f.s->track_names() == std::vector<std::string>{"default", "other"});
-                CHECK_FALSE(f.s->stable_of("default").value_or("").size());
-                return {};
-              })
-            .ok());
+               auto v = f.s->get_version(a);
+               REQUIRE(v);
+               CHECK(v->author == "me");
+               CHECK(v->message == "msg");
+               CHECK_FALSE(v->label);
+               REQUIRE(v->components.size() == 1);
+               CHECK(v->components[0].name == "system");
+               CHECK(f.s->get_blob(v->components[0].sha256) == "alpha");
+               CHECK_FALSE(f.s->get_version(std::string(64, '0')));
+               CHECK(f.s->version_ids_with_prefix(a.substr(0, 6), 10) == std::vector<std::string>{a});
+               CHECK(f.s->version_ids_with_prefix("", 10).size() == 2);
+               CHECK(f.s->version_tracks(b) == std::vector<std::string>{"other"});
+               CHECK(f.s->track_has_version("default", a));
+               CHECK_FALSE(f.s->track_has_version("default", b));
+               CHECK(f.s->track_names() == std::vector<std::string>{"default", "other"});
+               CHECK_FALSE(f.s->stable_of("default").value_or("").size());
+               return {};
+             })
+              .ok());
   // Inserting the same version again changes nothing.
   bool again = true;
   f.write([&] { again = f.s->insert_version({a, "{}", "{}", {}, {}, "x", 1, {}}, {}); });
   CHECK_FALSE(again);
   f.write([&] { f.s->set_stable("default", a); });
   REQUIRE(f.s->read([&]() -> Result<void> {
-                CHECK(f.s->stable_of("default") == a);
-                return {};
-              })
-            .ok());
+               CHECK(f.s->stable_of("default") == a);
+               return {};
+             })
+              .ok());
 }
 
 TEST_CASE("store contract: write() commits on success and rolls back on an error or an exception") {
@@ -123,10 +128,10 @@ TEST_CASE("store contract: write() commits on success and rolls back on an error
                   std::runtime_error);
   f.write([&] { f.s->ensure_track("kept", 1); });
   REQUIRE(f.s->read([&]() -> Result<void> {
-                CHECK(f.s->track_names() == std::vector<std::string>{"kept"});
-                return {};
-              })
-            .ok());
+               CHECK(f.s->track_names() == std::vector<std::string>{"kept"});
+               return {};
+             })
+              .ok());
   // The store is usable after each: a later write works.
   f.write([&] { f.s->ensure_track("later", 1); });
 }
@@ -153,22 +158,22 @@ TEST_CASE("store contract: a second open rollout on a track is a constraint fail
   f.write([&] { f.s->update_rollout(r1); });
   auto r3 = f.rollout(c, b);
   REQUIRE(f.s->read([&]() -> Result<void> {
-                CHECK(f.s->open_rollout("default")->id == r3.id);
-                CHECK(f.s->latest_rollout("default")->id == r3.id);
-                auto got = f.s->get_rollout(r1.id);
-                REQUIRE(got);
-                CHECK(got->state == store::RolloutState::promoted);
-                CHECK(got->ended_at == 5000);
-                CHECK(got->steps_bp == std::vector<std::int64_t>{1000, 5000, 10000});
-                CHECK(f.s->last_rollout_with_arm("default", a)->id == r1.id);
-                CHECK(f.s->last_rollout_with_arm("default", b)->id == r3.id);
-                CHECK(f.s->tracks_with_open_rollouts() == std::vector<std::string>{"default"});
-                std::vector<std::int64_t> ids;
-                f.s->for_each_rollout_id([&](std::int64_t id) { ids.push_back(id); });
-                CHECK(ids == std::vector<std::int64_t>{r1.id, r3.id});
-                return {};
-              })
-            .ok());
+               CHECK(f.s->open_rollout("default")->id == r3.id);
+               CHECK(f.s->latest_rollout("default")->id == r3.id);
+               auto got = f.s->get_rollout(r1.id);
+               REQUIRE(got);
+               CHECK(got->state == store::RolloutState::promoted);
+               CHECK(got->ended_at == 5000);
+               CHECK(got->steps_bp == std::vector<std::int64_t>{1000, 5000, 10000});
+               CHECK(f.s->last_rollout_with_arm("default", a)->id == r1.id);
+               CHECK(f.s->last_rollout_with_arm("default", b)->id == r3.id);
+               CHECK(f.s->tracks_with_open_rollouts() == std::vector<std::string>{"default"});
+               std::vector<std::int64_t> ids;
+               f.s->for_each_rollout_id([&](std::int64_t id) { ids.push_back(id); });
+               CHECK(ids == std::vector<std::int64_t>{r1.id, r3.id});
+               return {};
+             })
+              .ok());
 }
 
 TEST_CASE("store contract: outcomes are inserted once, repeats classified, windows aggregated") {
@@ -190,29 +195,29 @@ TEST_CASE("store contract: outcomes are inserted once, repeats classified, windo
   for (int i = 0; i < 5; ++i)
     f.insert(f.outcome("s" + std::to_string(i), a, Arm::stable, r.id, true));
   REQUIRE(f.s->read([&]() -> Result<void> {
-                store::SampleQuery q;
-                q.rollout_id = r.id;
-                q.arm = Arm::canary;
-                q.step = 0;
-                q.track = "default";
-                const auto s = f.s->sample_stats(q);
-                CHECK(s.n == 20);
-                CHECK(s.pass == 15); // t4, t8, t12, t16, t20 failed
-                CHECK(s.latency_n == 20);
-                CHECK(s.latency_p50_ms == 10.5); // nearest rank 10 of 2..20 and 10.5
-                CHECK(s.latency_p95_ms == 19.0);
-                q.arm = Arm::stable;
-                q.step.reset();
-                CHECK(f.s->sample_stats(q).n == 5);
-                CHECK(f.s->count_outcomes("default") == 25);
-                const auto span = f.s->rollout_outcome_span(r.id);
-                CHECK(span.n == 25);
-                std::int64_t seen = 0;
-                f.s->for_each_rollout_outcome(r.id, [&](const store::RolloutOutcome&) { ++seen; });
-                CHECK(seen == 25);
-                return {};
-              })
-            .ok());
+               store::SampleQuery q;
+               q.rollout_id = r.id;
+               q.arm = Arm::canary;
+               q.step = 0;
+               q.track = "default";
+               const auto s = f.s->sample_stats(q);
+               CHECK(s.n == 20);
+               CHECK(s.pass == 15); // t4, t8, t12, t16, t20 failed
+               CHECK(s.latency_n == 20);
+               CHECK(s.latency_p50_ms == 10.5); // nearest rank 10 of 2..20 and 10.5
+               CHECK(s.latency_p95_ms == 19.0);
+               q.arm = Arm::stable;
+               q.step.reset();
+               CHECK(f.s->sample_stats(q).n == 5);
+               CHECK(f.s->count_outcomes("default") == 25);
+               const auto span = f.s->rollout_outcome_span(r.id);
+               CHECK(span.n == 25);
+               std::int64_t seen = 0;
+               f.s->for_each_rollout_outcome(r.id, [&](const store::RolloutOutcome&) { ++seen; });
+               CHECK(seen == 25);
+               return {};
+             })
+              .ok());
   CHECK(f.s->verify().empty());
 }
 
@@ -225,10 +230,8 @@ TEST_CASE("store contract: in a shadow rollout a task has an outcome per version
   using store::InsertResult;
   using store::TaskVersions;
   CHECK(f.insert(f.outcome("t", a, Arm::stable, r.id, true), TaskVersions::several).result == InsertResult::inserted);
-  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result ==
-        InsertResult::inserted);
-  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result ==
-        InsertResult::duplicate);
+  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result == InsertResult::inserted);
+  CHECK(f.insert(f.outcome("t", b, Arm::canary, r.id, false), TaskVersions::several).result == InsertResult::duplicate);
   CHECK(f.s->verify().empty());
 }
 
@@ -238,29 +241,29 @@ TEST_CASE("store contract: assignments, events and the chain order") {
     f.s->put_assignment("default", "task", {"v1", store::Arm::canary, 7}, 10);
     f.s->put_assignment("default", "task", {"v2", store::Arm::stable, std::nullopt}, 11);
     for (int i = 1; i <= 3; ++i)
-      f.s->insert_event({i, 100 + i, "me", "act", i == 2 ? "other" : "default", std::nullopt, std::nullopt, "why",
-                         "{}", "p" + std::to_string(i), "h" + std::to_string(i)});
+      f.s->insert_event({i, 100 + i, "me", "act", i == 2 ? "other" : "default", std::nullopt, std::nullopt, "why", "{}",
+                         "p" + std::to_string(i), "h" + std::to_string(i)});
   });
   REQUIRE(f.s->read([&]() -> Result<void> {
-                auto a = f.s->get_assignment("default", "task");
-                REQUIRE(a);
-                CHECK(a->version_id == "v2");
-                CHECK(a->arm == store::Arm::stable);
-                CHECK_FALSE(a->rollout_id);
-                CHECK_FALSE(f.s->get_assignment("default", "nope"));
-                CHECK(f.s->last_event()->seq == 3);
-                CHECK(f.s->last_event_time("default") == 103);
-                CHECK_FALSE(f.s->last_event_time("none"));
-                const auto evs = f.s->events("default", std::nullopt);
-                REQUIRE(evs.size() == 2);
-                CHECK(evs[0].seq == 3); // newest first
-                CHECK(f.s->events("default", 1).size() == 1);
-                std::vector<std::int64_t> seqs;
-                f.s->for_each_event([&](const store::EventRecord& e) { seqs.push_back(e.seq); });
-                CHECK(seqs == std::vector<std::int64_t>{1, 2, 3});
-                return {};
-              })
-            .ok());
+               auto a = f.s->get_assignment("default", "task");
+               REQUIRE(a);
+               CHECK(a->version_id == "v2");
+               CHECK(a->arm == store::Arm::stable);
+               CHECK_FALSE(a->rollout_id);
+               CHECK_FALSE(f.s->get_assignment("default", "nope"));
+               CHECK(f.s->last_event()->seq == 3);
+               CHECK(f.s->last_event_time("default") == 103);
+               CHECK_FALSE(f.s->last_event_time("none"));
+               const auto evs = f.s->events("default", std::nullopt);
+               REQUIRE(evs.size() == 2);
+               CHECK(evs[0].seq == 3); // newest first
+               CHECK(f.s->events("default", 1).size() == 1);
+               std::vector<std::int64_t> seqs;
+               f.s->for_each_event([&](const store::EventRecord& e) { seqs.push_back(e.seq); });
+               CHECK(seqs == std::vector<std::int64_t>{1, 2, 3});
+               return {};
+             })
+              .ok());
   // Events are append-only: a second event with a taken seq is refused.
   CHECK_THROWS_AS((void)f.s->write([&]() -> Result<void> {
     f.s->insert_event({3, 1, "x", "y", "default", std::nullopt, std::nullopt, "z", "{}", "p", "h"});
@@ -280,17 +283,17 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   Fixture g; // of the same backend
   CHECK(g.s->is_empty());
   REQUIRE(f.s->read([&]() -> Result<void> {
-                return g.s->write([&]() -> Result<void> {
-                  for (const auto& t : store::tables()) {
-                    std::vector<store::Row> rows;
-                    f.s->for_each_row(t, [&](const store::Row& row) { rows.push_back(row); });
-                    g.s->insert_rows(t, rows);
-                  }
-                  g.s->finish_copy();
-                  return {};
-                });
-              })
-            .ok());
+               return g.s->write([&]() -> Result<void> {
+                 for (const auto& t : store::tables()) {
+                   std::vector<store::Row> rows;
+                   f.s->for_each_row(t, [&](const store::Row& row) { rows.push_back(row); });
+                   g.s->insert_rows(t, rows);
+                 }
+                 g.s->finish_copy();
+                 return {};
+               });
+             })
+              .ok());
   for (const auto& t : store::tables()) {
     std::vector<store::Row> from, to;
     f.s->for_each_row(t, [&](const store::Row& row) { from.push_back(row); });

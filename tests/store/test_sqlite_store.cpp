@@ -98,17 +98,15 @@ TEST_CASE("store: migrations are numbered densely from 1") {
   const auto& migrations = store::sqlite_migrations();
   for (size_t i = 0; i < migrations.size(); ++i) {
     CHECK(migrations[i].number == static_cast<int>(i + 1));
-    CHECK(std::string(migrations[i].name).rfind(std::string(4 - std::to_string(i + 1).size(), '0') +
-                                                    std::to_string(i + 1) + "_",
-                                                0) == 0);
+    CHECK(std::string(migrations[i].name)
+              .rfind(std::string(4 - std::to_string(i + 1).size(), '0') + std::to_string(i + 1) + "_", 0) == 0);
   }
 }
 
 TEST_CASE("store: a schema-1 store is upgraded in place, its data kept") {
   test::Cli cli;
   cli.ok({"init"});
-  const std::string id =
-      cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")})["id"];
+  const std::string id = cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n")})["id"];
   // Take the store back to what kanari 0.1 with schema 1 wrote.
   const auto db = db_file(cli.state());
   sqlite_value(db, std::string(k_ledger_to_schema_2) + "DROP TABLE signatures; PRAGMA user_version = 1;");
@@ -127,15 +125,23 @@ TEST_CASE("store: a schema-2 ledger is rebuilt by migration 3 with the slots kan
   const auto db = db_file(w.cli.state());
   auto path = w.cli.dir().file("c.md", "You are agent C.\n");
   w.cli.ok({"--track", "shadowed", "version", "add", "--prompt", "system=" + w.cli.dir().file("s.md", "S\n")});
-  const std::string shadow_canary = w.cli.json({"--track", "shadowed", "version", "add", "--prompt", "system=" + path})["id"];
+  const std::string shadow_canary =
+      w.cli.json({"--track", "shadowed", "version", "add", "--prompt", "system=" + path})["id"];
   w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50"});
   w.cli.ok({"--track", "shadowed", "canary", "start", "--version", shadow_canary, "--percentage", "50", "--shadow"});
   std::string text;
   for (int i = 0; i < 6; ++i) {
-    text += json{{"task", "t" + std::to_string(i)}, {"pass", i % 2 == 0}, {"version", i < 3 ? "stable" : "canary"}}.dump() + "\n";
+    text +=
+        json{{"task", "t" + std::to_string(i)}, {"pass", i % 2 == 0}, {"version", i < 3 ? "stable" : "canary"}}.dump() +
+        "\n";
     for (std::string v : {"stable", "canary"})
-      text += json{{"task", "s" + std::to_string(i)}, {"pass", true}, {"version", v}, {"track", "shadowed"},
-                   {"latency_ms", 10 + i}}.dump() + "\n";
+      text += json{{"task", "s" + std::to_string(i)},
+                   {"pass", true},
+                   {"version", v},
+                   {"track", "shadowed"},
+                   {"latency_ms", 10 + i}}
+                  .dump() +
+              "\n";
   }
   REQUIRE(w.cli.json({"record", "--jsonl", "-"}, text)["inserted"] == 18);
   const std::string rows_sql = "SELECT id, track_no, task, version_no, canary, rollout_id, step, pass, latency_ms,"
@@ -179,7 +185,9 @@ TEST_CASE("store: migration 3 refuses a hand-edited ledger and changes nothing")
   sqlite_value(db, std::string(k_ledger_to_schema_2) +
                        "PRAGMA user_version = 2; PRAGMA wal_checkpoint(TRUNCATE);"
                        "INSERT INTO outcomes (track_no, task, version_no, canary, pass, at)"
-                       " SELECT track_no, task, (SELECT no FROM versions WHERE id = '" + w.a + "'), 0, 1, at"
+                       " SELECT track_no, task, (SELECT no FROM versions WHERE id = '" +
+                       w.a +
+                       "'), 0, 1, at"
                        " FROM outcomes;");
   const std::string before = test::store_snapshot(w.cli.state());
   auto r = w.cli({"canary", "status"});
@@ -300,9 +308,9 @@ TEST_CASE("store: a version round-trips with its components and blobs") {
   rec.label = "first";
   bool inserted = false;
   REQUIRE(s->write([&]() -> Result<void> {
-              inserted = s->insert_version(rec, m.components);
-              return {};
-            }).ok());
+             inserted = s->insert_version(rec, m.components);
+             return {};
+           }).ok());
   CHECK(inserted);
   auto got = s->get_version(rec.id);
   REQUIRE(got.has_value());
@@ -316,9 +324,9 @@ TEST_CASE("store: a version round-trips with its components and blobs") {
   CHECK(s->get_blob(m.components[0].sha256) == std::optional<std::string>(std::string("bin\0ary\r\n", 9)));
   // Inserting the same id again is a no-op.
   REQUIRE(s->write([&]() -> Result<void> {
-              inserted = s->insert_version(rec, m.components);
-              return {};
-            }).ok());
+             inserted = s->insert_version(rec, m.components);
+             return {};
+           }).ok());
   CHECK_FALSE(inserted);
   CHECK_FALSE(s->get_version(std::string(64, '0')).has_value());
 }
@@ -328,13 +336,13 @@ TEST_CASE("store: prefix lookup returns exactly the ids starting with the prefix
   auto s = init_store(dir.str());
   std::vector<std::string> ids;
   REQUIRE(s->write([&]() -> Result<void> {
-              for (int i = 0; i < 40; ++i) {
-                auto m = one_prompt("p.md", std::to_string(i));
-                s->insert_version(version_of(m, i), m.components);
-                ids.push_back(core::version_id(m));
-              }
-              return {};
-            }).ok());
+             for (int i = 0; i < 40; ++i) {
+               auto m = one_prompt("p.md", std::to_string(i));
+               s->insert_version(version_of(m, i), m.components);
+               ids.push_back(core::version_id(m));
+             }
+             return {};
+           }).ok());
   for (const auto& id : ids) {
     for (size_t len : {4u, 7u, 64u}) {
       auto prefix = id.substr(0, len);
@@ -355,14 +363,14 @@ TEST_CASE("store: track versions are listed newest first and the first stable st
   auto s = init_store(dir.str());
   auto m1 = one_prompt("p.md", "1"), m2 = one_prompt("p.md", "2");
   REQUIRE(s->write([&]() -> Result<void> {
-              s->insert_version(version_of(m1, 10), m1.components);
-              s->insert_version(version_of(m2, 20), m2.components);
-              CHECK(s->add_track_version("t", core::version_id(m1), 10));
-              CHECK(s->add_track_version("t", core::version_id(m2), 20));
-              CHECK_FALSE(s->add_track_version("t", core::version_id(m1), 30));
-              s->set_stable("t", core::version_id(m1));
-              return {};
-            }).ok());
+             s->insert_version(version_of(m1, 10), m1.components);
+             s->insert_version(version_of(m2, 20), m2.components);
+             CHECK(s->add_track_version("t", core::version_id(m1), 10));
+             CHECK(s->add_track_version("t", core::version_id(m2), 20));
+             CHECK_FALSE(s->add_track_version("t", core::version_id(m1), 30));
+             s->set_stable("t", core::version_id(m1));
+             return {};
+           }).ok());
   auto tv = s->track_versions("t");
   REQUIRE(tv.size() == 2);
   CHECK(tv[0].version_id == core::version_id(m2));

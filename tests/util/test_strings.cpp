@@ -21,8 +21,8 @@ TEST_CASE("strings: is_valid_utf8 accepts well-formed text") {
 }
 
 TEST_CASE("strings: is_valid_utf8 rejects malformed sequences") {
-  for (const char* bad : {"\x80", "\xC3", "\xC3\x28", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
-                          "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xF0\x9F\x98", "ok\xE2\x82"}) {
+  for (const char* bad : {"\x80", "\xC3", "\xC3\x28", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                          "\xF5\x80\x80\x80", "\xFF", "\xF0\x9F\x98", "ok\xE2\x82"}) {
     INFO(quote_for_message(bad));
     CHECK_FALSE(is_valid_utf8(bad));
   }
@@ -62,7 +62,8 @@ TEST_CASE("strings: quote_for_message output is valid UTF-8 for invalid input") 
 
 TEST_CASE("strings: escape_invalid_utf8 keeps valid text and escapes only bad bytes") {
   CHECK(escape_invalid_utf8("été 🚀") == "été 🚀");
-  CHECK(escape_invalid_utf8("a\xff" "b") == "a\\xffb");
+  CHECK(escape_invalid_utf8("a\xff"
+                            "b") == "a\\xffb");
   CHECK(escape_invalid_utf8("\xed\xa0\x80") == "\\xed\\xa0\\x80");
   CHECK(escape_invalid_utf8("\xc3") == "\\xc3");
   CHECK(is_valid_utf8(escape_invalid_utf8("\xf0\x9f\x98 \xc0\xaf")));

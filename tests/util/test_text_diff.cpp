@@ -22,15 +22,15 @@ TEST_CASE("text diff: three lines of context and separate hunks for distant chan
     a += "l" + std::to_string(i) + "\n";
     b += (i == 2 ? "L2" : i == 18 ? "L18" : "l" + std::to_string(i)) + std::string("\n");
   }
-  CHECK(unified_diff(a, b, "a/x", "b/x") ==
-        "--- a/x\n+++ b/x\n"
-        "@@ -1,5 +1,5 @@\n l1\n-l2\n+L2\n l3\n l4\n l5\n"
-        "@@ -15,6 +15,6 @@\n l15\n l16\n l17\n-l18\n+L18\n l19\n l20\n");
+  CHECK(unified_diff(a, b, "a/x", "b/x") == "--- a/x\n+++ b/x\n"
+                                            "@@ -1,5 +1,5 @@\n l1\n-l2\n+L2\n l3\n l4\n l5\n"
+                                            "@@ -15,6 +15,6 @@\n l15\n l16\n l17\n-l18\n+L18\n l19\n l20\n");
 }
 
 TEST_CASE("text diff: changes six lines apart share one hunk") {
   std::string a = "1\n2\n3\n4\n5\n6\n7\n8\n", b = "X\n2\n3\n4\n5\n6\n7\nY\n";
-  CHECK(unified_diff(a, b, "a/x", "b/x") == "--- a/x\n+++ b/x\n@@ -1,8 +1,8 @@\n-1\n+X\n 2\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n");
+  CHECK(unified_diff(a, b, "a/x", "b/x") ==
+        "--- a/x\n+++ b/x\n@@ -1,8 +1,8 @@\n-1\n+X\n 2\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n");
 }
 
 TEST_CASE("text diff: pure insertion and deletion ranges") {

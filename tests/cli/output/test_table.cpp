@@ -13,7 +13,7 @@ TEST_CASE("table: colour only on a terminal, never with NO_COLOR or TERM=dumb") 
   CHECK_FALSE(colour_enabled(false, none, std::string("xterm-256color")));
   CHECK_FALSE(colour_enabled(true, std::string("1"), none));
   CHECK_FALSE(colour_enabled(true, std::string("0"), none)); // any non-empty value
-  CHECK(colour_enabled(true, std::string(""), none));         // empty means unset (no-color.org)
+  CHECK(colour_enabled(true, std::string(""), none));        // empty means unset (no-color.org)
   CHECK_FALSE(colour_enabled(true, none, std::string("dumb")));
 }
 
@@ -27,11 +27,12 @@ TEST_CASE("table: paint wraps in SGR escapes only when asked") {
 TEST_CASE("table: display width counts columns, not bytes") {
   CHECK(display_width("") == 0);
   CHECK(display_width("abc") == 3);
-  CHECK(display_width("été") == 3);        // two-byte letters
-  CHECK(display_width("e\xCC\x81") == 1);  // e + combining acute
-  CHECK(display_width("中文") == 4);        // wide
+  CHECK(display_width("été") == 3);              // two-byte letters
+  CHECK(display_width("e\xCC\x81") == 1);        // e + combining acute
+  CHECK(display_width("中文") == 4);             // wide
   CHECK(display_width("\xF0\x9F\x9A\x80") == 2); // rocket emoji
-  CHECK(display_width("\xFF" "a") == 2);   // an invalid byte counts one
+  CHECK(display_width("\xFF"
+                      "a") == 2); // an invalid byte counts one
 }
 
 TEST_CASE("table: columns align on the widest cell, right-aligned numbers, no trailing spaces") {

@@ -51,7 +51,9 @@ std::vector<Entry> read_tar(const std::string& s) {
       sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
     CHECK(octal(h, 148, 8) == sum);
     CHECK(h.substr(154, 2) == std::string("\0 ", 2));
-    CHECK(h.substr(257, 8) == std::string("ustar\0" "00", 8));
+    CHECK(h.substr(257, 8) == std::string("ustar\0"
+                                          "00",
+                                          8));
     const auto size = octal(h, 124, 12);
     std::string data = s.substr(pos + 512, size);
     pos += 512 + (size + 511) / 512 * 512;
@@ -60,8 +62,12 @@ std::vector<Entry> read_tar(const std::string& s) {
       continue;
     }
     std::string prefix = field(h, 345, 155), name = field(h, 0, 100);
-    Entry e{prefix.empty() ? name : prefix + "/" + name, h[156], static_cast<unsigned>(octal(h, 100, 8)),
-            octal(h, 136, 12), data, pending_pax};
+    Entry e{prefix.empty() ? name : prefix + "/" + name,
+            h[156],
+            static_cast<unsigned>(octal(h, 100, 8)),
+            octal(h, 136, 12),
+            data,
+            pending_pax};
     if (!pending_pax.empty()) {
       auto eq = pending_pax.find(" path=");
       REQUIRE(eq != std::string::npos);
@@ -117,7 +123,8 @@ TEST_CASE("tar: names past 100 bytes: split into prefix and name, else a pax pat
   auto entries = read_tar(s);
   REQUIRE(entries.size() == 5); // two directories
   std::map<std::string, Entry> by;
-  for (const auto& e : entries) by[e.name] = e;
+  for (const auto& e : entries)
+    by[e.name] = e;
   CHECK(by.at(exactly_100).pax.empty());
   CHECK(by.at(split).pax.empty());
   CHECK(by.at(split).data == "2");
