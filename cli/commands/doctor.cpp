@@ -37,9 +37,10 @@ Result<int> run_doctor(const DoctorOptions&, Context& ctx) {
 
 void setup_doctor(CLI::App& app, Registry& reg) {
   auto o = std::make_shared<DoctorOptions>();
-  auto* d = app.add_subcommand("doctor", "Check the store: SQLite integrity, every blob and version id re-hashed, "
-                                         "signatures and the event chain verified, rollouts and stables checked "
-                                         "against their events; exit 1 naming each mismatch");
+  auto* d =
+      app.add_subcommand("doctor", "Check the store: the database's own checks, every blob and version id re-hashed, "
+                                   "signatures and the event chain verified, rollouts and stables checked "
+                                   "against their events; exit 1 naming each mismatch");
   reg.on(d, o, run_doctor);
 }
 

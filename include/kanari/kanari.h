@@ -90,10 +90,10 @@ KANARI_API void kanari_free(void* p);
 /* kanari_open flags */
 #define KANARI_OPEN_CREATE 1u /* create the store if missing (as `kanari init`) */
 
-/* Opens the store in `state_dir` (the directory holding kanari.db, like the
- * CLI's --state). `actor` (NULL: "unknown") is recorded in the events this
- * handle writes. Without KANARI_OPEN_CREATE a missing store fails with
- * KANARI_OPERATIONAL. On failure *out is NULL; read kanari_last_error(NULL). */
+/* Opens the store at `state_dir`, like the CLI's --state: the directory
+ * holding kanari.db, or a postgresql:// URI (docs/operations.md). `actor` (NULL: "unknown") is recorded in the events
+ * this handle writes. Without KANARI_OPEN_CREATE a missing store fails with KANARI_OPERATIONAL. On failure *out is
+ * NULL; read kanari_last_error(NULL). */
 KANARI_API kanari_status kanari_open(const char* state_dir, const char* actor, unsigned flags, kanari_store** out);
 
 /* Closes the handle. NULL is allowed. No other thread may be in a call on
