@@ -121,7 +121,7 @@ TEST_CASE("store contract: write() commits on success and rolls back on an error
     return conflict_error("no");
   });
   CHECK(r.error().code == ErrorCode::conflict);
-  CHECK_THROWS_AS(f.s->write([&]() -> Result<void> {
+  CHECK_THROWS_AS((void)f.s->write([&]() -> Result<void> {
     f.s->ensure_track("thrown", 1);
     throw std::runtime_error("boom");
   }),
