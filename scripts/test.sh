@@ -36,11 +36,11 @@ ctest -j "$(nproc)" --output-on-failure --timeout 300 -LE postgresql
 kanari_log "tests ran in $((SECONDS - start)) s"
 # The same suites on PostgreSQL, on a throwaway cluster that pg_virtualenv
 # creates, serves on loopback and drops afterwards (docs/testing.md). Under
-# the sanitizers, only the store's own cases and the many-hosts ones: the
-# whole pass is the default stage's.
+# the sanitizers, only the store's own cases, the C API and the many-hosts
+# ones: the whole pass, the kill -9 tests included, is the default stage's.
 start=$SECONDS
 filter=()
-[ "$sanitize" = yes ] && filter=(-R '^postgresql/(postgresql|store|capi|crash|concurrency)')
+[ "$sanitize" = yes ] && filter=(-R '^postgresql/(postgresql|store|capi|concurrency)')
 kanari_log "running the PostgreSQL pass on a throwaway cluster (pg_virtualenv)"
 pg_virtualenv ctest -j "$(nproc)" --output-on-failure --timeout 300 -L postgresql "${filter[@]}"
 kanari_log "the PostgreSQL pass ran in $((SECONDS - start)) s"
