@@ -17,8 +17,8 @@ kanari::gate::Policy policy_of(kanari::gate::Method method) {
 kanari::gate::GateInput input(std::int64_t i) {
   kanari::gate::GateInput in;
   in.has_rollout = true;
-  in.canary = {40 + (i & 63), 30 + (i & 31), 0, std::nullopt, std::nullopt, std::nullopt};
-  in.baseline = {400, 360, 0, std::nullopt, std::nullopt, std::nullopt};
+  in.canary = {40 + (i & 63), 30 + (i & 31), 0, std::nullopt, std::nullopt, std::nullopt, {}};
+  in.baseline = {400, 360, 0, std::nullopt, std::nullopt, std::nullopt, {}};
   return in;
 }
 

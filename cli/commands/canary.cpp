@@ -85,8 +85,42 @@ json status_json(const rollout::Status& st) {
           {"waiting_for", w ? json(*w) : json(nullptr)},
           {"policy_sha256", r ? json(r->policy_sha256) : json(nullptr)},
           {"started_at", r ? json(format_rfc3339(r->started_at)) : json(nullptr)},
-          {"step_started_at", r ? json(format_rfc3339(r->step_started_at)) : json(nullptr)}};
+          {"step_started_at", r ? json(format_rfc3339(r->step_started_at)) : json(nullptr)},
+          {"metrics", rollout::gated_metrics_json(st.policy, st.samples)},
+          {"paired", rollout::paired_json(st.samples)}};
 }
+
+namespace {
+
+// The gated metrics, one row each with both arms' values and counts.
+void print_gated_metrics(std::ostream& h, const rollout::Status& st, bool colour) {
+  const json metrics = rollout::gated_metrics_json(st.policy, st.samples);
+  if (!metrics.empty()) {
+    Table table({{"METRIC"},
+                 {"AGGREGATE"},
+                 {"CANARY", Table::Align::right},
+                 {"N", Table::Align::right},
+                 {"STABLE", Table::Align::right},
+                 {"N", Table::Align::right}});
+    auto value = [](const json& arm) {
+      if (arm.at("value").is_null())
+        return std::string("-");
+      char b[32];
+      std::snprintf(b, sizeof b, "%.6g", arm.at("value").get<double>());
+      return std::string(b);
+    };
+    for (const auto& m : metrics)
+      table.add_row({m.at("metric").get<std::string>(), m.at("aggregate").get<std::string>(), value(m.at("canary")),
+                     m.at("canary").at("n").dump(), value(m.at("stable")), m.at("stable").at("n").dump()});
+    h << "\n" << table.render(colour);
+  }
+  if (const json p = rollout::paired_json(st.samples); !p.is_null())
+    h << "\npaired   " << p.at("pairs").dump() << " tasks ran on both versions: " << p.at("both_pass").dump()
+      << " both passed, " << p.at("stable_only").dump() << " stable only, " << p.at("canary_only").dump()
+      << " canary only, " << p.at("both_fail").dump() << " both failed\n";
+}
+
+} // namespace
 
 void print_status(Context& ctx, const rollout::Status& st) {
   if (ctx.g.json) {
@@ -134,6 +168,7 @@ void print_status(Context& ctx, const rollout::Status& st) {
   row("canary", st.samples.canary);
   row("stable", st.samples.baseline);
   h << table.render(ctx.colour());
+  print_gated_metrics(h, st, ctx.colour());
   auto w = waiting_for(st);
   h << "\ngate     " << gate::to_string(st.policy.method) << ", min " << st.policy.min_samples
     << " canary tasks per step; " << (w ? "waiting for " + *w : "enough data: run `kanari canary evaluate`") << "\n";

@@ -16,6 +16,11 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
   app->add_option("--regression", f.regression, "absolute | relative (how --max-regression is measured)");
   app->add_option("--method", f.method, "threshold (Bernstein's rule) | sequential (anytime-valid test)");
   app->add_option("--alpha", f.alpha, "sequential method: error rate of the confidence sequence (default 0.05)");
+  app->add_option("--min-pass-rate", f.min_pass_rate,
+                  "an absolute floor on the canary's pass rate, e.g. 0.80: below it the gate rolls back");
+  app->add_option("--paired-alpha", f.paired_alpha,
+                  "shadow steps: level of the one-sided exact McNemar (and Wilcoxon) test that rolls back (default "
+                  "0.05)");
 }
 
 Result<json> policy_json(const PolicyFlags& f, Context& ctx) {
@@ -40,6 +45,8 @@ Result<json> policy_json(const PolicyFlags& f, Context& ctx) {
   };
   KANARI_TRY(decimal_flag(f.max_regression, "--max-regression", "max_regression"));
   KANARI_TRY(decimal_flag(f.alpha, "--alpha", "alpha"));
+  KANARI_TRY(decimal_flag(f.min_pass_rate, "--min-pass-rate", "min_pass_rate"));
+  KANARI_TRY(decimal_flag(f.paired_alpha, "--paired-alpha", "paired_alpha"));
   if (!f.regression.empty())
     p["regression"] = f.regression;
   if (!f.method.empty())

@@ -15,6 +15,8 @@ struct PolicyFlags {
   std::string regression;
   std::string method;
   std::string alpha;
+  std::string min_pass_rate;
+  std::string paired_alpha;
 };
 
 void add_policy_flags(CLI::App* app, PolicyFlags& f);

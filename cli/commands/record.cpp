@@ -24,6 +24,7 @@ struct RecordOptions {
   std::string latency_ms, cost, tokens, score;
   std::optional<std::string> error;
   std::string at;
+  std::vector<std::string> metrics; // NAME=X, repeatable
   std::string jsonl;
   bool skip_invalid = false;
 };
@@ -68,7 +69,7 @@ Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
 Result<int> run_record(const RecordOptions& o, Context& ctx) {
   if (!o.jsonl.empty()) {
     if (o.task || o.pass || o.fail || o.version || !o.latency_ms.empty() || !o.cost.empty() || !o.tokens.empty() ||
-        !o.score.empty() || o.error || !o.at.empty())
+        !o.score.empty() || o.error || !o.at.empty() || !o.metrics.empty())
       return usage_error("--jsonl takes every field from its lines; give no --task/--pass/--fail/... with it");
     std::ifstream file;
     std::istream* in = &ctx.in;
@@ -136,6 +137,16 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
     in.tokens = t;
   }
   in.error = o.error;
+  for (const auto& m : o.metrics) {
+    const auto eq = m.find('=');
+    if (eq == std::string::npos)
+      return usage_error("--metric takes NAME=X (like --metric tool_calls=7), got " + quote_for_message(m));
+    auto value = number_flag(m.substr(eq + 1), "--metric", Sign::any);
+    KANARI_TRY(value);
+    if (!*value)
+      return usage_error("--metric " + quote_for_message(m) + " has no value after '='");
+    in.metrics.push_back({m.substr(0, eq), **value});
+  }
   if (!o.at.empty()) {
     auto t = parse_rfc3339(o.at);
     if (!t)
@@ -166,12 +177,16 @@ void setup_record(CLI::App& app, Registry& reg) {
   r->add_option("--tokens", o->tokens, "tokens used (whole number >= 0)");
   r->add_option("--score", o->score, "a score (any finite number)");
   r->add_option("--error", o->error, "an error code; counts toward the error rate");
+  r->add_option("--metric", o->metrics,
+                "NAME=X: a metric of the outcome that gates can use (repeatable, up to 32; NAME matches "
+                "[a-z][a-z0-9_]{0,63}, X a finite number), e.g. --metric escalated=1 --metric tool_calls=7")
+      ->allow_extra_args(false);
   r->add_option("--at", o->at,
                 "when it ran, RFC 3339 (default: now; at most 10 minutes ahead of this host's clock). An outcome dated "
                 "before its window opened is stored as backdated and counts in no gate window");
   r->add_option("--jsonl", o->jsonl,
                 "many outcomes, one JSON object per line (- = stdin): task, pass, version, track, latency_ms, "
-                "cost, tokens, score, error, at; all or nothing");
+                "cost, tokens, score, error, at, metrics (an object of names and numbers); all or nothing");
   r->add_flag("--skip-invalid", o->skip_invalid, "with --jsonl: store the valid lines and report the invalid ones");
   reg.on(r, o, run_record);
 }

@@ -22,6 +22,8 @@ struct SimulateOptions {
   std::int64_t max_tasks = 1000;
   std::string stable_per_canary = "1";
   std::uint64_t seed = 1;
+  bool paired = false;
+  std::string pair_correlation = "0.5";
   PolicyFlags policy;
 };
 
@@ -42,7 +44,9 @@ Result<int> run_simulate(const SimulateOptions& o, Context& ctx) {
   KANARI_TRY(c);
   auto ratio = rate_flag(o.stable_per_canary, "--stable-per-canary");
   KANARI_TRY(ratio);
-  gate::SimulationConfig cfg{*s, *c, o.trials, o.eval_every, o.max_tasks, *ratio, o.seed};
+  auto correlation = rate_flag(o.pair_correlation, "--pair-correlation");
+  KANARI_TRY(correlation);
+  gate::SimulationConfig cfg{*s, *c, o.trials, o.eval_every, o.max_tasks, *ratio, o.seed, o.paired, *correlation};
   auto bar = ctx.progress({"simulating", o.trials, "trials"});
   std::function<void(std::int64_t)> progress;
   if (bar)
@@ -60,6 +64,8 @@ Result<int> run_simulate(const SimulateOptions& o, Context& ctx) {
                     {"eval_every", o.eval_every},
                     {"max_canary_tasks", o.max_tasks},
                     {"seed", o.seed},
+                    {"paired", o.paired},
+                    {"pair_correlation", o.paired ? json(*correlation) : json(nullptr)},
                     {"promote", r->promote},
                     {"rollback", r->rollback},
                     {"undecided", r->undecided},
@@ -73,12 +79,12 @@ Result<int> run_simulate(const SimulateOptions& o, Context& ctx) {
   }
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%s gate, stable %.3f vs canary %.3f, %lld trials, evaluated every %lld canary tasks:\n"
+                "%s gate%s, stable %.3f vs canary %.3f, %lld trials, evaluated every %lld canary tasks:\n"
                 "  P(PROMOTE)   %.4f\n  P(ROLLBACK)  %.4f\n  P(undecided) %.4f (after %lld canary tasks)\n"
                 "  mean canary tasks to a verdict: %s\n",
-                std::string(gate::to_string(policy->method)).c_str(), *s, *c, static_cast<long long>(r->trials),
-                static_cast<long long>(o.eval_every), r->p_promote, r->p_rollback, r->p_undecided,
-                static_cast<long long>(o.max_tasks),
+                std::string(gate::to_string(policy->method)).c_str(), o.paired ? " on pairs (McNemar)" : "", *s, *c,
+                static_cast<long long>(r->trials), static_cast<long long>(o.eval_every), r->p_promote, r->p_rollback,
+                r->p_undecided, static_cast<long long>(o.max_tasks),
                 std::isnan(r->mean_tasks_to_verdict) ? "-" : std::to_string(r->mean_tasks_to_verdict).c_str());
   ctx.human() << buf;
   return 0;
@@ -96,6 +102,12 @@ void setup_simulate(CLI::App& app, Registry& reg) {
   s->add_option("--max-tasks", o->max_tasks, "canary tasks after which a trial counts as undecided")
       ->capture_default_str();
   s->add_option("--stable-per-canary", o->stable_per_canary, "stable tasks observed per canary task")
+      ->capture_default_str();
+  s->add_flag("--paired", o->paired,
+              "simulate a shadow step: every canary task also runs on stable, and the gate compares the pairs with "
+              "the exact McNemar test (paired_alpha)");
+  s->add_option("--pair-correlation", o->pair_correlation,
+                "with --paired: how often a task's two outcomes share one draw, [0, 1] (0: independent)")
       ->capture_default_str();
   s->add_option("--seed", o->seed, "random seed (results are deterministic for a seed)")->capture_default_str();
   add_policy_flags(s, o->policy);

@@ -39,11 +39,17 @@ class RouteDecision(ctypes.Structure):
                 ("shadow", ctypes.c_int), ("canary", ctypes.c_char * ID_SIZE)]
 
 
+class Metric(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("value", ctypes.c_double)]
+
+
+# kanari_outcome as of ABI 1 (libkanari.so.1): the metrics came at the end.
 class Outcome(ctypes.Structure):
     _fields_ = [("track", ctypes.c_char_p), ("task", ctypes.c_char_p), ("version", ctypes.c_char_p),
                 ("pass_", ctypes.c_int), ("has", ctypes.c_uint), ("latency_ms", ctypes.c_double),
                 ("cost", ctypes.c_double), ("tokens", ctypes.c_int64), ("score", ctypes.c_double),
-                ("at_ms", ctypes.c_int64), ("error", ctypes.c_char_p)]
+                ("at_ms", ctypes.c_int64), ("error", ctypes.c_char_p),
+                ("metrics", ctypes.POINTER(Metric)), ("n_metrics", ctypes.c_size_t)]
 
 
 class RecordSummary(ctypes.Structure):
@@ -128,9 +134,13 @@ class Kanari:
         return [self._route_dict(r) for r in out]
 
     @staticmethod
-    def _outcome(task, passed, version=None, track=None, latency_ms=None, tokens=None, error=None):
+    def _outcome(task, passed, version=None, track=None, latency_ms=None, tokens=None, error=None, metrics=None):
         o = Outcome(track=_bytes(track), task=_bytes(task), version=_bytes(version), pass_=1 if passed else 0,
                     error=_bytes(error))
+        if metrics:
+            # The struct keeps a reference to the array (ctypes' _objects).
+            o.metrics = (Metric * len(metrics))(*[Metric(_bytes(k), float(v)) for k, v in metrics.items()])
+            o.n_metrics = len(metrics)
         if latency_ms is not None:
             o.has |= HAS_LATENCY_MS
             o.latency_ms = latency_ms
@@ -236,7 +246,8 @@ def main():
                 k.route(key, task=f"py-{i}")
                 k.record(f"py-{i}", i % 7 != 0, latency_ms=100.0 + i, tokens=500)
             summary = k.record_batch([{"task": f"py-{i}", "passed": i % 7 != 0, "version": one[i]["version"],
-                                       "latency_ms": 100.0 + i} for i in range(half, len(keys))])
+                                       "latency_ms": 100.0 + i, "metrics": {"tool_calls": i % 5, "escalated": 0}}
+                                      for i in range(half, len(keys))])
             check.equal("batch inserted", summary["inserted"], len(keys) - half)
             check.equal("retry is a duplicate", k.record("py-0", False, latency_ms=100.0, tokens=500)["duplicates"],
                         1)

@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define KANARI_ABI_VERSION 0
+#define KANARI_ABI_VERSION 1
 /* 64 hex characters and a NUL. */
 #define KANARI_ID_SIZE 65
 
@@ -139,6 +139,13 @@ KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* trac
 #define KANARI_HAS_SCORE 8u
 #define KANARI_HAS_AT 16u
 
+/* One named measurement of an outcome (docs/gates.md, "Metrics"): a name
+ * matching [a-z][a-z0-9_]{0,63} and a finite value. */
+typedef struct kanari_metric {
+  const char* name;
+  double value;
+} kanari_metric;
+
 typedef struct kanari_outcome {
   const char* track;   /* NULL: "default" */
   const char* task;    /* 1 to 256 bytes of UTF-8 */
@@ -151,6 +158,10 @@ typedef struct kanari_outcome {
   double score;
   int64_t at_ms;     /* milliseconds since the Unix epoch; without KANARI_HAS_AT: now */
   const char* error; /* an error code, NULL when none */
+  /* The outcome's own metrics: `n_metrics` (at most 32) entries at
+   * `metrics`, each name once; NULL with 0 for none. (ABI 1) */
+  const kanari_metric* metrics;
+  size_t n_metrics;
 } kanari_outcome;
 
 typedef struct kanari_record_summary {

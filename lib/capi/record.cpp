@@ -49,6 +49,16 @@ Result<rollout::OutcomeInput> to_input(const kanari_outcome& o) {
       return usage_error("at_ms " + std::to_string(o.at_ms) + " is outside 1970..9999");
     in.at = o.at_ms;
   }
+  if (o.n_metrics > 0 && !o.metrics)
+    return usage_error("the outcome's metrics must not be NULL when n_metrics is " + std::to_string(o.n_metrics));
+  if (o.n_metrics > rollout::k_max_metrics)
+    return usage_error("an outcome has at most " + std::to_string(rollout::k_max_metrics) + " metrics, got " +
+                       std::to_string(o.n_metrics));
+  for (size_t i = 0; i < o.n_metrics; ++i) {
+    if (!o.metrics[i].name)
+      return usage_error("metric " + std::to_string(i) + " has a NULL name");
+    in.metrics.push_back({o.metrics[i].name, o.metrics[i].value});
+  }
   if (in.version_ref && (in.version_ref->empty() || !is_valid_utf8(*in.version_ref)))
     return usage_error("the outcome's version must be a non-empty REF (an id, a prefix, stable or canary)");
   KANARI_TRY(rollout::validate_outcome(in));

@@ -8,6 +8,7 @@
 // allocating.
 #include "gate/gate.hpp"
 
+#include "gate/paired.hpp"
 #include "gate/stats.hpp"
 
 #include <cmath>
@@ -59,10 +60,20 @@ std::string versus(Counts c, Counts s) {
 
 double rate(Counts c) { return static_cast<double>(c.pass) / static_cast<double>(c.n); }
 
+const char* call_name(PassRateCall c) {
+  return c == PassRateCall::rollback ? "rollback" : c == PassRateCall::promote ? "promote" : "hold";
+}
+
+// A gate's result in the evidence: a pass-rate HOLD waits for more data.
+const char* call_result(PassRateCall c) {
+  return c == PassRateCall::rollback ? "fail" : c == PassRateCall::promote ? "pass" : "inconclusive";
+}
+
 struct Report {
   std::vector<std::string> reasons;
   json gates = json::array();
   json sequential;
+  json paired;
   std::optional<std::int64_t> more_canary_tasks;
 };
 
@@ -104,9 +115,8 @@ void report_threshold(const Policy& p, Counts c, Counts s, PassRateCall call, Re
                      {"regression", to_string(p.regression)},
                      {"value", value},
                      {"threshold", allowed},
-                     {"result", call == PassRateCall::rollback  ? "rollback"
-                                : call == PassRateCall::promote ? "promote"
-                                                                : "hold"}});
+                     {"call", call_name(call)},
+                     {"result", call_result(call)}});
 }
 
 void report_sequential(const Policy& p, Counts c, Counts s, const SequentialBounds& b, double margin, PassRateCall call,
@@ -130,14 +140,14 @@ void report_sequential(const Policy& p, Counts c, Counts s, const SequentialBoun
       text += " (no number of further tasks decides at the current effect)";
   }
   r.reasons.push_back(std::move(text));
-  const char* result = call == PassRateCall::rollback ? "rollback" : call == PassRateCall::promote ? "promote" : "hold";
   r.sequential = {{"diff", b.diff},   {"variance", b.variance}, {"rho", b.rho},    {"halfwidth", b.halfwidth},
                   {"lower", b.lower}, {"upper", b.upper},       {"margin", margin}};
   r.gates.push_back({{"gate", "pass_rate_sequential"},
                      {"value", b.lower},
                      {"upper", b.upper},
                      {"threshold", -margin},
-                     {"result", result}});
+                     {"call", call_name(call)},
+                     {"result", call_result(call)}});
 }
 
 PassRateCall pass_rate_gate(const Policy& p, Counts c, Counts s, Report* r) {
@@ -160,101 +170,242 @@ PassRateCall pass_rate_gate(const Policy& p, Counts c, Counts s, Report* r) {
 // --- metric gates ---------------------------------------------------------------
 
 struct MetricTally {
-  bool rollback = false;
-  bool hold = false;
+  bool rollback = false;     // a failed gate with on_fail "rollback"
+  bool hold = false;         // a failed gate with on_fail "hold"
+  bool inconclusive = false; // a gate short of values
+  bool marginal = false;     // a gate between its bound and its target
 };
 
-std::optional<double> metric_value(std::string_view metric, const ArmSample& a) {
-  if (metric == "latency_p95_ms")
-    return a.latency_p95_ms;
-  if (metric == "cost_mean")
-    return a.cost_mean;
-  if (metric == "tokens_mean")
-    return a.tokens_mean;
-  if (metric == "error_rate" && a.n > 0)
-    return static_cast<double>(a.errors) / static_cast<double>(a.n);
-  return std::nullopt;
+// One arm's value of a gate: how many values it rests on, and the aggregate.
+struct ArmValue {
+  std::int64_t n = 0;
+  std::optional<double> value;
+};
+
+// Gate i's value over an arm: from the arm's summaries, or, when the caller
+// gave none, from the release-1 fields for the release-1 names.
+ArmValue arm_value(const MetricGate& g, std::size_t i, const ArmSample& a) {
+  if (i < a.metrics.size())
+    return {a.metrics[i].n, aggregate_value(a.metrics[i], g.aggregate)};
+  if (!a.metrics.empty())
+    return {};
+  auto field = [&](const std::optional<double>& v) { return v ? ArmValue{a.n, v} : ArmValue{}; };
+  if (g.metric == "latency_p95_ms")
+    return field(a.latency_p95_ms);
+  if (g.metric == "cost_mean")
+    return field(a.cost_mean);
+  if (g.metric == "tokens_mean")
+    return field(a.tokens_mean);
+  if (g.metric == "error_rate" && a.n > 0)
+    return {a.n, static_cast<double>(a.errors) / static_cast<double>(a.n)};
+  return {};
 }
 
-std::string metric_text(std::string_view metric, double v) {
-  if (metric == "error_rate")
+std::string gate_name(const MetricGate& g) {
+  return is_legacy_metric_gate(g.metric) ? g.metric : g.metric + " " + std::string(to_string(g.aggregate));
+}
+
+std::string value_text(const MetricGate& g, double v) {
+  if (g.aggregate == Aggregate::rate)
     return fixed(100.0 * v, 1) + " %";
-  if (metric == "latency_p95_ms")
+  if (g.source == "latency_ms")
     return general(v) + " ms";
   return general(v);
 }
 
-enum class Bound { max, max_regression, max_ratio };
+const char* result_name(bool fail, bool marginal) { return fail ? "fail" : marginal ? "marginal" : "pass"; }
 
-void check_bound(const MetricGate& g, Bound bound, double limit, std::optional<double> cv, std::optional<double> bv,
-                 MetricTally& tally, Report* r) {
-  const bool needs_baseline = bound != Bound::max;
-  const char* bound_name = bound == Bound::max              ? "max"
-                           : bound == Bound::max_regression ? "max_regression"
-                                                            : "max_ratio";
-  if (!cv || (needs_baseline && !bv)) {
+// Evaluates gate i: its bounds on the canary, its comparison with the
+// baseline and, in a shadow step with "paired": true, the Wilcoxon test on
+// the pairs' differences.
+void metric_gate(const Policy& p, const MetricGate& g, std::size_t i, const GateInput& in, MetricTally& tally,
+                 Report* r) {
+  const bool paired = g.paired && in.paired;
+  ArmValue c, b;
+  std::vector<double> differences;
+  if (paired) {
+    SummaryBuilder cs(g.percentile()), bs(g.percentile());
+    if (i < in.paired->metrics.size())
+      for (const auto& [stable, canary] : in.paired->metrics[i]) {
+        bs.add(stable);
+        cs.add(canary);
+        differences.push_back(canary - stable);
+      }
+    const auto cv = cs.finish(), bv = bs.finish();
+    c = {cv.n, aggregate_value(cv, g.aggregate)};
+    b = {bv.n, aggregate_value(bv, g.aggregate)};
+  } else {
+    c = arm_value(g, i, in.canary);
+    b = arm_value(g, i, in.baseline);
+  }
+  const bool lower = g.direction == Direction::lower_is_better;
+  const bool needs_baseline = g.max_ratio || g.max_regression || paired;
+  json entry;
+  if (r)
+    entry = {{"gate", "metric"},
+             {"metric", g.metric},
+             {"aggregate", to_string(g.aggregate)},
+             {"direction", to_string(g.direction)},
+             {"paired", paired},
+             {"canary", c.value ? json(*c.value) : json(nullptr)},
+             {"baseline", b.value ? json(*b.value) : json(nullptr)},
+             {"canary_n", c.n},
+             {"baseline_n", b.n},
+             {"min_samples", g.min_samples},
+             {"on_fail", to_string(g.on_fail)}};
+
+  const bool canary_short = c.n < g.min_samples || !c.value;
+  const bool baseline_short = needs_baseline && (b.n < g.min_samples || !b.value);
+  if (canary_short || baseline_short) {
+    tally.inconclusive = true;
     if (r) {
-      const std::string missing = !cv && needs_baseline && !bv ? "canary and stable have"
-                                  : !cv                        ? "canary has"
-                                                               : "stable has";
-      r->reasons.push_back(g.metric + " " + bound_name + " gate skipped: " + missing + " no " + g.metric + " data");
-      r->gates.push_back(
-          {{"gate", g.metric + "." + bound_name}, {"value", nullptr}, {"threshold", limit}, {"result", "skipped"}});
+      std::string text = gate_name(g) + ": inconclusive, ";
+      if (canary_short)
+        text += std::string(paired ? "the pairs have " : "canary has ") + std::to_string(c.n) + " of the " +
+                std::to_string(g.min_samples) + " values this gate needs";
+      else
+        text += "stable has " + std::to_string(b.n) + " of the " + std::to_string(g.min_samples) +
+                " values this gate needs";
+      r->reasons.push_back(text + "; holding");
+      entry["bounds"] = json::object();
+      entry["result"] = "inconclusive";
+      r->gates.push_back(std::move(entry));
     }
     return;
   }
-  bool violation = false;
-  switch (bound) {
-  case Bound::max: violation = *cv > limit; break;
-  case Bound::max_regression: violation = *cv - *bv > limit * *bv; break;
-  case Bound::max_ratio: violation = *cv > limit * *bv; break;
+  const double cv = *c.value;
+  const double bv = b.value.value_or(0.0);
+  bool fail = false, marginal = false;
+  std::vector<std::string> details;
+  json bounds = json::object();
+  auto bound = [&](const char* name, double limit, bool failed, std::string text) {
+    fail = fail || failed;
+    if (!r)
+      return;
+    bounds[name] = {{"limit", limit}, {"result", failed ? "fail" : "pass"}};
+    details.push_back(std::move(text));
+  };
+  if (g.max)
+    bound("max", *g.max, cv > *g.max, (cv > *g.max ? "above max " : "within max ") + value_text(g, *g.max));
+  if (g.min)
+    bound("min", *g.min, cv < *g.min, (cv < *g.min ? "below min " : "within min ") + value_text(g, *g.min));
+  if (g.max_regression) {
+    // How much worse the canary is, in the metric's direction, relative to
+    // the baseline's magnitude; with a baseline of 0 any worsening fails.
+    const double worse = lower ? cv - bv : bv - cv;
+    const bool failed = worse > *g.max_regression * std::fabs(bv);
+    std::string text;
+    if (r) {
+      if (bv != 0) {
+        auto [a, lim] = distinct(worse / std::fabs(bv), *g.max_regression, 100.0, failed);
+        text = "regression " + a + " % " + (failed ? "> " : "<= ") + lim + " % allowed";
+      } else {
+        text = failed ? "stable is 0, so any worsening is an unbounded regression" : "no regression from 0";
+      }
+    }
+    bound("max_regression", *g.max_regression, failed, std::move(text));
   }
-  if (violation)
+  if (g.max_ratio) {
+    const bool failed = lower ? cv > *g.max_ratio * bv : bv > *g.max_ratio * cv;
+    std::string text;
+    if (r) {
+      const double ratio = lower ? (bv != 0 ? cv / bv : 0) : (cv != 0 ? bv / cv : 0);
+      text = (lower ? bv != 0 : cv != 0)
+                 ? "ratio " + general(ratio) + (failed ? " > " : " <= ") + general(*g.max_ratio) + " allowed"
+                 : std::string(failed ? "ratio unbounded" : "ratio within bound");
+    }
+    bound("max_ratio", *g.max_ratio, failed, std::move(text));
+  }
+  if (paired) {
+    const auto w = wilcoxon_signed_rank(differences, lower ? Alternative::greater : Alternative::less);
+    const bool failed = w.n > 0 && w.p < p.paired_alpha;
+    fail = fail || failed;
+    if (r) {
+      bounds["wilcoxon"] = {{"p", w.p},
+                            {"alpha", p.paired_alpha},
+                            {"n", w.n},
+                            {"zeros", w.zeros},
+                            {"w_plus", w.w_plus},
+                            {"exact", w.exact},
+                            {"alternative", lower ? "greater" : "less"},
+                            {"result", failed ? "fail" : "pass"}};
+      details.push_back("Wilcoxon signed-rank on " + std::to_string(w.n) +
+                        " non-zero differences: p = " + general(w.p) + (failed ? " < " : " >= ") +
+                        general(p.paired_alpha) + (failed ? ", canary worse" : ""));
+    }
+  }
+  if (g.target && !fail) {
+    marginal = lower ? cv > *g.target : cv < *g.target;
+    if (r) {
+      bounds["target"] = {{"limit", *g.target}, {"result", marginal ? "marginal" : "pass"}};
+      details.push_back((marginal ? "short of target " : "meets target ") + value_text(g, *g.target));
+    }
+  }
+  if (fail)
     (g.on_fail == OnFail::rollback ? tally.rollback : tally.hold) = true;
+  else if (marginal)
+    tally.marginal = true;
   if (!r)
     return;
-  json value = *cv;
-  std::string text = g.metric + ": canary " + metric_text(g.metric, *cv);
-  if (bound == Bound::max) {
-    text += violation ? " > max " : " <= max ";
-    text += metric_text(g.metric, limit);
-  } else {
-    text += " vs stable " + metric_text(g.metric, *bv) + ": ";
-    if (*bv > 0) {
-      const double x = bound == Bound::max_regression ? (*cv - *bv) / *bv : *cv / *bv;
-      value = x;
-      if (bound == Bound::max_regression) {
-        auto [a, b] = distinct(x, limit, 100.0, violation);
-        text += a + " % worse, " + (violation ? "more than " : "within ") + b + " % allowed";
-      } else {
-        text += "ratio " + general(x) + (violation ? " > " : " <= ") + general(limit) + " allowed";
-      }
-    } else {
-      value = nullptr;
-      text += violation ? "stable is 0, so any canary value is an unbounded regression" : "both are 0";
-    }
-  }
-  if (violation)
-    text += std::string(" (violation: ") + (g.on_fail == OnFail::rollback ? "rollback" : "hold") + ")";
+  std::string text =
+      gate_name(g) + ": " + (paired ? "over " + std::to_string(c.n) + " pairs, " : "") + "canary " + value_text(g, cv);
+  if (needs_baseline)
+    text += " vs stable " + value_text(g, bv);
+  for (std::size_t k = 0; k < details.size(); ++k)
+    text += (k ? ", " : ": ") + details[k];
+  if (fail)
+    text += std::string(" (fail: ") + (g.on_fail == OnFail::rollback ? "rollback" : "hold") + ")";
+  else if (marginal)
+    text += " (marginal: a person decides)";
   r->reasons.push_back(std::move(text));
-  r->gates.push_back({{"gate", g.metric + "." + bound_name},
-                      {"value", value},
-                      {"threshold", limit},
-                      {"on_fail", to_string(g.on_fail)},
-                      {"result", violation ? "violation" : "pass"}});
+  entry["bounds"] = std::move(bounds);
+  entry["result"] = result_name(fail, marginal);
+  r->gates.push_back(std::move(entry));
 }
 
 void metric_gates(const Policy& p, const GateInput& in, MetricTally& tally, Report* r) {
-  for (const auto& g : p.metrics) {
-    const auto cv = metric_value(g.metric, in.canary);
-    const auto bv = metric_value(g.metric, in.baseline);
-    if (g.max)
-      check_bound(g, Bound::max, *g.max, cv, bv, tally, r);
-    if (g.max_regression)
-      check_bound(g, Bound::max_regression, *g.max_regression, cv, bv, tally, r);
-    if (g.max_ratio)
-      check_bound(g, Bound::max_ratio, *g.max_ratio, cv, bv, tally, r);
+  for (std::size_t i = 0; i < p.metrics.size(); ++i)
+    metric_gate(p, p.metrics[i], i, in, tally, r);
+}
+
+// The canary's pass rate against the policy's absolute floor, exactly:
+// pass / n < ppm / 10^6.
+bool below_floor(const Policy& p, Counts c, Report* r) {
+  if (!p.min_pass_rate_ppm)
+    return false;
+  const bool below = c.pass * 1'000'000 < *p.min_pass_rate_ppm * c.n;
+  if (r) {
+    const double floor = static_cast<double>(*p.min_pass_rate_ppm) / 1e6;
+    r->reasons.push_back("min_pass_rate: canary " + ratio_text(c.pass, c.n) + (below ? " < " : " >= ") + "floor " +
+                         fixed(100.0 * floor, 1) + " %" + (below ? " (fail: rollback)" : ""));
+    r->gates.push_back(
+        {{"gate", "min_pass_rate"}, {"value", rate(c)}, {"threshold", floor}, {"result", below ? "fail" : "pass"}});
   }
+  return below;
+}
+
+// The exact McNemar test on a shadow step's pairs: ROLLBACK when the
+// one-sided p-value that the canary is worse is below paired_alpha.
+bool mcnemar_worse(const Policy& p, const PairedInput& pi, Report* r) {
+  const double pv = mcnemar_exact_p(pi.stable_only, pi.canary_only);
+  const bool worse = pv < p.paired_alpha;
+  if (r) {
+    r->reasons.push_back("paired: " + std::to_string(pi.pairs) + " pairs, " + std::to_string(pi.stable_only) +
+                         " passed on stable only, " + std::to_string(pi.canary_only) +
+                         " on the canary only: exact McNemar p = " + general(pv) + (worse ? " < " : " >= ") +
+                         general(p.paired_alpha) + (worse ? ", canary worse (fail: rollback)" : ""));
+    r->paired = {{"pairs", pi.pairs},
+                 {"both_pass", pi.both_pass},
+                 {"stable_only", pi.stable_only},
+                 {"canary_only", pi.canary_only},
+                 {"both_fail", pi.both_fail},
+                 {"mcnemar_p", pv},
+                 {"paired_alpha", p.paired_alpha},
+                 {"result", worse ? "fail" : "pass"}};
+    r->gates.push_back(
+        {{"gate", "mcnemar"}, {"value", pv}, {"threshold", p.paired_alpha}, {"result", worse ? "fail" : "pass"}});
+  }
+  return worse;
 }
 
 // --- the verdict ------------------------------------------------------------------
@@ -271,6 +422,22 @@ void check_input(const GateInput& in) {
                                       std::pair{&a->cost_mean, "cost_mean"}, std::pair{&a->tokens_mean, "tokens_mean"}})
       if (*value && (!std::isfinite(**value) || **value < 0))
         throw std::invalid_argument(std::string("gate input: ") + arm + " " + name + " must be a finite number >= 0");
+  }
+  for (const ArmSample* a : {&in.canary, &in.baseline})
+    for (const auto& m : a->metrics)
+      if (m.n < 0 || m.nonzero < 0 || m.nonzero > m.n || !std::isfinite(m.sum) || !std::isfinite(m.max))
+        throw std::invalid_argument("gate input: invalid metric summary");
+  if (in.paired) {
+    const auto& pi = *in.paired;
+    for (auto x : {pi.pairs, pi.both_pass, pi.stable_only, pi.canary_only, pi.both_fail})
+      if (x < 0 || x > k_max_count)
+        throw std::invalid_argument("gate input: invalid pair counts");
+    if (pi.both_pass + pi.stable_only + pi.canary_only + pi.both_fail != pi.pairs)
+      throw std::invalid_argument("gate input: pair counts do not add up to pairs");
+    for (const auto& v : pi.metrics)
+      for (const auto& [a, b] : v)
+        if (!std::isfinite(a) || !std::isfinite(b))
+          throw std::invalid_argument("gate input: a paired metric value is not finite");
   }
   if (in.promote_streak < 0 || in.step_elapsed_seconds < 0)
     throw std::invalid_argument("gate input: negative promote_streak or step_elapsed_seconds");
@@ -333,12 +500,18 @@ Verdict decide(const Policy& p, const GateInput& in, Report* r) {
   // A paused rollout is held by a person: its deadline does not act.
   const bool deadline = !in.paused && p.max_step_seconds && in.step_elapsed_seconds >= *p.max_step_seconds;
 
+  // In a shadow step both arms are the pairs: min_samples counts pairs.
+  const PairedInput* pairs = in.paired ? &*in.paired : nullptr;
   const std::int64_t min_stable = std::max<std::int64_t>(1, p.effective_min_stable_samples());
-  const bool canary_short = in.canary.n < p.min_samples;
-  const bool stable_short = in.baseline.n < min_stable;
+  const bool canary_short = (pairs ? pairs->pairs : in.canary.n) < p.min_samples;
+  const bool stable_short = !pairs && in.baseline.n < min_stable;
   if (canary_short || stable_short) {
     if (r) {
-      if (canary_short) {
+      if (canary_short && pairs) {
+        r->reasons.push_back("insufficient data: " + std::to_string(pairs->pairs) + "/" +
+                             std::to_string(p.min_samples) + " pairs (tasks with an outcome from both versions)");
+        r->more_canary_tasks = p.min_samples - pairs->pairs;
+      } else if (canary_short) {
         r->reasons.push_back("insufficient data: canary " + std::to_string(in.canary.n) + "/" +
                              std::to_string(p.min_samples) + " tasks");
         r->more_canary_tasks = p.min_samples - in.canary.n;
@@ -350,12 +523,17 @@ Verdict decide(const Policy& p, const GateInput& in, Report* r) {
     return deadline ? on_deadline(p, in, r) : Verdict::insufficient_data;
   }
 
-  const Counts c{in.canary.pass, in.canary.n}, s{in.baseline.pass, in.baseline.n};
+  const Counts c =
+      pairs ? Counts{pairs->both_pass + pairs->canary_only, pairs->pairs} : Counts{in.canary.pass, in.canary.n};
+  const Counts s =
+      pairs ? Counts{pairs->both_pass + pairs->stable_only, pairs->pairs} : Counts{in.baseline.pass, in.baseline.n};
   const PassRateCall call = pass_rate_gate(p, c, s, r);
+  const bool worse_paired = pairs && mcnemar_worse(p, *pairs, r);
+  const bool floor = below_floor(p, c, r);
   MetricTally tally;
   metric_gates(p, in, tally, r);
 
-  if (call == PassRateCall::rollback || tally.rollback)
+  if (call == PassRateCall::rollback || worse_paired || floor || tally.rollback)
     return Verdict::rollback;
   if (tally.hold) {
     if (!deadline)
@@ -366,9 +544,15 @@ Verdict decide(const Policy& p, const GateInput& in, Report* r) {
     add(r, [&] { return deadline_text(p, in) + ", but a metric gate is violated: holding"; });
     return Verdict::hold;
   }
-  if (call == PassRateCall::hold)
+  if (call == PassRateCall::hold || tally.inconclusive)
     return deadline ? on_deadline(p, in, r) : Verdict::hold;
-  return promote_path(p, in, r);
+  const Verdict v = promote_path(p, in, r);
+  // A marginal gate leaves the decision to a person: `canary approve`.
+  if (v == Verdict::promote && tally.marginal && !in.approved) {
+    add(r, [] { return std::string("a gate is marginal: waiting for `kanari canary approve`"); });
+    return Verdict::awaiting_approval;
+  }
+  return v;
 }
 
 json arm_json(const ArmSample& a) {
@@ -394,16 +578,19 @@ json arm_json(const ArmSample& a) {
 }
 
 json params_json(const Policy& p) {
-  json j = {{"min_samples", p.min_samples},
-            {"min_stable_samples", p.effective_min_stable_samples()},
-            {"max_regression", static_cast<double>(p.max_regression_ppm) / 1e6},
-            {"max_regression_ppm", p.max_regression_ppm},
-            {"regression", to_string(p.regression)},
-            {"min_step_seconds", p.min_step_seconds},
-            {"max_step_seconds", p.max_step_seconds ? json(*p.max_step_seconds) : json(nullptr)},
-            {"on_timeout", to_string(p.on_timeout)},
-            {"consecutive", p.consecutive},
-            {"require_approval", to_string(p.require_approval)}};
+  json j = {
+      {"min_samples", p.min_samples},
+      {"min_stable_samples", p.effective_min_stable_samples()},
+      {"max_regression", static_cast<double>(p.max_regression_ppm) / 1e6},
+      {"max_regression_ppm", p.max_regression_ppm},
+      {"regression", to_string(p.regression)},
+      {"min_step_seconds", p.min_step_seconds},
+      {"max_step_seconds", p.max_step_seconds ? json(*p.max_step_seconds) : json(nullptr)},
+      {"on_timeout", to_string(p.on_timeout)},
+      {"consecutive", p.consecutive},
+      {"require_approval", to_string(p.require_approval)},
+      {"min_pass_rate", p.min_pass_rate_ppm ? json(static_cast<double>(*p.min_pass_rate_ppm) / 1e6) : json(nullptr)},
+      {"paired_alpha", p.paired_alpha}};
   if (p.method == Method::sequential) {
     j["alpha"] = p.alpha;
     j["planned_samples"] = p.planned_samples;
@@ -412,6 +599,21 @@ json params_json(const Policy& p) {
 }
 
 } // namespace
+
+std::optional<double> aggregate_value(const ValueSummary& s, Aggregate a) {
+  if (s.n == 0)
+    return std::nullopt;
+  switch (a) {
+  case Aggregate::mean: return s.mean();
+  case Aggregate::rate: return s.rate();
+  case Aggregate::p50: return s.p50;
+  case Aggregate::p90: return s.p90;
+  case Aggregate::p95: return s.p95;
+  case Aggregate::p99: return s.p99;
+  case Aggregate::max: return s.max;
+  }
+  return std::nullopt;
+}
 
 std::string_view to_string(Verdict v) {
   switch (v) {
@@ -450,6 +652,8 @@ GateResult evaluate(const Policy& policy, const GateInput& in, Detail detail) {
                        {"gates", std::move(report.gates)}};
     if (!report.sequential.is_null())
       result.evidence["sequential"] = std::move(report.sequential);
+    if (!report.paired.is_null())
+      result.evidence["paired"] = std::move(report.paired);
   }
   result.apply_promote = result.verdict == Verdict::promote && in.promote_streak >= policy.consecutive - 1;
   if (detail == Detail::full) {

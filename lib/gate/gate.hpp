@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gate/policy.hpp"
+#include "util/summary.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,21 @@ struct ArmSample {
   std::optional<double> latency_p95_ms; // nearest-rank p95 over the outcomes that have a latency; nullopt if none
   std::optional<double> cost_mean;      // over outcomes that have a cost
   std::optional<double> tokens_mean;
+  // Per gate of policy.metrics, in order: the aggregates of its metric
+  // over this arm. Empty: the gates on release-1 names take their values
+  // from the fields above (the C API and the simulator), other gates are
+  // inconclusive.
+  std::vector<ValueSummary> metrics;
+};
+
+// A shadow step's pairs (docs/gates.md, "Paired analysis"): tasks with an
+// outcome from both versions.
+struct PairedInput {
+  std::int64_t pairs = 0, both_pass = 0, stable_only = 0, canary_only = 0, both_fail = 0;
+  // Per gate of policy.metrics, in order: the (stable, canary) values of
+  // the pairs in which both outcomes have the metric (read for gates with
+  // "paired": true; others may leave theirs empty).
+  std::vector<std::vector<std::pair<double, double>>> metrics;
 };
 
 struct GateInput {
@@ -37,6 +53,9 @@ struct GateInput {
   bool final_step = false;         // promoting now would make the canary stable
   bool approved = false;           // approval granted for the current step
   std::int64_t promote_streak = 0; // consecutive PROMOTE verdicts already recorded for this step (before this one)
+  // Set in a shadow step: the pass-rate gate compares the pairs (McNemar),
+  // and paired metric gates compare per-task differences (Wilcoxon).
+  std::optional<PairedInput> paired;
 };
 
 struct GateResult {
@@ -57,6 +76,10 @@ enum class Detail { full, verdict_only };
 // counts, pass or errors > n, counts above k_max_count = 2^40, a negative
 // streak) are a bug in the caller and throw std::invalid_argument.
 GateResult evaluate(const Policy& policy, const GateInput& in);
+
+// An aggregate of a summary (docs/gates.md, "Aggregates"); nullopt without
+// values, or for a percentile the summary was not asked for.
+std::optional<double> aggregate_value(const ValueSummary& s, Aggregate a);
 GateResult evaluate(const Policy& policy, const GateInput& in, Detail detail);
 
 } // namespace kanari::gate

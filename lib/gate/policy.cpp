@@ -13,12 +13,14 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 15> k_policy_keys = {
-    "alpha",           "consecutive", "max_regression",     "max_step_seconds",  "method",
-    "metrics",         "min_samples", "min_stable_samples", "min_step_seconds",  "on_timeout",
+constexpr std::array<std::string_view, 17> k_policy_keys = {
+    "alpha",           "consecutive", "max_regression",     "max_step_seconds",  "method",     "metrics",
+    "min_pass_rate",   "min_samples", "min_stable_samples", "min_step_seconds",  "on_timeout", "paired_alpha",
     "planned_samples", "regression",  "require_approval",   "require_signature", "steps"};
 
-constexpr std::array<std::string_view, 5> k_metric_keys = {"metric", "max", "max_regression", "max_ratio", "on_fail"};
+constexpr std::array<std::string_view, 11> k_metric_keys = {"metric",      "aggregate", "direction",      "max",
+                                                            "min",         "max_ratio", "max_regression", "target",
+                                                            "min_samples", "on_fail",   "paired"};
 
 // A value rendered for an error message; never throws on bad UTF-8, and a
 // long one is cut at a character boundary so the message stays UTF-8.
@@ -114,75 +116,155 @@ std::string_view name_of(E e, const std::array<std::pair<std::string_view, E>, N
   return "?";
 }
 
-struct MetricSpec {
-  std::string_view name;
-  bool max, max_regression, max_ratio;
+constexpr std::array<std::pair<std::string_view, Aggregate>, 7> k_aggregates = {{{"mean", Aggregate::mean},
+                                                                                 {"rate", Aggregate::rate},
+                                                                                 {"p50", Aggregate::p50},
+                                                                                 {"p90", Aggregate::p90},
+                                                                                 {"p95", Aggregate::p95},
+                                                                                 {"p99", Aggregate::p99},
+                                                                                 {"max", Aggregate::max}}};
+constexpr std::array<std::pair<std::string_view, Direction>, 2> k_directions = {
+    {{"lower_is_better", Direction::lower_is_better}, {"higher_is_better", Direction::higher_is_better}}};
+
+constexpr std::array<std::string_view, 6> k_builtin_metrics = {"pass",   "latency_ms", "cost",
+                                                               "tokens", "score",      "error"};
+
+// The release-1 gate names: a built-in field with a fixed aggregate, and the
+// bounds release 1 accepted for it.
+struct LegacyGate {
+  std::string_view name, source;
+  Aggregate aggregate;
+  bool max_regression, max_ratio;
   double max_limit; // upper bound of `max`
 };
-constexpr std::array<MetricSpec, 4> k_metric_specs = {{
-    {"latency_p95_ms", true, true, false, std::numeric_limits<double>::max()},
-    {"cost_mean", true, true, false, std::numeric_limits<double>::max()},
-    {"tokens_mean", true, true, false, std::numeric_limits<double>::max()},
-    {"error_rate", true, false, true, 1.0},
+constexpr std::array<LegacyGate, 4> k_legacy_gates = {{
+    {"latency_p95_ms", "latency_ms", Aggregate::p95, true, false, std::numeric_limits<double>::max()},
+    {"cost_mean", "cost", Aggregate::mean, true, false, std::numeric_limits<double>::max()},
+    {"tokens_mean", "tokens", Aggregate::mean, true, false, std::numeric_limits<double>::max()},
+    {"error_rate", "error", Aggregate::rate, false, true, 1.0},
 }};
+
+const LegacyGate* legacy_gate(std::string_view name) {
+  for (const auto& g : k_legacy_gates)
+    if (g.name == name)
+      return &g;
+  return nullptr;
+}
+
+Result<std::optional<double>> optional_double(const json& m, const std::string& prefix, const char* key, double lo,
+                                              double hi, bool lo_open, std::string_view expect) {
+  if (!m.contains(key))
+    return std::optional<double>();
+  auto x = get_double(m.at(key), prefix + "." + key, lo, hi, lo_open, expect);
+  KANARI_TRY(x);
+  return std::optional<double>(*x);
+}
 
 Result<MetricGate> parse_metric(const json& m, std::size_t index) {
   const std::string prefix = "metrics[" + std::to_string(index) + "]";
   if (!m.is_object())
-    return key_error(prefix, "an object like {\"metric\": \"latency_p95_ms\", \"max\": 2000}", m);
+    return key_error(prefix, "an object like {\"metric\": \"latency_ms\", \"aggregate\": \"p95\", \"max\": 2000}", m);
   for (const auto& [k, v] : m.items())
     if (std::find(k_metric_keys.begin(), k_metric_keys.end(), k) == k_metric_keys.end())
       return usage_error("policy key '" + prefix + "." + k +
                          "' is unknown; allowed keys: " + join_keys(k_metric_keys, k_metric_keys.size()));
   const std::string metric_key = prefix + ".metric";
-  const std::string metric_expect = "one of \"latency_p95_ms\", \"cost_mean\", \"tokens_mean\", \"error_rate\"";
+  const std::string metric_expect =
+      "a metric name matching [a-z][a-z0-9_]{0,63}: a built-in field (pass, latency_ms, cost, tokens, score, error), "
+      "a recorded metric, or latency_p95_ms, cost_mean, tokens_mean, error_rate";
   if (!m.contains("metric"))
     return usage_error("policy key '" + metric_key + "' is required: " + metric_expect);
   const json& name = m.at("metric");
-  const MetricSpec* spec = nullptr;
-  if (name.is_string())
-    for (const auto& s : k_metric_specs)
-      if (name.get_ref<const std::string&>() == s.name)
-        spec = &s;
-  if (!spec)
+  if (!name.is_string() || !is_metric_name(name.get_ref<const std::string&>()))
     return key_error(metric_key, metric_expect, name);
 
   MetricGate g;
-  g.metric = std::string(spec->name);
-  const std::string allowed = spec->max_ratio ? "max, max_ratio" : "max, max_regression";
-  auto not_allowed = [&](std::string_view bound) {
-    return usage_error("policy key '" + prefix + "." + std::string(bound) + "' is not allowed for metric \"" +
-                       g.metric + "\" (allowed bounds: " + allowed + ")");
-  };
-  if (m.contains("max")) {
-    const bool rate = spec->max_limit == 1.0;
-    auto x = get_double(m.at("max"), prefix + ".max", 0.0, spec->max_limit, false,
-                        rate ? "a number in [0, 1]" : "a finite number >= 0");
+  g.metric = name.get<std::string>();
+  const LegacyGate* legacy = legacy_gate(g.metric);
+  g.source = legacy ? std::string(legacy->source) : g.metric;
+  g.direction = g.source == "pass" || g.source == "score" ? Direction::higher_is_better : Direction::lower_is_better;
+  if (legacy)
+    g.aggregate = legacy->aggregate;
+  if (m.contains("aggregate")) {
+    auto a = get_enum(m.at("aggregate"), prefix + ".aggregate", k_aggregates);
+    KANARI_TRY(a);
+    if (legacy && *a != legacy->aggregate)
+      return usage_error("policy key '" + prefix + ".aggregate' must be \"" +
+                         std::string(name_of(legacy->aggregate, k_aggregates)) + "\" for metric \"" + g.metric +
+                         "\" (or name the field \"" + g.source + "\" to choose the aggregate)");
+    g.aggregate = *a;
+  }
+  if (m.contains("direction")) {
+    auto d = get_enum(m.at("direction"), prefix + ".direction", k_directions);
+    KANARI_TRY(d);
+    if (legacy && *d != Direction::lower_is_better)
+      return usage_error("policy key '" + prefix + ".direction' must be \"lower_is_better\" for metric \"" + g.metric +
+                         "\"");
+    g.direction = *d;
+  }
+  constexpr double k_big = std::numeric_limits<double>::max();
+  constexpr double k_lowest = std::numeric_limits<double>::lowest();
+  if (legacy) {
+    const std::string allowed = legacy->max_ratio ? "max, max_ratio" : "max, max_regression";
+    for (const char* k : {"min", "target", "max_ratio", "max_regression"}) {
+      const bool ok = (std::string_view(k) == "max_ratio" && legacy->max_ratio) ||
+                      (std::string_view(k) == "max_regression" && legacy->max_regression);
+      if (m.contains(k) && !ok)
+        return usage_error("policy key '" + prefix + "." + k + "' is not allowed for metric \"" + g.metric +
+                           "\" (allowed bounds: " + allowed + "; name the field \"" + g.source +
+                           "\" with an \"aggregate\" for the others)");
+    }
+    const bool rate = legacy->max_limit == 1.0;
+    auto x = optional_double(m, prefix, "max", 0.0, legacy->max_limit, false,
+                             rate ? "a number in [0, 1]" : "a finite number >= 0");
     KANARI_TRY(x);
     g.max = *x;
-  }
-  if (m.contains("max_regression")) {
-    if (!spec->max_regression)
-      return not_allowed("max_regression");
-    auto x = get_double(m.at("max_regression"), prefix + ".max_regression", 0.0, std::numeric_limits<double>::max(),
-                        false, "a finite number >= 0");
+  } else {
+    auto x = optional_double(m, prefix, "max", k_lowest, k_big, false, "a finite number");
     KANARI_TRY(x);
-    g.max_regression = *x;
+    g.max = *x;
+    auto y = optional_double(m, prefix, "min", k_lowest, k_big, false, "a finite number");
+    KANARI_TRY(y);
+    g.min = *y;
+    auto t = optional_double(m, prefix, "target", k_lowest, k_big, false, "a finite number");
+    KANARI_TRY(t);
+    g.target = *t;
   }
-  if (m.contains("max_ratio")) {
-    if (!spec->max_ratio)
-      return not_allowed("max_ratio");
-    auto x = get_double(m.at("max_ratio"), prefix + ".max_ratio", 0.0, std::numeric_limits<double>::max(), true,
-                        "a finite number > 0");
-    KANARI_TRY(x);
-    g.max_ratio = *x;
+  auto reg = optional_double(m, prefix, "max_regression", 0.0, k_big, false, "a finite number >= 0");
+  KANARI_TRY(reg);
+  g.max_regression = *reg;
+  auto ratio = optional_double(m, prefix, "max_ratio", 0.0, k_big, true, "a finite number > 0");
+  KANARI_TRY(ratio);
+  g.max_ratio = *ratio;
+  if (m.contains("min_samples")) {
+    auto n = get_int(m.at("min_samples"), prefix + ".min_samples", 1, k_max_min_samples);
+    KANARI_TRY(n);
+    g.min_samples = *n;
   }
-  if (!g.max && !g.max_regression && !g.max_ratio)
-    return usage_error("policy key '" + prefix + "' must set at least one bound: " + allowed);
+  if (m.contains("paired")) {
+    if (!m.at("paired").is_boolean())
+      return key_error(prefix + ".paired", "true or false", m.at("paired"));
+    g.paired = m.at("paired").get<bool>();
+  }
   if (m.contains("on_fail")) {
     auto f = get_enum(m.at("on_fail"), prefix + ".on_fail", k_on_fails);
     KANARI_TRY(f);
     g.on_fail = *f;
+  }
+  if (!g.max && !g.min && !g.max_regression && !g.max_ratio && !g.target && !g.paired)
+    return usage_error("policy key '" + prefix + "' must set at least one bound: " +
+                       (legacy ? std::string(legacy->max_ratio ? "max, max_ratio" : "max, max_regression")
+                               : std::string("max, min, max_ratio, max_regression, target (or \"paired\": true)")));
+  if (g.min && g.max && *g.min > *g.max)
+    return usage_error("policy key '" + prefix + ".min' must not be above its max");
+  if (g.target) {
+    const bool higher = g.direction == Direction::higher_is_better;
+    if (higher && g.min && *g.target < *g.min)
+      return usage_error("policy key '" + prefix + ".target' must be >= its min (" + shown(m.at("min")) +
+                         ") for a higher_is_better metric, got " + shown(m.at("target")));
+    if (!higher && g.max && *g.target > *g.max)
+      return usage_error("policy key '" + prefix + ".target' must be <= its max (" + shown(m.at("max")) +
+                         ") for a lower_is_better metric, got " + shown(m.at("target")));
   }
   return g;
 }
@@ -196,6 +278,17 @@ json scaled_number(std::int64_t value, std::int64_t scale) {
 }
 
 } // namespace
+
+bool is_builtin_metric(std::string_view name) {
+  return std::find(k_builtin_metrics.begin(), k_builtin_metrics.end(), name) != k_builtin_metrics.end();
+}
+
+bool is_legacy_metric_gate(std::string_view name) { return legacy_gate(name) != nullptr; }
+
+bool MetricGate::percentile() const {
+  return aggregate == Aggregate::p50 || aggregate == Aggregate::p90 || aggregate == Aggregate::p95 ||
+         aggregate == Aggregate::p99;
+}
 
 std::int64_t Policy::effective_min_stable_samples() const { return min_stable_samples.value_or(min_samples); }
 
@@ -370,6 +463,19 @@ Result<Policy> parse_policy(const json& j) {
       p.metrics.push_back(std::move(*g));
     }
   }
+  if (j.contains("min_pass_rate") && !j.at("min_pass_rate").is_null()) {
+    const json& v = j.at("min_pass_rate");
+    auto text = number_text(v);
+    auto ppm = text ? parse_decimal(*text, 6) : std::nullopt;
+    if (!ppm || *ppm < 0 || *ppm > 1'000'000)
+      return key_error("min_pass_rate", "null or a number in [0, 1] with at most 6 decimals", v);
+    p.min_pass_rate_ppm = *ppm;
+  }
+  if (j.contains("paired_alpha")) {
+    auto x = get_double(j.at("paired_alpha"), "paired_alpha", 0.0, 0.5, true, "a number in (0, 0.5]");
+    KANARI_TRY(x);
+    p.paired_alpha = *x;
+  }
   if (j.contains("alpha")) {
     auto x = get_double(j.at("alpha"), "alpha", 0.0, 0.5, true, "a number in (0, 0.5]");
     KANARI_TRY(x);
@@ -417,16 +523,22 @@ json policy_to_json(const Policy& p) {
   j["require_approval"] = to_string(p.require_approval);
   json metrics = json::array();
   for (const auto& g : p.metrics) {
-    json m = {{"metric", g.metric}, {"on_fail", to_string(g.on_fail)}};
-    if (g.max)
-      m["max"] = *g.max;
-    if (g.max_regression)
-      m["max_regression"] = *g.max_regression;
-    if (g.max_ratio)
-      m["max_ratio"] = *g.max_ratio;
+    json m = {{"metric", g.metric},
+              {"aggregate", to_string(g.aggregate)},
+              {"direction", to_string(g.direction)},
+              {"min_samples", g.min_samples},
+              {"paired", g.paired},
+              {"on_fail", to_string(g.on_fail)}};
+    for (const auto& [key, bound] :
+         {std::pair{"max", &g.max}, std::pair{"min", &g.min}, std::pair{"max_ratio", &g.max_ratio},
+          std::pair{"max_regression", &g.max_regression}, std::pair{"target", &g.target}})
+      if (*bound)
+        m[key] = **bound;
     metrics.push_back(std::move(m));
   }
   j["metrics"] = std::move(metrics);
+  j["min_pass_rate"] = p.min_pass_rate_ppm ? scaled_number(*p.min_pass_rate_ppm, 1'000'000) : json(nullptr);
+  j["paired_alpha"] = p.paired_alpha;
   j["alpha"] = p.alpha;
   j["planned_samples"] = p.planned_samples;
   j["require_signature"] = p.require_signature.empty() ? json(nullptr) : json(p.require_signature);
@@ -438,5 +550,7 @@ std::string_view to_string(Regression r) { return name_of(r, k_regressions); }
 std::string_view to_string(OnFail f) { return name_of(f, k_on_fails); }
 std::string_view to_string(OnTimeout t) { return name_of(t, k_on_timeouts); }
 std::string_view to_string(Approval a) { return name_of(a, k_approvals); }
+std::string_view to_string(Aggregate a) { return name_of(a, k_aggregates); }
+std::string_view to_string(Direction d) { return name_of(d, k_directions); }
 
 } // namespace kanari::gate

@@ -27,16 +27,34 @@ enum class OnFail { rollback, hold };
 enum class OnTimeout { hold, rollback, promote };
 enum class Approval { none, final_step, every }; // JSON: "none" | "final" | "every"
 
-// One bound on one metric. Which bounds a metric accepts:
-//   latency_p95_ms, cost_mean, tokens_mean: max, max_regression
-//   error_rate (errors / n):                max, max_ratio
+enum class Aggregate { mean, rate, p50, p90, p95, p99, max }; // JSON: "mean", "rate", "p50", ...
+enum class Direction { lower_is_better, higher_is_better };
+
+// The outcome fields that are metrics too (docs/gates.md, "Metrics"):
+// pass (1/0), latency_ms, cost, tokens, score, error (1 with an error code).
+bool is_builtin_metric(std::string_view name);
+// The release-1 gate names, each a built-in field with its aggregate:
+// latency_p95_ms (latency_ms p95), cost_mean, tokens_mean, error_rate.
+bool is_legacy_metric_gate(std::string_view name);
+
+// A gate on one metric (docs/gates.md, "Metric gates"). Its value is the
+// aggregate of the metric over each arm's outcomes that have it.
+//   max, min:                 absolute bounds on the canary's value
+//   max_ratio, max_regression: the canary against the baseline, in `direction`
+//   target:                   beyond `min`/`max`, values short of it are marginal
+// A release-1 name (latency_p95_ms, ...) fixes `source` and `aggregate`
+// and keeps its release-1 bounds.
 struct MetricGate {
-  std::string metric;                   // "latency_p95_ms" | "cost_mean" | "tokens_mean" | "error_rate"
-  std::optional<double> max;            // absolute ceiling on the canary value
-  std::optional<double> max_regression; // (canary - baseline)/baseline > this => violation
-  std::optional<double> max_ratio;      // canary/baseline > this => violation
+  std::string metric; // as written in the policy
+  std::string source; // the metric its values come from (latency_p95_ms: latency_ms)
+  Aggregate aggregate = Aggregate::mean;
+  Direction direction = Direction::lower_is_better;
+  std::optional<double> max, min, max_ratio, max_regression, target;
+  std::int64_t min_samples = 1; // fewer values in an arm the gate needs: inconclusive (HOLD)
+  bool paired = false;          // in shadow steps: Wilcoxon signed-rank on the per-task differences
   OnFail on_fail = OnFail::rollback;
 
+  bool percentile() const;
   bool operator==(const MetricGate&) const = default;
 };
 
@@ -53,6 +71,12 @@ struct Policy {
   std::int64_t consecutive = 1;
   Approval require_approval = Approval::none;
   std::vector<MetricGate> metrics;
+  // An absolute floor on the canary's pass rate, in parts per million
+  // (exact): below it, with min_samples outcomes, the gate rolls back.
+  std::optional<std::int64_t> min_pass_rate_ppm;
+  // Shadow steps: the one-sided level of the exact McNemar test on the
+  // pairs (and of the Wilcoxon test of paired metric gates).
+  double paired_alpha = 0.05;
   double alpha = 0.05; // sequential only
   // Sequential only: the total number of outcomes (canary + baseline) at
   // which the confidence sequence is tightest (GrowthBook's "tuning
@@ -99,5 +123,7 @@ std::string_view to_string(Regression r);
 std::string_view to_string(OnFail f);
 std::string_view to_string(OnTimeout t);
 std::string_view to_string(Approval a);
+std::string_view to_string(Aggregate a);
+std::string_view to_string(Direction d);
 
 } // namespace kanari::gate

@@ -33,7 +33,8 @@ public:
   }
 
   // true with probability p: a uniform 53-bit fraction in [0, 1) below p.
-  bool bernoulli(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+  bool bernoulli(double p) { return uniform() < p; }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -75,6 +76,8 @@ Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& 
   if (!(cfg.stable_per_canary >= 0.0 && cfg.stable_per_canary <= 1000.0))
     return usage_error("stable tasks per canary task must be in [0, 1000], got " +
                        std::to_string(cfg.stable_per_canary));
+  if (!(cfg.pair_correlation >= 0.0 && cfg.pair_correlation <= 1.0))
+    return usage_error("pair correlation must be in [0, 1], got " + std::to_string(cfg.pair_correlation));
 
   // One step with no timing or approval constraints.
   Policy p = policy;
@@ -91,20 +94,37 @@ Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& 
     GateInput in;
     in.has_rollout = true;
     in.approved = true;
-    for (std::int64_t i = 0; i < seed_stable; ++i) {
+    if (cfg.paired)
+      in.paired = PairedInput{};
+    for (std::int64_t i = 0; i < (cfg.paired ? 0 : seed_stable); ++i) {
       ++in.baseline.n;
       in.baseline.pass += rng.bernoulli(cfg.stable_rate) ? 1 : 0;
     }
     double stable_due = 0.0;
     bool decided = false;
     for (std::int64_t task = 1; task <= cfg.max_canary_tasks && !decided; ++task) {
-      ++in.canary.n;
-      in.canary.pass += rng.bernoulli(cfg.canary_rate) ? 1 : 0;
-      stable_due += cfg.stable_per_canary;
-      while (stable_due >= 1.0) {
-        stable_due -= 1.0;
+      if (cfg.paired) {
+        // One task on both versions: the same draw with probability
+        // pair_correlation, independent draws otherwise.
+        const double u = rng.uniform();
+        const double v = rng.bernoulli(cfg.pair_correlation) ? u : rng.uniform();
+        const bool stable_pass = u < cfg.stable_rate, canary_pass = v < cfg.canary_rate;
+        auto& pi = *in.paired;
+        ++pi.pairs;
+        ++(stable_pass ? (canary_pass ? pi.both_pass : pi.stable_only) : (canary_pass ? pi.canary_only : pi.both_fail));
+        ++in.canary.n;
         ++in.baseline.n;
-        in.baseline.pass += rng.bernoulli(cfg.stable_rate) ? 1 : 0;
+        in.canary.pass += canary_pass ? 1 : 0;
+        in.baseline.pass += stable_pass ? 1 : 0;
+      } else {
+        ++in.canary.n;
+        in.canary.pass += rng.bernoulli(cfg.canary_rate) ? 1 : 0;
+        stable_due += cfg.stable_per_canary;
+        while (stable_due >= 1.0) {
+          stable_due -= 1.0;
+          ++in.baseline.n;
+          in.baseline.pass += rng.bernoulli(cfg.stable_rate) ? 1 : 0;
+        }
       }
       if (task % cfg.eval_every != 0)
         continue;

@@ -175,6 +175,73 @@ std::string pass_rate_chart(const RolloutReport& r) {
   return s + "</svg>\n";
 }
 
+// One gated metric over time: each arm's aggregate per bucket on a linear
+// axis from 0 (or the smallest value, when negative) to the largest.
+std::string metric_chart(const RolloutReport& r, const MetricSeries& m, std::size_t index) {
+  Frame f;
+  f.height = 260;
+  f.from = r.from;
+  f.to = r.to;
+  std::string s = svg_open(f, "chart-metric-" + std::to_string(index), m.metric + " " + m.aggregate + " per arm");
+  double lo = 0, hi = 0;
+  bool any = false;
+  for (const MetricArm* a : {&m.canary, &m.stable})
+    for (const auto& v : a->buckets)
+      if (v) {
+        lo = std::min(lo, *v);
+        hi = std::max(hi, *v);
+        any = true;
+      }
+  if (hi <= lo)
+    hi = lo + 1;
+  auto y = [&](double v) { return f.top + f.ph() * (1.0 - (v - lo) / (hi - lo)); };
+  for (int i = 0; i <= 4; ++i) {
+    const double v = lo + (hi - lo) * i / 4;
+    s += line(f.left, y(v), f.left + f.pw(), y(v), i == 0 ? "axis" : "grid");
+    char label[32];
+    std::snprintf(label, sizeof label, "%.4g", v);
+    s += text(f.left - 8, y(v) + 4, label, "end");
+  }
+  for (std::size_t i = 1; i < r.steps.size(); ++i) {
+    const double x = f.x_time(r.steps[i].from);
+    s += line(x, f.top, x, f.top + f.ph(), "step-line");
+  }
+  for (const bool canary : {false, true}) {
+    const MetricArm& a = canary ? m.canary : m.stable;
+    const char* colour = canary ? k_canary_colour : k_stable_colour;
+    const char* name = canary ? "canary" : "stable";
+    std::string points, dots;
+    auto flush = [&] {
+      if (!points.empty())
+        dots += "<polyline class=\"rate-line\" stroke=\"" + std::string(colour) + "\" points=\"" + points + "\"/>\n";
+      points.clear();
+    };
+    for (std::size_t b = 0; b < a.buckets.size() && b < r.buckets.size(); ++b) {
+      if (!a.buckets[b]) {
+        flush();
+        continue;
+      }
+      const double xm = (f.x_time(r.buckets[b].start) + f.x_time(r.buckets[b].end)) / 2;
+      points += (points.empty() ? "" : " ") + num(xm) + "," + num(y(*a.buckets[b]));
+      char value[32];
+      std::snprintf(value, sizeof value, "%.6g", *a.buckets[b]);
+      dots += "<circle class=\"rate-dot\" fill=\"" + std::string(colour) + "\" cx=\"" + num(xm) + "\" cy=\"" +
+              num(y(*a.buckets[b])) + "\" r=\"3.5\"><title>" +
+              html_escape(std::string(name) + " " + format_rfc3339(r.buckets[b].start) + ": " + m.metric + " " +
+                          m.aggregate + " " + value + " over " + std::to_string(a.bucket_n[b]) + " outcomes") +
+              "</title></circle>\n";
+    }
+    flush();
+    s += "<g class=\"arm arm-" + std::string(name) + "\">\n" + dots + "</g>\n";
+  }
+  if (!any)
+    s += text(f.left + f.pw() / 2, f.top + f.ph() / 2, "no " + m.metric + " recorded during this rollout", "middle",
+              "empty");
+  s += text(f.left + f.pw() / 2, f.height - 4, m.metric + " " + m.aggregate + " (" + m.direction + ")", "middle",
+            "axis-label");
+  return s + "</svg>\n";
+}
+
 std::string latency_chart(const RolloutReport& r) {
   Frame f;
   f.height = 300;
@@ -482,6 +549,20 @@ std::string render_html(const RolloutReport& r) {
   s += "<h2>Latency distribution</h2>\n" + legend +
        "<span>share of each arm's outcomes per latency bin; dashed lines are p50 and p95</span></p>\n";
   s += latency_chart(r);
+  for (std::size_t i = 0; i < r.metrics.size(); ++i) {
+    const auto& m = r.metrics[i];
+    auto overall = [](const MetricArm& a) {
+      if (!a.value)
+        return std::string("-");
+      char v[32];
+      std::snprintf(v, sizeof v, "%.6g", *a.value);
+      return std::string(v) + " (" + std::to_string(a.n) + " outcomes)";
+    };
+    s += "<h2>Gated metric: " + html_escape(m.metric) + " " + html_escape(m.aggregate) + "</h2>\n" + legend + "<span>" +
+         html_escape(m.aggregate) + " per bucket; whole rollout: canary " + html_escape(overall(m.canary)) +
+         ", stable " + html_escape(overall(m.stable)) + "</span></p>\n";
+    s += metric_chart(r, m, i);
+  }
   s += "<h2>Step timeline</h2>\n<p class=\"legend\"><span>shaded: the canary's share of traffic</span> "
        "<span>&#9650; advanced</span> <span>&#9733; promoted</span> <span>&#10006; rolled back</span> "
        "<span>&#9632; paused</span> <span>&#9670; approved</span> <span>&#9679; started, resumed</span> "

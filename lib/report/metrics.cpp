@@ -92,6 +92,12 @@ void declare(Builder& b) {
   b.family("kanari_gate_pass_rate", k_gauge, "Pass rate in the gate's current window (absent while it is empty).");
   b.family("kanari_gate_latency_seconds", k_gauge,
            "Nearest-rank latency quantiles in the gate's current window, in seconds.");
+  b.family("kanari_gate_metric", k_gauge,
+           "A gated metric's aggregate in the gate's current window (absent while the arm has no value of it).");
+  b.family("kanari_gate_metric_values", k_gauge, "Outcomes with a value of the gated metric in the gate's window.");
+  b.family("kanari_gate_pairs", k_gauge,
+           "A shadow step's tasks with an outcome from both versions, by which passed (both, stable, canary, "
+           "neither).");
   b.family("kanari_rollout_state", k_gauge, "1 for the track's rollout state: idle, active or paused.");
   b.family("kanari_rollout_percentage", k_gauge, "Percentage of keys routed to the canary now (0 when idle).");
   b.family("kanari_rollout_step", k_gauge, "Index of the open rollout's current step, from 0.");
@@ -170,9 +176,30 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
           "kanari_rollout_info",
           {{"track", track}, {"rollout", std::to_string(open->id)}, {"stable", open->stable}, {"canary", open->canary}},
           1);
-      const auto samples = rollout::load_samples(ctx, *open, rollout::rollout_policy(*open));
+      const auto policy = rollout::rollout_policy(*open);
+      const auto samples = rollout::load_samples(ctx, *open, policy);
       add_window(b, track, store::Arm::canary, samples.canary);
       add_window(b, track, store::Arm::stable, samples.baseline);
+      for (std::size_t i = 0; i < policy.metrics.size(); ++i) {
+        const auto& g = policy.metrics[i];
+        for (auto arm : {store::Arm::canary, store::Arm::stable}) {
+          const auto& s = arm == store::Arm::canary ? samples.canary : samples.baseline;
+          if (i >= s.metrics.size())
+            continue;
+          const Labels l = {{"track", track},
+                            {"arm", arm_name(arm)},
+                            {"metric", g.metric},
+                            {"aggregate", std::string(gate::to_string(g.aggregate))}};
+          b.add("kanari_gate_metric_values", l, static_cast<double>(s.metrics[i].n));
+          if (const auto v = gate::aggregate_value(s.metrics[i], g.aggregate))
+            b.add("kanari_gate_metric", l, *v);
+        }
+      }
+      if (samples.paired)
+        for (const auto& [which, count] :
+             {std::pair{"both", samples.paired->both_pass}, std::pair{"stable", samples.paired->stable_only},
+              std::pair{"canary", samples.paired->canary_only}, std::pair{"neither", samples.paired->both_fail}})
+          b.add("kanari_gate_pairs", {{"track", track}, {"passed", which}}, static_cast<double>(count));
     }
     return {};
   });

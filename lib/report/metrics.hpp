@@ -13,6 +13,12 @@
 //                                      canary's current step, the stable
 //                                      baseline): the numbers of `canary
 //                                      status`, for tracks with an open rollout
+//   kanari_gate_metric{metric, aggregate}, kanari_gate_metric_values{...}
+//                                      every metric the open rollout's policy
+//                                      gates on: its aggregate and how many
+//                                      outcomes had it
+// Per track, in a shadow step:
+//   kanari_gate_pairs{passed="both"|"stable"|"canary"|"neither"}
 // Per track:
 //   kanari_rollout_state{state="idle"|"active"|"paused"}  1 for the current state
 //   kanari_rollout_percentage, kanari_rollout_step, kanari_rollout_steps,

@@ -1,10 +1,13 @@
 #include "report/report.hpp"
 
+#include "gate/gate.hpp"
 #include "gate/stats.hpp"
+#include "rollout/evaluate.hpp"
 #include "rollout/lifecycle.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace kanari::report {
@@ -127,7 +130,13 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
   rep.track = track;
   rep.generated_at = ctx.clock.now_ms();
   std::vector<double> canary_latency, stable_latency;
+  gate::Policy policy;
+  // Per gate, per arm (0 canary, 1 stable): a builder per bucket and one overall.
+  std::vector<std::array<std::vector<SummaryBuilder>, 2>> per_bucket;
+  std::vector<std::array<SummaryBuilder, 2>> overall;
   auto r = ctx.store.read([&]() -> Result<void> {
+    per_bucket.clear();
+    overall.clear();
     std::optional<store::RolloutRecord> ro;
     if (rollout_id) {
       ro = ctx.store.get_rollout(*rollout_id);
@@ -158,7 +167,15 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
       rep.buckets.push_back({s, s + rep.bucket_ms, {}, {}});
     }
     rep.to = rep.buckets.back().end;
-    ctx.store.for_each_rollout_outcome(ro->id, [&](const store::RolloutOutcome& o) {
+    policy = rollout::rollout_policy(*ro);
+    std::vector<std::string> sources;
+    for (const auto& g : policy.metrics) {
+      sources.push_back(g.source);
+      per_bucket.push_back({std::vector<SummaryBuilder>(nb, SummaryBuilder(g.percentile())),
+                            std::vector<SummaryBuilder>(nb, SummaryBuilder(g.percentile()))});
+      overall.push_back({SummaryBuilder(g.percentile()), SummaryBuilder(g.percentile())});
+    }
+    ctx.store.for_each_rollout_outcome(ro->id, sources, [&](const store::RolloutOutcome& o) {
       const bool canary_arm = o.arm == store::Arm::canary;
       if (o.counted != store::Counted::yes) {
         ArmCount& c = o.counted == store::Counted::late ? (canary_arm ? rep.late_canary : rep.late_stable)
@@ -179,6 +196,11 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
       }
       if (o.latency_ms)
         (o.arm == store::Arm::canary ? canary_latency : stable_latency).push_back(*o.latency_ms);
+      for (std::size_t g = 0; g < o.metrics.size() && g < overall.size(); ++g)
+        if (o.metrics[g]) {
+          per_bucket[g][canary ? 0 : 1][i].add(*o.metrics[g]);
+          overall[g][canary ? 0 : 1].add(*o.metrics[g]);
+        }
     });
     for (auto& e : ctx.store.events(track, std::nullopt))
       if (e.rollout && *e.rollout == ro->id)
@@ -190,6 +212,26 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
   });
   KANARI_TRY(r);
   rep.latency = histogram(canary_latency, stable_latency);
+  for (std::size_t g = 0; g < policy.metrics.size(); ++g) {
+    const auto& gate = policy.metrics[g];
+    MetricSeries m{gate.metric,
+                   std::string(gate::to_string(gate.aggregate)),
+                   std::string(gate::to_string(gate.direction)),
+                   {},
+                   {}};
+    for (int arm = 0; arm < 2; ++arm) {
+      MetricArm& a = arm == 0 ? m.canary : m.stable;
+      for (auto& b : per_bucket[g][static_cast<std::size_t>(arm)]) {
+        const auto sum = b.finish();
+        a.buckets.push_back(gate::aggregate_value(sum, gate.aggregate));
+        a.bucket_n.push_back(sum.n);
+      }
+      const auto sum = overall[g][static_cast<std::size_t>(arm)].finish();
+      a.value = gate::aggregate_value(sum, gate.aggregate);
+      a.n = sum.n;
+    }
+    rep.metrics.push_back(std::move(m));
+  }
   return rep;
 }
 
@@ -237,6 +279,20 @@ json report_json(const RolloutReport& r) {
                      {"percentage", rollout::percentage_json(s.bp)},
                      {"from", format_rfc3339(s.from)},
                      {"to", format_rfc3339(s.to)}});
+  json metrics = json::array();
+  for (const auto& m : r.metrics) {
+    auto arm = [](const MetricArm& a) {
+      json per_bucket = json::array();
+      for (std::size_t i = 0; i < a.buckets.size(); ++i)
+        per_bucket.push_back({{"value", opt(a.buckets[i])}, {"n", a.bucket_n[i]}});
+      return json{{"value", opt(a.value)}, {"n", a.n}, {"buckets", per_bucket}};
+    };
+    metrics.push_back({{"metric", m.metric},
+                       {"aggregate", m.aggregate},
+                       {"direction", m.direction},
+                       {"canary", arm(m.canary)},
+                       {"stable", arm(m.stable)}});
+  }
   json marks = json::array();
   for (const auto& m : r.markers)
     marks.push_back({{"seq", m.seq},
@@ -268,6 +324,7 @@ json report_json(const RolloutReport& r) {
           {"backdated", {{"canary", count_json(r.backdated_canary)}, {"stable", count_json(r.backdated_stable)}}},
           {"latency_bins_ms", r.latency.edges_ms},
           {"latency_log_scale", r.latency.log_scale},
+          {"metrics", metrics},
           {"timeline", spans},
           {"markers", marks}};
 }

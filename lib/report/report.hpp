@@ -8,6 +8,8 @@
 //   (gate::wilson_interval), so a bucket of 3 tasks shows how little it says;
 // - latency per arm: a histogram on log-spaced bins and nearest-rank
 //   p50/p95/p99 over the whole rollout;
+// - every metric the rollout's policy gates on: its aggregate per bucket
+//   and overall, per arm;
 // - the step timeline: the canary's percentage over time, rebuilt from the
 //   rollout's events, with a marker per event and the gate's verdict where
 //   `evaluate --apply` made the change;
@@ -65,6 +67,20 @@ struct Marker {
   std::string reason;
 };
 
+// One gated metric of the rollout's policy, per time bucket and overall,
+// for both arms: the gate's aggregate over the counted outcomes that have
+// the metric.
+struct MetricArm {
+  std::vector<std::optional<double>> buckets; // one per RolloutReport::buckets
+  std::vector<std::int64_t> bucket_n;
+  std::optional<double> value; // over the whole rollout
+  std::int64_t n = 0;
+};
+struct MetricSeries {
+  std::string metric, aggregate, direction;
+  MetricArm canary, stable;
+};
+
 struct RolloutReport {
   std::string track;
   store::RolloutRecord rollout;
@@ -80,6 +96,7 @@ struct RolloutReport {
   ArmCount late_canary, late_stable;
   ArmCount backdated_canary, backdated_stable;
   LatencyHistogram latency;
+  std::vector<MetricSeries> metrics; // the policy's metric gates, in order
   std::vector<StepSpan> steps;
   std::vector<Marker> markers;
   std::vector<store::EventRecord> events; // the rollout's, oldest first

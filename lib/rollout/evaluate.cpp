@@ -6,6 +6,8 @@ namespace kanari::rollout {
 
 using nlohmann::json;
 
+bool in_shadow_step(const store::RolloutRecord& r) { return r.shadow; }
+
 gate::Policy rollout_policy(const store::RolloutRecord& r) {
   const json stored = json::parse(r.policy, nullptr, /*allow_exceptions=*/false);
   if (stored.is_discarded())
@@ -25,6 +27,8 @@ Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Po
   q.step = r.step;
   q.track = r.track;
   q.top_up_version = r.stable;
+  for (const auto& g : policy.metrics)
+    q.metrics.push_back({g.source, g.percentile()});
   s.canary = ctx.store.sample_stats(q);
   q.arm = store::Arm::stable;
   q.step.reset();
@@ -35,13 +39,30 @@ Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Po
     s.baseline = ctx.store.sample_stats(q);
     s.baseline_top_up = s.baseline.n - (want - q.top_up);
   }
+  if (in_shadow_step(r)) {
+    store::PairQuery pq{r.id, r.step, {}};
+    for (const auto& g : policy.metrics)
+      if (g.paired)
+        pq.metrics.push_back(g.source);
+    s.paired = ctx.store.paired_sample(pq);
+  }
   return s;
 }
 
 namespace {
 
 gate::ArmSample arm_sample(const store::SampleStats& s) {
-  return {s.n, s.pass, s.errors, s.latency_p95_ms, s.cost_mean, s.tokens_mean};
+  return {s.n, s.pass, s.errors, s.latency_p95_ms, s.cost_mean, s.tokens_mean, s.metrics};
+}
+
+gate::PairedInput paired_input(const store::PairedSample& p, const gate::Policy& policy) {
+  // The store read the paired gates' metrics only, in the policy's order.
+  gate::PairedInput in{p.pairs, p.both_pass, p.stable_only, p.canary_only, p.both_fail, {}};
+  size_t next = 0;
+  for (const auto& g : policy.metrics)
+    in.metrics.push_back(g.paired && next < p.metrics.size() ? p.metrics[next++]
+                                                             : std::vector<std::pair<double, double>>{});
+  return in;
 }
 
 } // namespace
@@ -69,6 +90,8 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
     in.final_step = r.step + 1 >= static_cast<std::int64_t>(r.steps_bp.size());
     in.approved = r.approved_step && *r.approved_step == r.step;
     in.promote_streak = r.promote_streak;
+    if (ev.samples.paired)
+      in.paired = paired_input(*ev.samples.paired, policy);
     ev.gate = gate::evaluate(policy, in);
     ev.gate.evidence["policy_sha256"] = r.policy_sha256;
     ev.gate.evidence["rollout"] = r.id;
@@ -139,6 +162,37 @@ json arm_json(const store::SampleStats& s) {
 }
 
 } // namespace
+
+json gated_metrics_json(const gate::Policy& policy, const Samples& samples) {
+  json out = json::array();
+  for (size_t i = 0; i < policy.metrics.size(); ++i) {
+    const auto& g = policy.metrics[i];
+    auto arm = [&](const store::SampleStats& s) -> json {
+      if (i >= s.metrics.size())
+        return {{"n", 0}, {"value", nullptr}};
+      const auto v = gate::aggregate_value(s.metrics[i], g.aggregate);
+      return {{"n", s.metrics[i].n}, {"value", v ? json(*v) : json(nullptr)}};
+    };
+    out.push_back({{"metric", g.metric},
+                   {"aggregate", gate::to_string(g.aggregate)},
+                   {"direction", gate::to_string(g.direction)},
+                   {"paired", g.paired},
+                   {"canary", arm(samples.canary)},
+                   {"stable", arm(samples.baseline)}});
+  }
+  return out;
+}
+
+json paired_json(const Samples& samples) {
+  if (!samples.paired)
+    return nullptr;
+  const auto& p = *samples.paired;
+  return {{"pairs", p.pairs},
+          {"both_pass", p.both_pass},
+          {"stable_only", p.stable_only},
+          {"canary_only", p.canary_only},
+          {"both_fail", p.both_fail}};
+}
 
 json verdict_json(const Evaluation& ev) {
   const auto& r = ev.rollout;

@@ -16,9 +16,13 @@ struct Samples {
   store::SampleStats canary;   // the current step's canary outcomes
   store::SampleStats baseline; // stable since the rollout started, topped up
   std::int64_t baseline_top_up = 0;
+  // A shadow step's pairs (docs/gates.md, "Paired analysis"); metrics per
+  // gate of the policy, read for the gates with "paired": true.
+  std::optional<store::PairedSample> paired;
 };
 
-// docs/gates.md windows for an open rollout.
+// docs/gates.md windows for an open rollout, with the aggregates of every
+// metric its policy gates on, and the pairs when the step is a shadow step.
 Samples load_samples(Context& ctx, const store::RolloutRecord& r, const gate::Policy& policy);
 
 struct Evaluation {
@@ -44,6 +48,20 @@ Result<std::size_t> evaluate_all(Context& ctx, Apply apply,
 // The verdict object of `canary evaluate --json` (docs/cli.md), shared by the
 // CLI and the C API's kanari_evaluate.
 nlohmann::json verdict_json(const Evaluation& ev);
+
+// Every gated metric of the policy with its value and count per arm, as
+// `canary status --json` shows it ("metrics"):
+//   [{"metric", "aggregate", "direction", "paired",
+//     "canary": {"n", "value"}, "stable": {"n", "value"}}]
+nlohmann::json gated_metrics_json(const gate::Policy& policy, const Samples& samples);
+
+// A shadow step's pairs, as `canary status --json` shows them ("paired"):
+// pairs, both_pass, stable_only, canary_only, both_fail; null outside one.
+nlohmann::json paired_json(const Samples& samples);
+
+// Whether the rollout's current step is a shadow step (its pairs are
+// compared, docs/gates.md "Paired analysis").
+bool in_shadow_step(const store::RolloutRecord& r);
 
 // The policy stored with a rollout.
 gate::Policy rollout_policy(const store::RolloutRecord& r);

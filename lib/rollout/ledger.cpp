@@ -1,5 +1,7 @@
 #include "rollout/ledger.hpp"
 
+#include "gate/policy.hpp"
+
 #include "rollout/outcome_line.hpp"
 #include "rollout/versions.hpp"
 #include "util/rereadable_input.hpp"
@@ -8,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -175,7 +178,10 @@ Result<store::PendingOutcome> prepare_outcome(Context& ctx, ArmResolver& arms, O
                          in.score,
                          std::move(in.error),
                          at,
-                         r->counted};
+                         r->counted,
+                         std::move(in.metrics)};
+  std::sort(o.metrics.begin(), o.metrics.end(),
+            [](const store::Metric& a, const store::Metric& b) { return a.name < b.name; });
   // Only a time the caller gave can be before the window: an outcome
   // stamped now was recorded after the window opened (its id says so), and
   // this host's clock may run behind the one that opened it.
@@ -283,6 +289,30 @@ private:
 
 } // namespace
 
+Result<void> validate_metrics(const store::Metrics& metrics) {
+  if (metrics.size() > k_max_metrics)
+    return usage_error("an outcome has at most " + std::to_string(k_max_metrics) + " metrics, got " +
+                       std::to_string(metrics.size()));
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
+    if (!is_metric_name(m.name))
+      return usage_error("metric name " + quote_for_message(m.name, 70) +
+                         " must match [a-z][a-z0-9_]{0,63} (lowercase letters, digits, '_')");
+    if (gate::is_builtin_metric(m.name))
+      return usage_error("metric name \"" + m.name + "\" is a built-in field; give it as \"" + m.name +
+                         "\" itself, not among the metrics");
+    if (gate::is_legacy_metric_gate(m.name))
+      return usage_error("metric name \"" + m.name +
+                         "\" is reserved (a gate on a built-in field has that name); choose another");
+    if (!std::isfinite(m.value))
+      return usage_error("metric \"" + m.name + "\" must be a finite number");
+    for (size_t j = 0; j < i; ++j)
+      if (metrics[j].name == m.name)
+        return usage_error("metric \"" + m.name + "\" is given twice");
+  }
+  return {};
+}
+
 Result<void> validate_outcome(const OutcomeInput& in) {
   KANARI_TRY(validate_track_name(in.track));
   KANARI_TRY(validate_task_id(in.task));
@@ -294,7 +324,7 @@ Result<void> validate_outcome(const OutcomeInput& in) {
     return usage_error("score must be a finite number");
   if (in.error && (in.error->empty() || in.error->size() > 256 || !is_valid_utf8(*in.error)))
     return usage_error("error must be 1 to 256 bytes of UTF-8");
-  return {};
+  return validate_metrics(in.metrics);
 }
 
 Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string& default_track) {
@@ -304,19 +334,21 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
   unsigned seen = 0; // one bit per known key, to refuse repeats
   using Kind = JsonScalar::Kind;
   auto r = parse_flat_object(line, [&](const std::string& k, JsonScalar& v) -> Result<void> {
-    static constexpr std::string_view k_keys[] = {"task", "pass",   "version", "track", "latency_ms",
-                                                  "cost", "tokens", "score",   "error", "at"};
+    static constexpr std::string_view k_keys[] = {"task",   "pass",  "version", "track", "latency_ms", "cost",
+                                                  "tokens", "score", "error",   "at",    "metrics"};
     size_t index = 0;
     while (index < std::size(k_keys) && k_keys[index] != k)
       ++index;
     if (index == std::size(k_keys))
       return usage_error("unknown key " + quote_for_message(k, 40) +
-                         "; allowed: task, pass, version, track, latency_ms, cost, tokens, score, error, at");
+                         "; allowed: task, pass, version, track, latency_ms, cost, tokens, score, error, at, metrics");
     if (seen & (1u << index))
       return usage_error("the key \"" + k + "\" appears twice");
     seen |= 1u << index;
     const bool null = v.kind == Kind::null;
     const bool number = v.kind == Kind::number || v.kind == Kind::integer;
+    if (v.kind == Kind::object && index != 10)
+      return usage_error("\"" + k + "\" must not be an object (only \"metrics\" is)");
     switch (index) {
     case 0:
       if (v.kind != Kind::string)
@@ -372,6 +404,15 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
       o.at = *t;
       break;
     }
+    case 10:
+      if (null)
+        break;
+      if (v.kind != Kind::object)
+        return usage_error("\"metrics\" must be an object of names and numbers, like {\"tool_calls\": 7}");
+      o.metrics.reserve(v.members.size());
+      for (auto& [name, value] : v.members)
+        o.metrics.push_back({std::move(name), value});
+      break;
     }
     return {};
   });

@@ -44,7 +44,14 @@ struct OutcomeInput {
   std::optional<double> score;
   std::optional<std::string> error;
   std::optional<TimeMs> at;
+  store::Metrics metrics; // in any order; stored sorted by name
 };
+
+// An outcome's own metrics: at most this many, each named
+// [a-z][a-z0-9_]{0,63} (not a built-in field's name or a release-1 gate
+// name) with a finite value, each name once.
+inline constexpr size_t k_max_metrics = 32;
+Result<void> validate_metrics(const store::Metrics& metrics);
 
 // How far in the future an outcome's `at` may lie (clock skew between the
 // agent's host and the recording one): 10 minutes.
@@ -62,7 +69,7 @@ struct RecordSummary {
 };
 
 // Checks field ranges (task id, finite non-negative latency/cost/tokens,
-// finite score, UTF-8 error code, track name).
+// finite score, UTF-8 error code, track name, metrics).
 Result<void> validate_outcome(const OutcomeInput& in);
 
 // Parses one JSONL line into an OutcomeInput (default_track when the line

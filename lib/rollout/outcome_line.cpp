@@ -276,9 +276,46 @@ Result<void> FlatObjectParser::parse_value(JsonScalar& v) {
     v.kind = JsonScalar::Kind::null;
     return {};
   }
-  if (c == '{' || c == '[')
-    return usage_error("values must be plain strings, numbers, booleans or null, not objects or arrays");
+  if (c == '{')
+    return parse_members(v);
+  if (c == '[')
+    return usage_error("values must be plain strings, numbers, booleans or null (or the metrics object), not arrays");
   return error("expected a value");
+}
+
+Result<void> FlatObjectParser::parse_members(JsonScalar& v) {
+  v.kind = JsonScalar::Kind::object;
+  v.members.clear();
+  ++m_pos; // '{'
+  std::string key;
+  JsonScalar member;
+  for (bool first = true;; first = false) {
+    skip_ws();
+    if (m_pos < m_s.size() && m_s[m_pos] == '}') {
+      if (!first && m_s[m_pos - 1] == ',')
+        return error("a ',' before '}'");
+      ++m_pos;
+      return {};
+    }
+    if (!first) {
+      if (m_pos == m_s.size() || m_s[m_pos] != ',')
+        return error("expected ',' or '}'");
+      ++m_pos;
+      skip_ws();
+    }
+    if (m_pos == m_s.size() || m_s[m_pos] != '"')
+      return error("expected a key in double quotes");
+    KANARI_TRY(parse_string(key));
+    skip_ws();
+    if (m_pos == m_s.size() || m_s[m_pos] != ':')
+      return error("expected ':' after a key");
+    ++m_pos;
+    skip_ws();
+    if (m_pos == m_s.size() || !(m_s[m_pos] == '-' || (m_s[m_pos] >= '0' && m_s[m_pos] <= '9')))
+      return usage_error("metric " + quote_for_message(key, 70) + " must be a number");
+    KANARI_TRY(parse_number(member));
+    v.members.emplace_back(std::move(key), member.number);
+  }
 }
 
 } // namespace kanari::rollout::detail

@@ -1,5 +1,6 @@
 // A strict parser for one JSONL outcome line: a flat JSON object of
-// scalars. It accepts exactly RFC 8259 JSON (strings with every escape and
+// scalars, where a value may also be one object of names and numbers (an
+// outcome's "metrics"). It accepts exactly RFC 8259 JSON (strings with every escape and
 // surrogate pairs, the full number grammar, valid UTF-8) but only the shape
 // an outcome has, and builds no tree: a million-line import spends its time
 // in the store, not in the parser. Fuzzed by fuzz/fuzz_outcome_line.cpp.
@@ -10,16 +11,21 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace kanari::rollout {
 
 struct JsonScalar {
-  enum class Kind { null, boolean, integer, number, string } kind = Kind::null;
+  enum class Kind { null, boolean, integer, number, string, object } kind = Kind::null;
   bool boolean = false;
   std::int64_t integer = 0; // Kind::integer (also in `number`)
   double number = 0;        // Kind::integer and Kind::number
   std::string text;         // Kind::string, unescaped UTF-8
+  // Kind::object: its members in order, each value a number (one level:
+  // no nested objects, arrays, strings or null inside).
+  std::vector<std::pair<std::string, double>> members;
 };
 
 // Calls on_member(key, value) for each member in order; stops at the first
@@ -40,6 +46,7 @@ private:
   Result<void> parse_string(std::string& out);
   Result<void> parse_value(JsonScalar& v);
   Result<void> parse_number(JsonScalar& v);
+  Result<void> parse_members(JsonScalar& v);
   Error error(const std::string& what) const;
 
   std::string_view m_s;

@@ -13,6 +13,7 @@
 // lock_timeout (10 s, as SQLite's wait); a transaction the server aborts
 // to keep it serialisable (40001, 40P01) is run again from its start.
 #include "store/backends.hpp"
+#include "store/metric_values.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
 #include "store/store.hpp"
@@ -87,16 +88,32 @@ EventRecord read_event(const pg::Result& st, int row) {
 // version and $8 the first outcome id the window can hold.
 #define KANARI_SAMPLE_CTE                                                                                              \
   "WITH s AS ("                                                                                                        \
-  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                        \
+  " SELECT pass, latency_ms, cost, tokens, score, error, metrics FROM outcomes"                                        \
   "  WHERE version_no = $7 AND track_no = $4 AND id >= $8"                                                             \
   "    AND rollout_id = $1 AND canary = $2 AND ($3::bigint IS NULL OR step = $3::bigint)"                              \
   "    AND excluded = 0"                                                                                               \
   " UNION ALL"                                                                                                         \
   " SELECT * FROM ("                                                                                                   \
-  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                       \
+  "  SELECT pass, latency_ms, cost, tokens, score, error, metrics FROM outcomes"                                       \
   "   WHERE $6::bigint > 0 AND version_no = $5 AND track_no = $4"                                                      \
   "     AND (rollout_id IS NULL OR rollout_id <> $1) AND excluded = 0"                                                 \
   "   ORDER BY id DESC LIMIT $6::bigint) t) "
+
+// The metric columns of one outcome from column `from` on: pass,
+// latency_ms, cost, tokens, score, error IS NOT NULL, metrics (the text
+// lives as long as the result).
+OutcomeFields outcome_fields(const pg::Result& r, int row, int from) {
+  OutcomeFields f;
+  f.pass = r.get_int(row, from) != 0;
+  f.latency_ms = r.get_opt_double(row, from + 1);
+  f.cost = r.get_opt_double(row, from + 2);
+  f.tokens = r.get_opt_int(row, from + 3);
+  f.score = r.get_opt_double(row, from + 4);
+  f.error = r.get_int(row, from + 5) != 0;
+  if (!r.is_null(row, from + 6))
+    f.metrics = r.text(row, from + 6);
+  return f;
+}
 
 #define KANARI_ROLLOUT_OUTCOMES_WHERE " WHERE version_no IN ($2, $3) AND track_no = $4 AND id >= $5 AND rollout_id = $1"
 
@@ -379,7 +396,7 @@ public:
           "CREATE TEMPORARY TABLE IF NOT EXISTS kanari_stage (n bigint, track_no bigint, task text COLLATE \"C\","
           " version_no bigint, canary bigint, rollout_id bigint, step bigint, pass bigint,"
           " latency_ms double precision, cost double precision, tokens bigint, score double precision,"
-          " error text COLLATE \"C\", at bigint, excluded bigint) ON COMMIT DROP");
+          " error text COLLATE \"C\", at bigint, excluded bigint, metrics text COLLATE \"C\") ON COMMIT DROP");
       m_stage_ready = true;
     } else {
       m_conn.exec("TRUNCATE kanari_stage");
@@ -405,14 +422,18 @@ public:
         data += "\t\\N";
       copy_field(data, o.at);
       copy_field(data, static_cast<std::int64_t>(o.counted));
+      if (auto m = encode_metrics(o.metrics))
+        copy_text(data, *m);
+      else
+        data += "\t\\N";
       data += '\n';
     }
     m_conn.copy_in("COPY kanari_stage FROM STDIN", data);
     auto inserted = m_conn.query(
         "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"
-        " score, error, at, slot, excluded)"
+        " score, error, at, slot, excluded, metrics)"
         " SELECT track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens, score, error,"
-        " at, 0, excluded FROM kanari_stage ORDER BY n"
+        " at, 0, excluded, metrics FROM kanari_stage ORDER BY n"
         " ON CONFLICT (task, track_no, slot) DO NOTHING RETURNING task, track_no");
     // The keys stored; the first outcome of each in the batch is the one.
     std::unordered_map<std::string, std::int64_t> stored;
@@ -470,6 +491,15 @@ public:
       s.cost_mean = st.get_opt_double(0, 4);
       s.tokens_mean = st.get_opt_double(0, 5);
     }
+    if (!q.metrics.empty() && s.n > 0) {
+      SampleMetrics metrics(q.metrics);
+      m_conn.for_each(KANARI_SAMPLE_CTE "SELECT pass, latency_ms, cost, tokens, score, (error IS NOT NULL)::int,"
+                                        " metrics FROM s",
+                      params, [&](const pg::Result& r, int i) { metrics.add(outcome_fields(r, i, 0)); });
+      s.metrics = metrics.finish();
+    } else {
+      s.metrics.resize(q.metrics.size());
+    }
     if (s.latency_n == 0)
       return s;
     // Nearest rank: the value at rank ceil(p * n), 1-based, by selection
@@ -487,6 +517,33 @@ public:
     s.latency_p50_ms = percentile(50);
     s.latency_p95_ms = percentile(95);
     return s;
+  }
+
+  PairedSample paired_sample(const PairQuery& q) override {
+    PairedSample p;
+    std::vector<MetricReader> readers(q.metrics.begin(), q.metrics.end());
+    p.metrics.resize(readers.size());
+    const auto where = rollout_outcomes(q.rollout_id);
+    if (!where)
+      return p;
+    // As in sqlite_store.cpp: the step's counting canary outcomes, each
+    // with the counting stable outcome of its task in the rollout.
+    m_conn.for_each(
+        "SELECT s.pass, s.latency_ms, s.cost, s.tokens, s.score, (s.error IS NOT NULL)::int, s.metrics,"
+        "       c.pass, c.latency_ms, c.cost, c.tokens, c.score, (c.error IS NOT NULL)::int, c.metrics"
+        "  FROM outcomes c JOIN outcomes s ON s.task = c.task AND s.track_no = c.track_no"
+        " WHERE c.version_no = $2 AND c.track_no = $3 AND c.id >= $4 AND c.rollout_id = $1 AND c.canary = 1"
+        "   AND c.step = $5 AND c.excluded = 0"
+        "   AND s.version_no = $6 AND s.rollout_id = $1 AND s.canary = 0 AND s.excluded = 0",
+        Params()
+            .add(q.rollout_id)
+            .add(where->canary)
+            .add(where->track)
+            .add(q.step == where->step ? where->step_first : where->first)
+            .add(q.step)
+            .add(where->stable),
+        [&](const pg::Result& r, int i) { add_pair(p, readers, outcome_fields(r, i, 0), outcome_fields(r, i, 7)); });
+    return p;
   }
 
   std::int64_t count_outcomes(const std::string& track) override {
@@ -682,17 +739,19 @@ public:
     return {st.get_int(0, 0), st.get_int(0, 1), st.get_int(0, 2)};
   }
 
-  void for_each_rollout_outcome(std::int64_t rollout_id,
+  void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                 const std::function<void(const RolloutOutcome&)>& fn) override {
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return;
-    m_conn.for_each("SELECT at, canary, step, pass, (error IS NOT NULL)::int, latency_ms, excluded FROM "
-                    "outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id",
+    const std::vector<MetricReader> readers(metrics.begin(), metrics.end());
+    m_conn.for_each("SELECT at, canary, step, excluded, pass, latency_ms, cost, tokens, score,"
+                    " (error IS NOT NULL)::int, metrics FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id",
                     where->params(rollout_id), [&](const pg::Result& r, int i) {
+                      const OutcomeFields f = outcome_fields(r, i, 4);
                       fn({r.get_int(i, 0), r.get_int(i, 1) != 0 ? Arm::canary : Arm::stable,
-                          r.get_opt_int(i, 2).value_or(0), r.get_int(i, 3) != 0, r.get_int(i, 4) != 0,
-                          r.get_opt_double(i, 5), counted_from(r.get_int(i, 6))});
+                          r.get_opt_int(i, 2).value_or(0), f.pass, f.error, f.latency_ms, counted_from(r.get_int(i, 3)),
+                          read_metrics(readers, f)});
                     });
   }
 
@@ -766,7 +825,7 @@ private:
     auto st = m_conn.query(
         "SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
         " (o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
-        "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = $3))::int"
+        "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = $3))::int, o.metrics"
         " FROM outcomes o WHERE o.task = $1 AND o.track_no = $2 ORDER BY o.id",
         Params().add(o.task).add(track).add(version));
     std::optional<std::int64_t> other;
@@ -774,7 +833,8 @@ private:
       if (st.get_int(i, 0) == version) {
         bool same = (st.get_int(i, 1) != 0) == o.pass && st.get_opt_double(i, 2) == o.latency_ms &&
                     st.get_opt_double(i, 3) == o.cost && st.get_opt_int(i, 4) == o.tokens &&
-                    st.get_opt_double(i, 5) == o.score && st.get_opt_text(i, 6) == o.error;
+                    st.get_opt_double(i, 5) == o.score && st.get_opt_text(i, 6) == o.error &&
+                    st.get_opt_text(i, 8) == encode_metrics(o.metrics);
         return InsertOutcome{same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
       }
       if (st.get_int(i, 7) == 0)
@@ -789,7 +849,8 @@ private:
                                   bool unless_taken) {
 #define KANARI_INSERT_OUTCOME                                                                                          \
   "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"        \
-  " score, error, at, slot, excluded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+  " score, error, at, slot, excluded, metrics)"                                                                        \
+  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     const char* sql =
         unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING" : KANARI_INSERT_OUTCOME;
 #undef KANARI_INSERT_OUTCOME
@@ -809,7 +870,8 @@ private:
                         .add(o.error)
                         .add(o.at)
                         .add(slot)
-                        .add(static_cast<std::int64_t>(o.counted)))
+                        .add(static_cast<std::int64_t>(o.counted))
+                        .add(encode_metrics(o.metrics)))
         .affected();
   }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace kanari::store {
 
@@ -27,6 +28,9 @@ struct RolloutOutcome {
   bool error = false; // it has an error code
   std::optional<double> latency_ms;
   Counted counted = Counted::yes;
+  // The values of the metrics the caller asked for, in its order (nullopt:
+  // the outcome lacks it).
+  std::vector<std::optional<double>> metrics;
 };
 
 // How many outcomes of a rollout count in its windows, and the times of the

@@ -1,6 +1,7 @@
 // The SQLite implementation of Store. All of kanari's SQL lives in this file
 // and in schema/.
 #include "store/backends.hpp"
+#include "store/metric_values.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/sqlite_files.hpp"
@@ -95,6 +96,22 @@ RolloutRecord read_rollout(const Statement& st) {
 
 std::string steps_json(const std::vector<std::int64_t>& steps) { return nlohmann::json(steps).dump(); }
 
+// The metric columns of one outcome from `from` on: pass, latency_ms, cost,
+// tokens, score, error IS NOT NULL, metrics. The metrics text stays valid
+// until the statement steps again.
+OutcomeFields outcome_fields(const Statement& st, int from) {
+  OutcomeFields f;
+  f.pass = st.get_int(from) != 0;
+  f.latency_ms = st.get_opt_double(from + 1);
+  f.cost = st.get_opt_double(from + 2);
+  f.tokens = st.get_opt_int(from + 3);
+  f.score = st.get_opt_double(from + 4);
+  f.error = st.get_int(from + 5) != 0;
+  if (!st.is_null(from + 6))
+    f.metrics = st.get_text_view(from + 6);
+  return f;
+}
+
 EventRecord read_event(const Statement& st) {
   EventRecord e;
   e.seq = st.get_int(0);
@@ -124,13 +141,13 @@ EventRecord read_event(const Statement& st) {
 // the window is a range of outcomes_by_version, whatever the history.
 #define KANARI_SAMPLE_CTE                                                                                              \
   "WITH s AS ("                                                                                                        \
-  " SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                        \
+  " SELECT pass, latency_ms, cost, tokens, score, error, metrics FROM outcomes"                                        \
   "  WHERE version_no = ?7 AND track_no = ?4 AND id >= ?8"                                                             \
   "    AND rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"                                              \
   "    AND excluded = 0"                                                                                               \
   " UNION ALL"                                                                                                         \
-  " SELECT pass, latency_ms, cost, tokens, error FROM ("                                                               \
-  "  SELECT pass, latency_ms, cost, tokens, error FROM outcomes"                                                       \
+  " SELECT pass, latency_ms, cost, tokens, score, error, metrics FROM ("                                               \
+  "  SELECT pass, latency_ms, cost, tokens, score, error, metrics FROM outcomes"                                       \
   "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                                                              \
   "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                                                 \
   "   ORDER BY id DESC LIMIT ?6)) "
@@ -458,6 +475,17 @@ public:
         s.tokens_mean = st.get_opt_double(5);
       }
     }
+    if (!q.metrics.empty() && s.n > 0) {
+      SampleMetrics metrics(q.metrics);
+      auto st = m_db.prepare(KANARI_SAMPLE_CTE "SELECT pass, latency_ms, cost, tokens, score, error IS NOT NULL,"
+                                               " metrics FROM s");
+      bind(st);
+      while (st.step())
+        metrics.add(outcome_fields(st, 0));
+      s.metrics = metrics.finish();
+    } else {
+      s.metrics.resize(q.metrics.size());
+    }
     if (s.latency_n == 0)
       return s;
     // Nearest rank: the value at rank ceil(p * n), 1-based. One read of the
@@ -480,6 +508,34 @@ public:
     s.latency_p50_ms = percentile(50);
     s.latency_p95_ms = percentile(95);
     return s;
+  }
+
+  PairedSample paired_sample(const PairQuery& q) override {
+    PairedSample p;
+    std::vector<MetricReader> readers(q.metrics.begin(), q.metrics.end());
+    p.metrics.resize(readers.size());
+    const auto where = rollout_outcomes(q.rollout_id);
+    if (!where)
+      return p;
+    // The canary outcomes of the step that count, each joined with the
+    // counting stable outcome of its task in the rollout: one descent of
+    // the (task, track, slot) index per canary outcome.
+    auto st = m_db.prepare(
+        "SELECT s.pass, s.latency_ms, s.cost, s.tokens, s.score, s.error IS NOT NULL, s.metrics,"
+        "       c.pass, c.latency_ms, c.cost, c.tokens, c.score, c.error IS NOT NULL, c.metrics"
+        "  FROM outcomes c JOIN outcomes s ON s.task = c.task AND s.track_no = c.track_no"
+        " WHERE c.version_no = ?2 AND c.track_no = ?3 AND c.id >= ?4 AND c.rollout_id = ?1 AND c.canary = 1"
+        "   AND c.step = ?5 AND c.excluded = 0"
+        "   AND s.version_no = ?6 AND s.rollout_id = ?1 AND s.canary = 0 AND s.excluded = 0");
+    st.bind(1, q.rollout_id)
+        .bind(2, where->canary)
+        .bind(3, where->track)
+        .bind(4, q.step == where->step ? where->step_first : where->first)
+        .bind(5, q.step)
+        .bind(6, where->stable);
+    while (st.step())
+      add_pair(p, readers, outcome_fields(st, 0), outcome_fields(st, 7));
+    return p;
   }
 
   std::int64_t count_outcomes(const std::string& track) override {
@@ -705,17 +761,29 @@ public:
     return {st.get_int(0), st.get_int(1), st.get_int(2)};
   }
 
-  void for_each_rollout_outcome(std::int64_t rollout_id,
+  void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                 const std::function<void(const RolloutOutcome&)>& fn) override {
     const auto where = rollout_outcomes(rollout_id);
     if (!where)
       return;
-    auto st = m_db.prepare("SELECT at, canary, step, pass, error IS NOT NULL, latency_ms, excluded FROM "
-                           "outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
+    const std::vector<MetricReader> readers(metrics.begin(), metrics.end());
+    auto st =
+        m_db.prepare("SELECT at, canary, step, excluded, pass, latency_ms, cost, tokens, score,"
+                     " error IS NOT NULL, metrics FROM outcomes" KANARI_ROLLOUT_OUTCOMES_WHERE " ORDER BY at, id");
     where->bind(st, rollout_id);
-    while (st.step())
-      fn({st.get_int(0), st.get_int(1) != 0 ? Arm::canary : Arm::stable, st.get_opt_int(2).value_or(0),
-          st.get_int(3) != 0, st.get_int(4) != 0, st.get_opt_double(5), counted_from(st.get_int(6))});
+    RolloutOutcome o;
+    while (st.step()) {
+      const OutcomeFields f = outcome_fields(st, 4);
+      o = {st.get_int(0),
+           st.get_int(1) != 0 ? Arm::canary : Arm::stable,
+           st.get_opt_int(2).value_or(0),
+           f.pass,
+           f.error,
+           f.latency_ms,
+           counted_from(st.get_int(3)),
+           read_metrics(readers, f)};
+      fn(o);
+    }
   }
 
 private:
@@ -771,15 +839,16 @@ private:
     auto st =
         m_db.prepare("SELECT o.version_no, o.pass, o.latency_ms, o.cost, o.tokens, o.score, o.error,"
                      " o.slot <> 0 AND EXISTS (SELECT 1 FROM rollouts r JOIN versions v ON v.id IN (r.canary, r.stable)"
-                     "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = ?3)"
-                     " FROM outcomes o WHERE o.task = ?1 AND o.track_no = ?2");
+                     "                          WHERE r.id = o.rollout_id AND r.shadow = 1 AND v.no = ?3),"
+                     " o.metrics FROM outcomes o WHERE o.task = ?1 AND o.track_no = ?2");
     st.bind_static(1, o.task).bind(2, track).bind(3, version);
     std::optional<std::int64_t> other;
     while (st.step()) {
       if (st.get_int(0) == version) {
         bool same = (st.get_int(1) != 0) == o.pass && st.get_opt_double(2) == o.latency_ms &&
                     st.get_opt_double(3) == o.cost && st.get_opt_int(4) == o.tokens &&
-                    st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error;
+                    st.get_opt_double(5) == o.score && st.get_opt_text(6) == o.error &&
+                    st.get_opt_text(8) == encode_metrics(o.metrics);
         return InsertOutcome{same ? InsertResult::duplicate : InsertResult::conflict, std::nullopt};
       }
       // An outcome stored in a shadow rollout of this version ran beside
@@ -799,7 +868,8 @@ private:
                           bool unless_taken) {
 #define KANARI_INSERT_OUTCOME                                                                                          \
   "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"        \
-  " score, error, at, slot, excluded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+  " score, error, at, slot, excluded, metrics)"                                                                        \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     auto st = m_db.prepare(unless_taken ? KANARI_INSERT_OUTCOME " ON CONFLICT (task, track_no, slot) DO NOTHING"
                                         : KANARI_INSERT_OUTCOME);
 #undef KANARI_INSERT_OUTCOME
@@ -818,6 +888,7 @@ private:
         .bind(13, o.at)
         .bind(14, slot)
         .bind(15, static_cast<std::int64_t>(o.counted))
+        .bind(16, encode_metrics(o.metrics))
         .run();
   }
 

@@ -88,6 +88,8 @@ public:
     return out;
   }
   virtual SampleStats sample_stats(const SampleQuery& q) = 0;
+  // The pairs of a shadow step (docs/gates.md, "Paired analysis").
+  virtual PairedSample paired_sample(const PairQuery& q) = 0;
   virtual std::int64_t count_outcomes(const std::string& track) = 0;
   virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;
   virtual std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) = 0;
@@ -130,7 +132,9 @@ public:
   // The outcomes of the rollout, both arms, oldest first: those recorded
   // while it was open and its late ones (RolloutOutcome::counted tells).
   virtual OutcomeSpan rollout_outcome_span(std::int64_t rollout_id) = 0;
-  virtual void for_each_rollout_outcome(std::int64_t rollout_id,
+  // `metrics` names the metrics (built-in or recorded) whose values each
+  // RolloutOutcome carries.
+  virtual void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;
 };
 

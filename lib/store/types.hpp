@@ -4,6 +4,7 @@
 
 #include "core/manifest.hpp"
 #include "util/clock.hpp"
+#include "util/summary.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -66,6 +67,16 @@ enum class Counted {
   backdated, // its time is before the window it would fall in
 };
 
+// One named measurement of an outcome (docs/gates.md, "Metrics"): a name
+// matching [a-z][a-z0-9_]{0,63}, not a built-in field's, and a finite value.
+struct Metric {
+  std::string name;
+  double value = 0;
+  bool operator==(const Metric&) const = default;
+};
+// An outcome's metrics, sorted by name, names unique.
+using Metrics = std::vector<Metric>;
+
 struct OutcomeRecord {
   std::string track;
   std::string task;
@@ -81,6 +92,7 @@ struct OutcomeRecord {
   std::optional<std::string> error;
   TimeMs at = 0;
   Counted counted = Counted::yes;
+  Metrics metrics;
 };
 
 enum class InsertResult {
@@ -109,6 +121,15 @@ struct Assignment {
   std::optional<std::int64_t> rollout_id;
 };
 
+// A metric whose aggregates a sample should carry: a built-in field
+// ("pass", "latency_ms", "cost", "tokens", "score", "error") or a recorded
+// metric's name. `percentiles`: also the nearest-rank p50, p90, p95, p99.
+struct MetricRequest {
+  std::string name;
+  bool percentiles = false;
+  bool operator==(const MetricRequest&) const = default;
+};
+
 // The aggregates a gate needs over one sample of outcomes.
 struct SampleStats {
   std::int64_t n = 0;
@@ -119,6 +140,7 @@ struct SampleStats {
   std::optional<double> latency_p95_ms; // nearest-rank
   std::optional<double> cost_mean;
   std::optional<double> tokens_mean;
+  std::vector<ValueSummary> metrics; // one per SampleQuery::metrics, in its order
 };
 
 // Which outcomes form a sample: one arm of one rollout (optionally one step
@@ -131,6 +153,24 @@ struct SampleQuery {
   std::string track;
   std::string top_up_version;
   std::int64_t top_up = 0;
+  std::vector<MetricRequest> metrics;
+};
+
+// The tasks of a shadow step that ran on both versions (docs/gates.md,
+// "Paired analysis"): the canary outcomes of the rollout's step `step`
+// that count, each with the counting stable outcome of the same task in
+// the same rollout.
+struct PairQuery {
+  std::int64_t rollout_id = 0;
+  std::int64_t step = 0;
+  std::vector<std::string> metrics; // per-pair values wanted (built-in or recorded names)
+};
+
+struct PairedSample {
+  std::int64_t pairs = 0, both_pass = 0, stable_only = 0, canary_only = 0, both_fail = 0;
+  // Per PairQuery::metrics, in its order: the pairs in which both
+  // outcomes have the metric, as (stable value, canary value).
+  std::vector<std::vector<std::pair<double, double>>> metrics;
 };
 
 // An Ed25519 signature of a version id (docs/security.md). The store keeps

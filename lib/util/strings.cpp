@@ -1,5 +1,6 @@
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace kanari {
@@ -124,6 +125,13 @@ std::string quote_for_message(std::string_view s, size_t max) {
   if (!is_valid_utf8(s))
     out += " (not valid UTF-8)";
   return out + "'";
+}
+
+bool is_metric_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z')
+    return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 } // namespace kanari

@@ -40,6 +40,13 @@ endif()
 list(LENGTH exported n)
 message(STATUS "libkanari.so exports exactly the ${n} functions of kanari.h")
 
+# The ABI version the header declares is the library's SOVERSION.
+file(STRINGS ${HEADER} abi_line REGEX "^#define KANARI_ABI_VERSION [0-9]+$")
+string(REGEX REPLACE "^#define KANARI_ABI_VERSION " "" header_abi "${abi_line}")
+if(NOT header_abi STREQUAL ABI)
+  message(FATAL_ERROR "kanari.h says KANARI_ABI_VERSION ${header_abi}, the library's SOVERSION is ${ABI}")
+endif()
+
 if(READELF)
   execute_process(COMMAND ${READELF} -d ${LIB} OUTPUT_VARIABLE dyn)
   if(NOT dyn MATCHES "SONAME\\)[^\n]*\\[libkanari\\.so\\.${ABI}\\]")

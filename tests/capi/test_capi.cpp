@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -274,6 +276,56 @@ TEST_CASE("capi: kanari_evaluate returns the CLI's evaluate JSON and applies onc
   kanari_route_decision r{};
   REQUIRE(kanari_route(w.h, nullptr, "anyone", nullptr, &r) == KANARI_OK);
   CHECK(std::string(r.version) == w.a);
+}
+
+TEST_CASE("capi: outcomes carry metrics that the store's gates read") {
+  World w("50", {"--min-samples", "4"});
+  const std::string policy = w.cli.dir().file(
+      "p.json", R"({"min_samples": 4, "metrics": [{"metric": "tool_calls", "aggregate": "max", "max": 9}]})");
+  w.cli.ok({"canary", "rollback", "--reason", "restart with a metric gate"});
+  w.cli.ok({"canary", "start", "--version", w.b, "--percentage", "50", "--policy", policy});
+  std::vector<kanari_outcome> batch;
+  std::vector<std::string> tasks;
+  std::vector<std::array<kanari_metric, 2>> metrics(8);
+  for (int i = 0; i < 8; ++i)
+    tasks.push_back("m-" + std::to_string(i));
+  for (int i = 0; i < 8; ++i) {
+    auto o = outcome(tasks[static_cast<size_t>(i)].c_str(), true, i % 2 ? "canary" : "stable");
+    metrics[static_cast<size_t>(i)] = {kanari_metric{"tool_calls", 3.0 + i}, kanari_metric{"escalated", 0}};
+    o.metrics = metrics[static_cast<size_t>(i)].data();
+    o.n_metrics = 2;
+    batch.push_back(o);
+  }
+  REQUIRE(kanari_record_batch(w.h, batch.data(), batch.size(), nullptr) == KANARI_OK);
+  char* text = nullptr;
+  int verdict = -1;
+  CHECK(kanari_evaluate(w.h, nullptr, 0, &verdict, &text) == KANARI_NEGATIVE);
+  const json v = json::parse(take(text));
+  json gate;
+  for (const auto& g : v["evidence"]["gates"])
+    if (g["gate"] == "metric")
+      gate = g;
+  CHECK(gate["canary"] == 10.0); // 4, 6, 8, 10
+  CHECK(gate["result"] == "fail");
+  CHECK(v["verdict"] == "ROLLBACK");
+
+  // Invalid metrics: refused with KANARI_USAGE, nothing stored.
+  kanari_record_summary s{};
+  auto o = outcome("m-bad", true, "stable");
+  kanari_metric bad[] = {{"Bad", 1}};
+  o.metrics = bad;
+  o.n_metrics = 1;
+  CHECK(kanari_record(w.h, &o, &s) == KANARI_USAGE);
+  CHECK(std::string(kanari_last_error(w.h)).find("must match") != std::string::npos);
+  kanari_metric nan_value[] = {{"x", NAN}};
+  o.metrics = nan_value;
+  CHECK(kanari_record(w.h, &o, &s) == KANARI_USAGE);
+  o.metrics = nullptr;
+  CHECK(kanari_record(w.h, &o, &s) == KANARI_USAGE);
+  kanari_metric null_name[] = {{nullptr, 1}};
+  o.metrics = null_name;
+  CHECK(kanari_record(w.h, &o, &s) == KANARI_USAGE);
+  CHECK(w.cli.json({"canary", "status"})["stable_stats"]["n"] == 4);
 }
 
 TEST_CASE("capi: the pure gate on counts is gate::evaluate") {

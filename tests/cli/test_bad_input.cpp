@@ -248,7 +248,7 @@ TEST_CASE("bad input: every malformed invocation and file gets its exit code, on
       {"jsonl nested value",
        jsonl("j10", R"({"task":{"id":1},"pass":true,"version":"stable"})"
                     "\n"),
-       2, "not objects or arrays"},
+       2, "\"task\" must not be an object"},
       {"jsonl NUL inside", jsonl("j11", std::string("{\"task\":\"t\0\",\"pass\":true}\n", 27)), 2, "line 1"},
       {"jsonl track with /",
        jsonl("j12", R"({"task":"t","pass":true,"version":"stable","track":"a/b"})"

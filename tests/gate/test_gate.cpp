@@ -31,9 +31,13 @@ bool has_reason(const GateResult& r, std::string_view needle) {
                      [&](const std::string& s) { return s.find(needle) != std::string::npos; });
 }
 
-MetricGate gate(std::string metric) {
-  MetricGate g;
-  g.metric = std::move(metric);
+// A release-1 gate as a policy file gives it (source field and aggregate
+// filled in), with no bound yet.
+MetricGate gate(const std::string& metric) {
+  auto p = parse_policy({{"metrics", {{{"metric", metric}, {"max", 0}}}}});
+  REQUIRE(p.ok());
+  MetricGate g = p->metrics.at(0);
+  g.max.reset();
   return g;
 }
 
@@ -225,7 +229,7 @@ TEST_CASE("gate: metric gates") {
     in.canary.latency_p95_ms = 2000.5;
     auto r = evaluate(p, in);
     CHECK(r.verdict == Verdict::rollback);
-    CHECK(has_reason(r, "latency_p95_ms: canary 2000.5 ms > max 2000 ms (violation: rollback)"));
+    CHECK(has_reason(r, "latency_p95_ms: canary 2000.5 ms: above max 2000 ms (fail: rollback)"));
   }
   SUBCASE("cost max_regression") {
     auto g = gate("cost_mean");
@@ -237,7 +241,7 @@ TEST_CASE("gate: metric gates") {
     in.canary.cost_mean = 0.051;
     auto r = evaluate(p, in);
     CHECK(r.verdict == Verdict::rollback);
-    CHECK(has_reason(r, "27.5 % worse, more than 25.0 % allowed"));
+    CHECK(has_reason(r, "cost_mean: canary 0.051 vs stable 0.04: regression 27.5 % > 25.0 % allowed (fail: rollback)"));
   }
   SUBCASE("tokens max_regression with a zero baseline") {
     auto g = gate("tokens_mean");
@@ -260,7 +264,7 @@ TEST_CASE("gate: metric gates") {
     in.canary.errors = 3;
     auto r = evaluate(p, in);
     CHECK(r.verdict == Verdict::hold);
-    CHECK(has_reason(r, "error_rate: canary 30.0 % vs stable 10.0 %: ratio 3 > 2 allowed"));
+    CHECK(has_reason(r, "error_rate: canary 30.0 % vs stable 10.0 %: ratio 3 > 2 allowed (fail: hold)"));
   }
   SUBCASE("error_rate with a stable rate of 0: any canary error is a violation") {
     auto g = gate("error_rate");
@@ -279,18 +283,21 @@ TEST_CASE("gate: metric gates") {
     in.canary.errors = 2;
     CHECK(evaluate(p, in).verdict == Verdict::rollback);
   }
-  SUBCASE("missing data skips the gate, with a reason and evidence") {
+  SUBCASE("missing data makes the gate inconclusive: HOLD, with a reason and evidence") {
+    // Release 1 skipped the gate and promoted a canary whose latency
+    // regression nobody had measured.
     auto g = gate("latency_p95_ms");
     g.max_regression = 0.1;
     p.metrics.push_back(g);
     in.canary.latency_p95_ms = 5000;
     auto r = evaluate(p, in);
-    CHECK(r.verdict == Verdict::promote);
-    CHECK(has_reason(r, "latency_p95_ms max_regression gate skipped: stable has no "
-                        "latency_p95_ms data"));
+    CHECK(r.verdict == Verdict::hold);
+    CHECK(has_reason(r, "latency_p95_ms: inconclusive, stable has 0 of the 1 values this gate needs; holding"));
     const auto& gates = r.evidence.at("gates");
     REQUIRE(gates.size() == 2);
-    CHECK(gates[1].at("result") == "skipped");
+    CHECK(gates[1].at("result") == "inconclusive");
+    in.baseline.latency_p95_ms = 4900;
+    CHECK(evaluate(p, in).verdict == Verdict::promote);
   }
   SUBCASE("a rollback violation wins over a hold violation and all reasons are listed") {
     auto lat = gate("latency_p95_ms");
@@ -303,8 +310,8 @@ TEST_CASE("gate: metric gates") {
     in.canary.errors = 1;
     auto r = evaluate(p, in);
     CHECK(r.verdict == Verdict::rollback);
-    CHECK(has_reason(r, "latency_p95_ms: canary 200 ms > max 100 ms (violation: hold)"));
-    CHECK(has_reason(r, "error_rate: canary 10.0 % > max 0.0 % (violation: rollback)"));
+    CHECK(has_reason(r, "latency_p95_ms: canary 200 ms: above max 100 ms (fail: hold)"));
+    CHECK(has_reason(r, "error_rate: canary 10.0 %: above max 0.0 % (fail: rollback)"));
   }
   SUBCASE("a hold violation stops a PROMOTE") {
     auto lat = gate("latency_p95_ms");
@@ -340,9 +347,15 @@ TEST_CASE("gate: evidence holds inputs, method, parameters and per-gate results"
   const auto& gates = e.at("gates");
   REQUIRE(gates.size() == 2);
   CHECK(gates[0].at("gate") == "pass_rate");
-  CHECK(gates[0].at("result") == "rollback");
+  CHECK(gates[0].at("call") == "rollback");
+  CHECK(gates[0].at("result") == "fail");
   CHECK(gates[0].at("value").get<double>() == doctest::Approx(0.2));
-  CHECK(gates[1].at("gate") == "latency_p95_ms.max");
+  CHECK(gates[1].at("gate") == "metric");
+  CHECK(gates[1].at("metric") == "latency_p95_ms");
+  CHECK(gates[1].at("aggregate") == "p95");
+  CHECK(gates[1].at("canary") == 1500.0);
+  CHECK(gates[1].at("bounds").at("max").at("limit") == 2000.0);
+  CHECK(gates[1].at("bounds").at("max").at("result") == "pass");
   CHECK(gates[1].at("result") == "pass");
   CHECK_FALSE(e.contains("sequential"));
 }

@@ -144,16 +144,19 @@ TEST_CASE("policy: errors name the key and the allowed values") {
 
 TEST_CASE("policy: metric validation") {
   auto metric = [](json m) { return json{{"metrics", json::array({std::move(m)})}}; };
-  CHECK(error_of(metric({{"metric", "p99"}, {"max", 1}})) ==
-        "policy key 'metrics[0].metric' must be one of \"latency_p95_ms\", \"cost_mean\", "
-        "\"tokens_mean\", \"error_rate\", got \"p99\"");
+  // Any metric name is a gate (a recorded metric); a malformed one is not.
+  CHECK(parse_policy(metric({{"metric", "p99"}, {"max", 1}})).ok());
+  CHECK(error_of(metric({{"metric", "P99"}, {"max", 1}})) ==
+        "policy key 'metrics[0].metric' must be a metric name matching [a-z][a-z0-9_]{0,63}: a built-in field "
+        "(pass, latency_ms, cost, tokens, score, error), a recorded metric, or latency_p95_ms, cost_mean, "
+        "tokens_mean, error_rate, got \"P99\"");
   CHECK(error_of(metric({{"max", 1}})).find("'metrics[0].metric' is required") != std::string::npos);
   CHECK(error_of(metric({{"metric", "latency_p95_ms"}, {"max_ratio", 2}})) ==
         "policy key 'metrics[0].max_ratio' is not allowed for metric \"latency_p95_ms\" "
-        "(allowed bounds: max, max_regression)");
+        "(allowed bounds: max, max_regression; name the field \"latency_ms\" with an \"aggregate\" for the others)");
   CHECK(error_of(metric({{"metric", "error_rate"}, {"max_regression", 0.1}})) ==
         "policy key 'metrics[0].max_regression' is not allowed for metric \"error_rate\" "
-        "(allowed bounds: max, max_ratio)");
+        "(allowed bounds: max, max_ratio; name the field \"error\" with an \"aggregate\" for the others)");
   CHECK(error_of(metric({{"metric", "cost_mean"}})) ==
         "policy key 'metrics[0]' must set at least one bound: max, max_regression");
   CHECK(error_of(metric({{"metric", "cost_mean"}, {"max", 1}, {"limit", 2}})).find("'metrics[0].limit' is unknown") !=
@@ -168,13 +171,14 @@ TEST_CASE("policy: metric validation") {
 
 TEST_CASE("policy: the stored form has every key and round-trips") {
   const json full = policy_to_json(Policy{});
-  for (const char* key : {"min_samples", "min_stable_samples", "max_regression", "regression", "method", "steps",
-                          "min_step_seconds", "max_step_seconds", "on_timeout", "consecutive", "require_approval",
-                          "metrics", "alpha", "planned_samples", "require_signature"}) {
+  for (const char* key :
+       {"min_samples", "min_stable_samples", "max_regression", "regression", "method", "steps", "min_step_seconds",
+        "max_step_seconds", "on_timeout", "consecutive", "require_approval", "metrics", "alpha", "planned_samples",
+        "require_signature", "min_pass_rate", "paired_alpha"}) {
     INFO(key);
     CHECK(full.contains(key));
   }
-  CHECK(full.size() == 15);
+  CHECK(full.size() == 17);
   CHECK(full.at("require_signature").is_null());
   CHECK(full.at("max_regression").dump() == "0.1");
   CHECK(full.at("min_stable_samples").is_null());

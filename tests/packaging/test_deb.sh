@@ -37,12 +37,14 @@ for lib in libc6 libstdc++6 libsqlite3-0 libssl3; do
   echo "$packages" | grep -qxF "$lib" || fail "Depends '$depends' lacks $lib"
 done
 
-dpkg-deb -c "$deb" | awk '{ print $NF }' | sed 's|^\./|/|' >"$work/files"
+# The path column (a symlink's line goes on with " -> target").
+dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$work/files"
 for f in /usr/bin/kanari /usr/share/man/man1/kanari.1 /usr/share/bash-completion/completions/kanari \
          /usr/share/zsh/site-functions/_kanari /usr/include/kanari/kanari.h; do
   grep -qx "$f" "$work/files" || fail "$f is not in the package"
 done
-grep -qE '^/usr/lib/.*libkanari\.so\.0' "$work/files" || fail "libkanari.so.0 is not in the package"
+# The SONAME link of ABI 1 (kanari.h's KANARI_ABI_VERSION).
+grep -qE '^/usr/lib/(.*/)?libkanari\.so\.1$' "$work/files" || fail "libkanari.so.1 is not in the package"
 grep -q "$build" "$work/files" && fail "the package holds build paths"
 
 # Unpacked anywhere, the binary finds its library and works.

@@ -75,6 +75,7 @@ public:
   KANARI_FORWARD(void, for_each_rollout_id, (const RolloutIdFn& fn), (fn))
   KANARI_FORWARD(store::InsertOutcome, insert_outcome, (const store::OutcomeRecord& o, store::TaskVersions v), (o, v))
   KANARI_FORWARD(store::SampleStats, sample_stats, (const store::SampleQuery& q), (q))
+  KANARI_FORWARD(store::PairedSample, paired_sample, (const store::PairQuery& q), (q))
   KANARI_FORWARD(std::int64_t, count_outcomes, (const std::string& t), (t))
   KANARI_FORWARD(void, put_assignment,
                  (const std::string& t, const std::string& task, const store::Assignment& a, TimeMs now),
@@ -96,7 +97,8 @@ public:
   KANARI_FORWARD(std::vector<std::string>, track_names, (), ())
   KANARI_FORWARD(std::vector<store::ArmTotals>, outcome_totals, (const std::string& t), (t))
   KANARI_FORWARD(store::OutcomeSpan, rollout_outcome_span, (std::int64_t id), (id))
-  KANARI_FORWARD(void, for_each_rollout_outcome, (std::int64_t id, const OutcomeFn& fn), (id, fn))
+  KANARI_FORWARD(void, for_each_rollout_outcome,
+                 (std::int64_t id, const std::vector<std::string>& metrics, const OutcomeFn& fn), (id, metrics, fn))
 #undef KANARI_FORWARD
 
 protected:

@@ -31,6 +31,11 @@ std::optional<json> flat(const std::string& line) {
     case JsonScalar::Kind::integer: out[k] = v.integer; break;
     case JsonScalar::Kind::number: out[k] = v.number; break;
     case JsonScalar::Kind::string: out[k] = v.text; break;
+    case JsonScalar::Kind::object:
+      out[k] = json::object();
+      for (const auto& [name, value] : v.members)
+        out[k][name] = value;
+      break;
     }
     return {};
   });
@@ -117,15 +122,23 @@ TEST_CASE("outcome line parser: rejects what a JSON parser rejects") {
     if (line != "{\"a\":1e400}")
       CHECK(json::accept(line) == false);
   }
-  // Valid JSON that is not a flat object is not an outcome either.
-  for (const char* line : {"[]", "5", "\"task\"", "null", "{\"a\":{\"b\":1}}", "{\"a\":[1]}"}) {
+  // Valid JSON that is not a flat object is not an outcome either; one
+  // level of an object of numbers (an outcome's metrics) is the only nesting.
+  for (const char* line :
+       {"[]", "5", "\"task\"", "null", "{\"a\":{\"b\":{\"c\":1}}}", "{\"a\":[1]}", "{\"a\":{\"b\":\"x\"}}",
+        "{\"a\":{\"b\":null}}", "{\"a\":{\"b\":true}}", "{\"a\":{\"b\":[1]}}"}) {
     CAPTURE(line);
     CHECK(json::accept(line));
     CHECK_FALSE(flat(line).has_value());
   }
-  // Nested values are valid JSON but not an outcome.
-  CHECK_FALSE(flat("{\"a\":{\"b\":1}}").has_value());
-  CHECK_FALSE(flat("{\"a\":[1]}").has_value());
+  CHECK(flat("{\"a\":{\"b\":1,\"c\":-2.5e3}}") == json::parse("{\"a\":{\"b\":1,\"c\":-2500.0}}"));
+  CHECK(flat("{\"a\":{}}") == json::parse("{\"a\":{}}"));
+  // Malformed inner objects are refused as the outer ones are.
+  for (const char* line :
+       {"{\"a\":{\"b\":1,}}", "{\"a\":{\"b\" 1}}", "{\"a\":{b:1}}", "{\"a\":{\"b\":1}", "{\"a\":{\"b\":1 \"c\":2}}"}) {
+    CAPTURE(line);
+    CHECK_FALSE(flat(line).has_value());
+  }
 }
 
 TEST_CASE("outcome line: fields, types and errors") {

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -61,13 +62,21 @@ struct Fixture {
   }
   store::OutcomeRecord outcome(const std::string& task, const std::string& version, store::Arm arm,
                                std::optional<std::int64_t> rollout, bool pass, std::optional<double> latency = {}) {
-    return {"default",    task,
-            version,      arm,
-            rollout,      rollout ? std::optional<std::int64_t>(0) : std::nullopt,
-            pass,         latency,
-            std::nullopt, std::nullopt,
-            std::nullopt, std::nullopt,
-            3000,         store::Counted::yes};
+    return {"default",
+            task,
+            version,
+            arm,
+            rollout,
+            rollout ? std::optional<std::int64_t>(0) : std::nullopt,
+            pass,
+            latency,
+            std::nullopt,
+            std::nullopt,
+            std::nullopt,
+            std::nullopt,
+            3000,
+            store::Counted::yes,
+            {}};
   }
   store::InsertOutcome insert(const store::OutcomeRecord& o, store::TaskVersions tv = store::TaskVersions::one) {
     store::InsertOutcome r;
@@ -213,12 +222,110 @@ TEST_CASE("store contract: outcomes are inserted once, repeats classified, windo
                const auto span = f.s->rollout_outcome_span(r.id);
                CHECK(span.n == 25);
                std::int64_t seen = 0;
-               f.s->for_each_rollout_outcome(r.id, [&](const store::RolloutOutcome&) { ++seen; });
+               f.s->for_each_rollout_outcome(r.id, {}, [&](const store::RolloutOutcome&) { ++seen; });
                CHECK(seen == 25);
                return {};
              })
               .ok());
   CHECK(f.s->verify().empty());
+}
+
+TEST_CASE("store contract: metrics are stored exactly, compared on repeats, and aggregated per sample") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  const auto r = f.rollout(b, a);
+  using store::Arm;
+  using store::InsertResult;
+  auto with = [&](const std::string& task, const std::string& v, Arm arm, store::Metrics m, bool pass = true) {
+    auto o = f.outcome(task, v, arm, r.id, pass);
+    o.metrics = std::move(m);
+    return o;
+  };
+  // 0.1 + 0.2 and 1e-300 read back to the same doubles.
+  CHECK(f.insert(with("t1", b, Arm::canary, {{"calls", 0.1 + 0.2}, {"tiny", 1e-300}})).result ==
+        InsertResult::inserted);
+  CHECK(f.insert(with("t1", b, Arm::canary, {{"calls", 0.1 + 0.2}, {"tiny", 1e-300}})).result ==
+        InsertResult::duplicate);
+  CHECK(f.insert(with("t1", b, Arm::canary, {{"calls", 0.3}, {"tiny", 1e-300}})).result == InsertResult::conflict);
+  CHECK(f.insert(with("t1", b, Arm::canary, {})).result == InsertResult::conflict);
+  f.insert(with("t2", b, Arm::canary, {{"calls", 4}}, false));
+  f.insert(with("t3", b, Arm::canary, {{"tiny", 0}}));
+  f.insert(with("t4", b, Arm::canary, {{"calls", -2}, {"escalated", 1}}));
+  f.insert(with("s1", a, Arm::stable, {{"calls", 1}}));
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               store::SampleQuery q;
+               q.rollout_id = r.id;
+               q.arm = Arm::canary;
+               q.step = 0;
+               q.track = "default";
+               q.metrics = {{"calls", true}, {"escalated", false}, {"pass", false}, {"absent", true}};
+               const auto s = f.s->sample_stats(q);
+               REQUIRE(s.metrics.size() == 4);
+               const auto& calls = s.metrics[0];
+               CHECK(calls.n == 3);
+               CHECK(calls.nonzero == 3);
+               CHECK(calls.max == 4);
+               CHECK(calls.sum == doctest::Approx(0.1 + 0.2 + 4 - 2));
+               CHECK(calls.p50 == 0.1 + 0.2); // -2, 0.3, 4: rank 2
+               CHECK(calls.p99 == 4);
+               CHECK(s.metrics[1].n == 1);
+               CHECK(s.metrics[2].n == 4); // pass is on every outcome
+               CHECK(s.metrics[2].nonzero == 3);
+               CHECK(s.metrics[3].n == 0);
+               std::vector<std::optional<double>> calls_seen;
+               f.s->for_each_rollout_outcome(r.id, {"calls", "tiny"}, [&](const store::RolloutOutcome& o) {
+                 REQUIRE(o.metrics.size() == 2);
+                 calls_seen.push_back(o.metrics[0]);
+                 if (o.metrics[1] && *o.metrics[1] != 0)
+                   CHECK(*o.metrics[1] == 1e-300);
+               });
+               CHECK(calls_seen.size() == 5);
+               return {};
+             })
+              .ok());
+  CHECK(f.s->verify().empty());
+}
+
+TEST_CASE("store contract: the pairs of a shadow step") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  const auto r = f.rollout(b, a, /*shadow=*/true);
+  using store::Arm;
+  using store::TaskVersions;
+  auto put = [&](const std::string& task, const std::string& v, Arm arm, bool pass, std::optional<double> latency) {
+    f.insert(f.outcome(task, v, arm, r.id, pass, latency), TaskVersions::several);
+  };
+  // p1: both pass; p2: stable only; p3: canary only; p4: both fail;
+  // c5: canary alone, s6: stable alone (not pairs).
+  put("p1", a, Arm::stable, true, 100);
+  put("p1", b, Arm::canary, true, 130);
+  put("p2", a, Arm::stable, true, 100);
+  put("p2", b, Arm::canary, false, std::nullopt);
+  put("p3", a, Arm::stable, false, 90);
+  put("p3", b, Arm::canary, true, 80);
+  put("p4", a, Arm::stable, false, 10);
+  put("p4", b, Arm::canary, false, 20);
+  put("c5", b, Arm::canary, true, 5);
+  put("s6", a, Arm::stable, true, 5);
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               const auto p = f.s->paired_sample({r.id, 0, {"latency_ms", "pass"}});
+               CHECK(p.pairs == 4);
+               CHECK(p.both_pass == 1);
+               CHECK(p.stable_only == 1);
+               CHECK(p.canary_only == 1);
+               CHECK(p.both_fail == 1);
+               REQUIRE(p.metrics.size() == 2);
+               auto latencies = p.metrics[0];
+               std::sort(latencies.begin(), latencies.end());
+               const std::vector<std::pair<double, double>> want = {{10, 20}, {90, 80}, {100, 130}};
+               CHECK(latencies == want);
+               CHECK(p.metrics[1].size() == 4);
+               CHECK(f.s->paired_sample({r.id, 1, {}}).pairs == 0); // another step
+               return {};
+             })
+              .ok());
 }
 
 TEST_CASE("store contract: in a shadow rollout a task has an outcome per version") {
@@ -310,7 +417,7 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   CHECK(outcomes[1][8] == "1e-300");
   CHECK(std::stoll(*outcomes[2][0]) > std::stoll(*outcomes[1][0]));
   const auto info = g.s->info();
-  CHECK(info.schema_version == 4);
+  CHECK(info.schema_version == 5);
   CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
   CHECK(g.s->verify().empty());
 }
@@ -336,6 +443,8 @@ TEST_CASE("store contract: a batch of outcomes is stored as one by one would, re
         batch.push_back({f->outcome(task, canary ? b : a, canary ? store::Arm::canary : store::Arm::stable, r.id,
                                     i % 7 != 0, i % 5 ? std::optional<double>(i * 0.25) : std::nullopt),
                          store::TaskVersions::one});
+        if (i % 2)
+          batch.back().outcome.metrics = {{"calls", i * 0.5}, {"tab\tin_no_name", 1e-300}};
       }
       batch.push_back({f->outcome("tab\tnew\\line\n", a, store::Arm::stable, r.id, true), store::TaskVersions::one});
     }
