@@ -72,7 +72,7 @@ public:
     }
     const std::string stable_t = add("t", a), canary_t = add("t", b), stable_u = add("u", "You are agent C.\n");
     KANARI_FUZZ_CHECK(stable_t.substr(0, 5) == canary_t.substr(0, 5), stable_t + " " + canary_t);
-    rollout::StartInput start{"t", canary_t, {1000}, gate::Policy{}, false, "fuzz"};
+    rollout::StartInput start{"t", canary_t, {1000}, gate::Policy{}, 0, "fuzz"};
     auto r = rollout::start_rollout(*m_ctx, start);
     KANARI_FUZZ_CHECK(r.ok(), r.error().message);
     m_roles[{"t", "stable"}] = stable_t;

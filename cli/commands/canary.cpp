@@ -49,8 +49,6 @@ std::optional<std::string> waiting_for(const rollout::Status& st) {
   return std::nullopt;
 }
 
-std::string pct_text(std::int64_t bp) { return rollout::percentage_json(bp).dump() + " %"; }
-
 std::string rate_text(const rollout::SampleStats& s) {
   if (s.n == 0)
     return "-";
@@ -77,7 +75,8 @@ json status_json(const rollout::Status& st) {
           {"step", r ? json(r->step) : json(nullptr)},
           {"steps", steps},
           {"percentage", r ? rollout::percentage_json(r->steps_bp.at(static_cast<size_t>(r->step))) : json(0)},
-          {"shadow", r ? r->shadow : false},
+          {"shadow", r ? r->shadow_step() : false},
+          {"shadow_steps", r ? r->shadow_steps : 0},
           {"canary_stats", arm_json(st.samples.canary)},
           {"stable_stats", arm_json(st.samples.baseline)},
           {"min_samples", st.policy.min_samples},
@@ -137,11 +136,10 @@ void print_status(Context& ctx, const rollout::Status& st) {
   }
   h << "canary   " << r->canary << "\n";
   const char* state_style = r->state == rollout::RolloutState::active ? style::green : style::yellow;
-  h << "state    " << paint(rollout::to_string(r->state), state_style, ctx.colour()) << (r->shadow ? " (shadow)" : "")
-    << ", step " << r->step + 1 << "/" << r->steps_bp.size() << " at "
-    << pct_text(r->steps_bp.at(static_cast<size_t>(r->step))) << "  (steps";
-  for (auto s : r->steps_bp)
-    h << " " << rollout::percentage_json(s).dump();
+  h << "state    " << paint(rollout::to_string(r->state), state_style, ctx.colour()) << ", " << rollout::step_phrase(*r)
+    << "  (steps";
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(r->steps_bp.size()); ++i)
+    h << " " << rollout::step_spelling(*r, i);
   h << ")\n";
   h << "rollout  " << r->id << ", salt " << r->salt << ", started " << format_rfc3339(r->started_at) << "\n\n";
   Table table({{"ARM"},
@@ -201,11 +199,11 @@ Result<int> run_start(const StartOptions& o, Context& ctx) {
     return usage_error("--version REF is required: the version to roll out");
   if (!o.percentage.empty() && !o.steps.empty())
     return usage_error("give --percentage or --steps, not both");
-  std::vector<std::int64_t> steps;
+  Steps steps;
   if (!o.percentage.empty()) {
     auto bp = parse_percentage(o.percentage, "--percentage");
     KANARI_TRY(bp);
-    steps = {*bp};
+    steps.bp = {*bp};
   } else if (!o.steps.empty()) {
     auto s = parse_steps(o.steps);
     KANARI_TRY(s);
@@ -213,19 +211,29 @@ Result<int> run_start(const StartOptions& o, Context& ctx) {
   }
   auto policy = build_policy(o.policy, ctx);
   KANARI_TRY(policy);
-  if (steps.empty())
-    steps = policy->steps_bp;
-  if (steps.empty())
+  const char* source = "--steps";
+  if (steps.bp.empty()) {
+    steps = {policy->steps_bp, policy->shadow_steps};
+    source = "the policy file's steps";
+  }
+  if (steps.bp.empty())
     return usage_error("give --percentage P or --steps P1,P2,... (or \"steps\" in the policy file)");
-  policy->steps_bp = steps;
+  if (o.shadow && steps.shadow > 0)
+    return usage_error(std::string("give --shadow or shadow:P steps, not both: ") + source +
+                       " already name shadow steps, and --shadow makes every step one");
+  if (o.shadow)
+    steps.shadow = static_cast<std::int64_t>(steps.bp.size());
+  // The stored policy says which steps were shadow steps.
+  policy->steps_bp = steps.bp;
+  policy->shadow_steps = steps.shadow;
   auto id = resolve(ctx, o.version);
   KANARI_TRY(id);
   auto lib = ctx.lib();
-  auto r = rollout::start_rollout(**lib, {ctx.g.track, *id, steps, *policy, o.shadow, o.reason});
+  auto r = rollout::start_rollout(**lib, {ctx.g.track, *id, steps.bp, *policy, steps.shadow, o.reason});
   KANARI_TRY(r);
   if (!ctx.g.json)
-    ctx.human() << "Started rollout " << r->id << ": " << r->canary.substr(0, 12) << " at " << pct_text(steps[0])
-                << (o.shadow ? " (shadow)" : "") << " against stable " << r->stable.substr(0, 12) << "\n\n";
+    ctx.human() << "Started rollout " << r->id << ": " << r->canary.substr(0, 12) << ", " << rollout::step_phrase(*r)
+                << ", against stable " << r->stable.substr(0, 12) << "\n\n";
   return show_status(ctx);
 }
 
@@ -281,7 +289,7 @@ Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) 
     if (r->state == rollout::RolloutState::promoted)
       h << ": it is now the stable of track '" << r->track << "'";
     else if (verb == Verb::promote)
-      h << ": now at step " << r->step + 1 << ", " << pct_text(r->steps_bp.at(static_cast<size_t>(r->step)));
+      h << ": now at " << rollout::step_phrase(*r);
     else if (r->state == rollout::RolloutState::rolled_back)
       h << ": canary at 0 %, stable unchanged";
     h << "\n\n";
@@ -308,8 +316,11 @@ void setup_canary(CLI::App& app, Registry& reg) {
   auto* s = canary->add_subcommand("start", "Start a rollout of a version against the track's stable");
   s->add_option("--version", start->version, "the version REF to roll out")->required();
   s->add_option("--percentage", start->percentage, "one step: the canary's share of traffic, (0, 100]");
-  s->add_option("--steps", start->steps, "staged: ascending percentages, e.g. 5,25,50,100");
-  s->add_flag("--shadow", start->shadow, "serve stable to everyone; mark the canary's share for mirroring");
+  s->add_option("--steps", start->steps,
+                "staged: ascending percentages, e.g. 5,25,50,100, optionally led by shadow steps shadow:P "
+                "(shadow:20,5,25,100)");
+  s->add_flag("--shadow", start->shadow,
+              "make every step a shadow step: serve stable to everyone; mark the canary's share for mirroring");
   s->add_option("--reason", start->reason, "why, recorded in the event");
   add_policy_flags(s, start->policy);
   reg.on(s, start, run_start);

@@ -23,8 +23,7 @@ void print_human(Context& ctx, const rollout::Evaluation& ev, std::ostream& h) {
   if (ev.applied) {
     h << " (applied: ";
     if (ev.action == "advanced")
-      h << "advanced to step " << ev.rollout->step + 1 << ", "
-        << rollout::percentage_json(ev.rollout->steps_bp.at(static_cast<size_t>(ev.rollout->step))).dump() << " %";
+      h << "advanced to " << rollout::step_phrase(*ev.rollout);
     else if (ev.action == "promoted")
       h << "the canary is now stable";
     else

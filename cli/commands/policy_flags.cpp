@@ -70,14 +70,24 @@ Result<std::int64_t> parse_percentage(const std::string& text, const std::string
   return *bp;
 }
 
-Result<std::vector<std::int64_t>> parse_steps(const std::string& text) {
-  std::vector<std::int64_t> steps;
+Result<Steps> parse_steps(const std::string& text) {
+  Steps steps;
   for (const auto& part : split(text, ',')) {
-    auto bp = parse_percentage(part, "each of --steps");
+    const bool shadow = part.starts_with(gate::k_shadow_step_prefix);
+    const auto live = static_cast<std::int64_t>(steps.bp.size()) - steps.shadow;
+    if (shadow && live > 0)
+      return usage_error("--steps: the shadow step " + quote_for_message(part) +
+                         " comes after a live step; shadow steps (shadow:P) only lead, as in shadow:20,5,25,100");
+    auto bp = shadow ? parse_percentage(part.substr(gate::k_shadow_step_prefix.size()), "each shadow:P of --steps")
+                     : parse_percentage(part, "each of --steps");
     KANARI_TRY(bp);
-    if (!steps.empty() && *bp <= steps.back())
-      return usage_error("--steps must be strictly ascending, got " + text);
-    steps.push_back(*bp);
+    if ((shadow ? steps.shadow : live) > 0 && *bp <= steps.bp.back())
+      return usage_error(std::string(shadow             ? "the shadow steps of --steps"
+                                     : steps.shadow > 0 ? "the live steps of --steps"
+                                                        : "--steps") +
+                         " must be strictly ascending, got " + text);
+    steps.bp.push_back(*bp);
+    steps.shadow += shadow;
   }
   return steps;
 }

@@ -27,6 +27,13 @@ Result<gate::Policy> build_policy(const PolicyFlags& f, Context& ctx);
 // A percentage as users write it ("20", "25.25") in basis points; `flag`
 // names it in the error. (0, 100], at most two decimals.
 Result<std::int64_t> parse_percentage(const std::string& text, const std::string& flag);
-Result<std::vector<std::int64_t>> parse_steps(const std::string& text);
+
+// --steps "5,25,100", optionally led by shadow steps: "shadow:20,5,25,100".
+// Shadow steps only lead; each kind is strictly ascending on its own.
+struct Steps {
+  std::vector<std::int64_t> bp;
+  std::int64_t shadow = 0; // how many of bp, from the first, are shadow steps
+};
+Result<Steps> parse_steps(const std::string& text);
 
 } // namespace kanari::cli

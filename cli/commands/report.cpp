@@ -48,7 +48,10 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
                                                             : style::yellow,
              colour)
     << "\n";
-  h << "canary   " << ro.canary << "\nstable   " << ro.stable << "\n";
+  h << "canary   " << ro.canary << "\nstable   " << ro.stable << "\nsteps   ";
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(ro.steps_bp.size()); ++i)
+    h << " " << rollout::step_spelling(ro, i);
+  h << "\n";
   h << "started  " << format_rfc3339(ro.started_at) << (ro.ended_at ? ", ended " + format_rfc3339(*ro.ended_at) : "")
     << "\n\n";
   Table arms({{"ARM"},
@@ -84,7 +87,8 @@ void print_summary(Context& ctx, const report::RolloutReport& r) {
     timeline.add_row({std::to_string(m.seq),
                       format_rfc3339(m.at),
                       {m.action, action_style(m.action)},
-                      rollout::percentage_json(m.bp_after).dump(),
+                      (m.shadow_after ? std::string(gate::k_shadow_step_prefix) : std::string()) +
+                          rollout::percentage_json(m.bp_after).dump(),
                       m.verdict.value_or("-"),
                       m.actor,
                       reason});

@@ -114,7 +114,7 @@ typedef struct kanari_route_decision {
   char version[KANARI_ID_SIZE]; /* the version that serves the key */
   int arm;                      /* kanari_arm of that version */
   int32_t bucket;               /* 0..9999; -1 when no rollout is open */
-  int shadow;                   /* 1: mirror this task to the canary (shadow rollout) */
+  int shadow;                   /* 1: mirror this task to the canary (a shadow step) */
   char canary[KANARI_ID_SIZE];  /* the open rollout's canary, "" when none */
 } kanari_route_decision;
 

@@ -411,18 +411,29 @@ Result<Policy> parse_policy(const json& j) {
     p.method = *m;
   }
   if (j.contains("steps")) {
+    // Live steps are numbers; shadow steps, only before them, are strings
+    // "shadow:P". Each kind is strictly ascending on its own.
     const json& v = j.at("steps");
-    const std::string_view expect = "an array of percentages in (0, 100] with at most two decimals, strictly ascending";
+    const std::string_view expect =
+        "an array of percentages in (0, 100] with at most two decimals, strictly ascending, optionally led by "
+        "shadow steps \"shadow:P\" (strictly ascending among themselves)";
     if (!v.is_array())
       return key_error("steps", expect, v);
     for (std::size_t i = 0; i < v.size(); ++i) {
-      auto text = number_text(v[i]);
+      const std::string key = "steps[" + std::to_string(i) + "]";
+      const bool shadow = v[i].is_string() && v[i].get_ref<const std::string&>().starts_with(k_shadow_step_prefix);
+      auto text = shadow ? std::optional(v[i].get_ref<const std::string&>().substr(k_shadow_step_prefix.size()))
+                         : number_text(v[i]);
       auto bp = text ? parse_decimal(*text, 2) : std::nullopt;
       if (!bp || *bp <= 0 || *bp > 10000)
-        return key_error("steps[" + std::to_string(i) + "]", expect, v[i]);
-      if (!p.steps_bp.empty() && *bp <= p.steps_bp.back())
+        return key_error(key, expect, v[i]);
+      const auto live = static_cast<std::int64_t>(p.steps_bp.size()) - p.shadow_steps;
+      if (shadow && live > 0)
+        return key_error(key, "a number: shadow steps (\"shadow:P\") come only before the live ones", v[i]);
+      if ((shadow ? p.shadow_steps : live) > 0 && *bp <= p.steps_bp.back())
         return key_error("steps", expect, v);
       p.steps_bp.push_back(*bp);
+      p.shadow_steps += shadow;
     }
   }
   if (j.contains("min_step_seconds")) {
@@ -513,8 +524,13 @@ json policy_to_json(const Policy& p) {
   j["regression"] = to_string(p.regression);
   j["method"] = to_string(p.method);
   json steps = json::array();
-  for (auto bp : p.steps_bp)
-    steps.push_back(scaled_number(bp, 100));
+  for (std::size_t i = 0; i < p.steps_bp.size(); ++i) {
+    json number = scaled_number(p.steps_bp[i], 100);
+    if (static_cast<std::int64_t>(i) < p.shadow_steps)
+      steps.push_back(std::string(k_shadow_step_prefix) + number.dump());
+    else
+      steps.push_back(std::move(number));
+  }
   j["steps"] = std::move(steps);
   j["min_step_seconds"] = p.min_step_seconds;
   j["max_step_seconds"] = p.max_step_seconds ? json(*p.max_step_seconds) : json(nullptr);

@@ -65,6 +65,9 @@ struct Policy {
   Regression regression = Regression::absolute;
   Method method = Method::threshold;
   std::vector<std::int64_t> steps_bp; // optional steps in basis points (5% = 500); empty = not given
+  // How many of steps_bp, from the first, are shadow steps (JSON: "shadow:P"
+  // strings leading the numbers, docs/gates.md).
+  std::int64_t shadow_steps = 0;
   std::int64_t min_step_seconds = 0;
   std::optional<std::int64_t> max_step_seconds;
   OnTimeout on_timeout = OnTimeout::hold;
@@ -109,6 +112,9 @@ Result<Policy> parse_policy(const nlohmann::json& j);
 // in): the form that is canonicalised, hashed and stored.
 // parse_policy(policy_to_json(p)) == p for every policy parse_policy accepts.
 nlohmann::json policy_to_json(const Policy& p);
+
+// A shadow step as written in a policy's steps and in `--steps`: "shadow:20".
+inline constexpr std::string_view k_shadow_step_prefix = "shadow:";
 
 // Parses decimal text ("0.1", "10", "25.25", "-3", "1e-2") into an exact
 // integer scaled by 10^decimals: parse_decimal("25.25", 2) == 2525. Returns

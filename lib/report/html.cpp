@@ -134,7 +134,8 @@ std::string pass_rate_chart(const RolloutReport& r) {
   for (std::size_t i = 1; i < r.steps.size(); ++i) {
     const double x = f.x_time(r.steps[i].from);
     s += line(x, f.top, x, f.top + f.ph(), "step-line");
-    s += text(x + 4, f.top + 12, "\u2192 " + pct_text(r.steps[i].bp), "start", "step-label");
+    s += text(x + 4, f.top + 12, "\u2192 " + std::string(r.steps[i].shadow ? "shadow " : "") + pct_text(r.steps[i].bp),
+              "start", "step-label");
   }
   for (const bool canary : {false, true}) {
     const char* colour = canary ? k_canary_colour : k_stable_colour;
@@ -402,7 +403,8 @@ std::string timeline_chart(const RolloutReport& r) {
     s += "<rect class=\"hit\" x=\"" + num(f.x_time(sp.from)) + "\" y=\"" + num(y) + "\" width=\"" +
          num(std::max(1.0, f.x_time(sp.to) - f.x_time(sp.from))) + "\" height=\"" + num(f.y_unit(0) - y) +
          "\"><title>" +
-         html_escape("step " + std::to_string(sp.step + 1) + ": canary at " + pct_text(sp.bp) + " from " +
+         html_escape("step " + std::to_string(sp.step + 1) +
+                     (sp.shadow ? " (shadow): canary mirrored at " : ": canary at ") + pct_text(sp.bp) + " from " +
                      format_rfc3339(sp.from) + " to " + format_rfc3339(sp.to)) +
          "</title></rect>\n";
   }
@@ -491,9 +493,10 @@ svg .empty { font-size: 14px; fill: #868e96; }
 
 std::string render_html(const RolloutReport& r) {
   const auto& ro = r.rollout;
-  std::string steps;
-  for (auto bp : ro.steps_bp)
-    steps += (steps.empty() ? "" : ", ") + pct_text(bp);
+  std::string steps; // "shadow 20 %, 5 %, 25 %, 100 %"
+  for (std::size_t i = 0; i < ro.steps_bp.size(); ++i)
+    steps += (steps.empty() ? "" : ", ") +
+             std::string(static_cast<std::int64_t>(i) < ro.shadow_steps ? "shadow " : "") + pct_text(ro.steps_bp[i]);
   const std::string title = "kanari rollout " + std::to_string(ro.id) + " on " + r.track;
   std::string s;
   s.reserve(64 * 1024);
@@ -504,7 +507,10 @@ std::string render_html(const RolloutReport& r) {
        "<title>" +
        html_escape(title) + "</title>\n<style>" + k_style + "</style>\n</head>\n<body>\n<main>\n";
   s += "<h1>" + html_escape(title) + "</h1>\n<p class=\"sub\">" + html_escape(store::to_string(ro.state)) +
-       (ro.shadow ? " (shadow)" : "") + " &middot; generated " + html_escape(format_rfc3339(r.generated_at)) + "</p>\n";
+       (ro.shadow_steps == static_cast<std::int64_t>(ro.steps_bp.size()) ? " (shadow)"
+        : ro.shadow_steps > 0                                            ? " (shadow, then live)"
+                                                                         : "") +
+       " &middot; generated " + html_escape(format_rfc3339(r.generated_at)) + "</p>\n";
   s += "<table class=\"meta\">\n";
   auto meta = [&](const std::string& k, const std::string& v) {
     s += "<tr><th>" + html_escape(k) + "</th><td>" + v + "</td></tr>\n";

@@ -33,7 +33,7 @@ namespace {
 std::vector<StepSpan> step_spans(const store::RolloutRecord& r, const std::vector<store::EventRecord>& events,
                                  TimeMs end) {
   std::vector<StepSpan> spans;
-  spans.push_back({0, r.steps_bp.at(0), r.started_at, end});
+  spans.push_back({0, r.steps_bp.at(0), r.shadow_steps > 0, r.started_at, end});
   for (const auto& e : events) {
     if (e.action != "step_advanced" && e.action != "promoted" && e.action != "rolled_back")
       continue;
@@ -44,7 +44,7 @@ std::vector<StepSpan> step_spans(const store::RolloutRecord& r, const std::vecto
                             ? ev["to_step"].get<std::int64_t>()
                             : spans.back().step + 1;
       to = std::clamp<std::int64_t>(to, 0, static_cast<std::int64_t>(r.steps_bp.size()) - 1);
-      spans.push_back({to, r.steps_bp[static_cast<std::size_t>(to)], e.at, end});
+      spans.push_back({to, r.steps_bp[static_cast<std::size_t>(to)], to < r.shadow_steps, e.at, end});
     } else {
       break; // the rollout ended: a promoted canary serves everyone as stable, a rolled back one no one
     }
@@ -55,8 +55,9 @@ std::vector<StepSpan> step_spans(const store::RolloutRecord& r, const std::vecto
 std::vector<Marker> markers(const store::RolloutRecord& r, const std::vector<store::EventRecord>& events) {
   std::vector<Marker> out;
   std::int64_t bp = r.steps_bp.at(0);
+  bool shadow = r.shadow_steps > 0;
   for (const auto& e : events) {
-    Marker m{e.seq, e.at, e.action, std::nullopt, bp, e.actor, e.reason};
+    Marker m{e.seq, e.at, e.action, std::nullopt, bp, shadow, e.actor, e.reason};
     auto ev = json::parse(e.evidence, nullptr, false);
     if (ev.is_object() && ev.contains("verdict") && ev["verdict"].is_string())
       m.verdict = ev["verdict"].get<std::string>();
@@ -64,12 +65,16 @@ std::vector<Marker> markers(const store::RolloutRecord& r, const std::vector<sto
       auto to = std::clamp<std::int64_t>(ev["to_step"].get<std::int64_t>(), 0,
                                          static_cast<std::int64_t>(r.steps_bp.size()) - 1);
       bp = r.steps_bp[static_cast<std::size_t>(to)];
+      shadow = to < r.shadow_steps;
     } else if (e.action == "promoted") {
       bp = 10000;
+      shadow = false;
     } else if (e.action == "rolled_back") {
       bp = 0;
+      shadow = false;
     }
     m.bp_after = bp;
+    m.shadow_after = shadow;
     out.push_back(std::move(m));
   }
   return out;
@@ -277,6 +282,7 @@ json report_json(const RolloutReport& r) {
   for (const auto& s : r.steps)
     spans.push_back({{"step", s.step},
                      {"percentage", rollout::percentage_json(s.bp)},
+                     {"shadow", s.shadow},
                      {"from", format_rfc3339(s.from)},
                      {"to", format_rfc3339(s.to)}});
   json metrics = json::array();
@@ -300,6 +306,7 @@ json report_json(const RolloutReport& r) {
                      {"action", m.action},
                      {"verdict", m.verdict ? json(*m.verdict) : json(nullptr)},
                      {"percentage_after", rollout::percentage_json(m.bp_after)},
+                     {"shadow_after", m.shadow_after},
                      {"actor", m.actor},
                      {"reason", m.reason}});
   return {{"track", r.track},
@@ -309,6 +316,7 @@ json report_json(const RolloutReport& r) {
           {"canary", ro.canary},
           {"steps", steps},
           {"shadow", ro.shadow},
+          {"shadow_steps", ro.shadow_steps},
           {"policy_sha256", ro.policy_sha256},
           {"started_at", format_rfc3339(ro.started_at)},
           {"ended_at", ro.ended_at ? json(format_rfc3339(*ro.ended_at)) : json(nullptr)},

@@ -52,6 +52,7 @@ struct LatencyHistogram {
 struct StepSpan {
   std::int64_t step = 0;
   std::int64_t bp = 0; // basis points
+  bool shadow = false; // a shadow step: the canary mirrored, not served
   TimeMs from = 0;
   TimeMs to = 0;
 };
@@ -63,6 +64,7 @@ struct Marker {
   std::string action;
   std::optional<std::string> verdict; // the gate's, when evaluate --apply acted
   std::int64_t bp_after = 0;          // the canary's percentage after the event
+  bool shadow_after = false;          // whether that percentage is a shadow step's (mirrored)
   std::string actor;
   std::string reason;
 };

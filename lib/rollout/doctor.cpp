@@ -90,7 +90,9 @@ void check_chain(Context& ctx, DoctorReport& report) {
 // Every change to a rollout row and to a track's stable is made together
 // with its event, and the events are hash-chained. So the rows can be
 // rebuilt from the events alone: `started` records the whole rollout
-// (canary, stable, steps, salt, shadow, policy and its hash), and each later
+// (canary, stable, steps, salt, shadow, shadow_steps, policy and its hash;
+// a started event written before shadow steps existed has no shadow_steps:
+// its shadow flag then made every step shadow), and each later
 // event of the rollout changes its state or step as lifecycle.cpp does. A
 // row that differs from its rebuild was written by hand.
 
@@ -104,6 +106,7 @@ struct Replayed {
   std::string steps; // canonical JSON of the percentages
   std::string salt;
   bool shadow = false;
+  std::int64_t shadow_steps = 0;
   std::string policy; // canonical JSON
   std::string policy_sha256;
   store::RolloutState state = store::RolloutState::active;
@@ -157,6 +160,16 @@ Replayed read_started(const store::EventRecord& e) {
   r.step_count = steps.size();
   r.policy = core::canonical_json(policy);
   r.shadow = shadow.get<bool>();
+  r.shadow_steps = r.shadow ? static_cast<std::int64_t>(r.step_count) : 0;
+  if (ev->contains("shadow_steps")) {
+    const json& n = (*ev)["shadow_steps"];
+    if (!n.is_number_integer() || n.get<std::int64_t>() < 0 ||
+        n.get<std::int64_t>() > static_cast<std::int64_t>(r.step_count)) {
+      r.unreadable = "its evidence's shadow_steps is not a number of its steps";
+      return r;
+    }
+    r.shadow_steps = n.get<std::int64_t>();
+  }
   return r;
 }
 
@@ -238,6 +251,7 @@ void compare_rollout(const store::RolloutRecord& row, const Replayed& r, DoctorR
   differ("steps are", steps_text(row.steps_bp), r.steps);
   differ("salt is", row.salt, r.salt);
   differ("shadow flag is", row.shadow ? "true" : "false", r.shadow ? "true" : "false");
+  differ("shadow steps are", std::to_string(row.shadow_steps), std::to_string(r.shadow_steps));
   if (row.policy != r.policy)
     report.problems.push_back(rollout + "its policy is not the one its started event (event " +
                               std::to_string(r.started_seq) + ") recorded");

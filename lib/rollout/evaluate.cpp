@@ -6,7 +6,7 @@ namespace kanari::rollout {
 
 using nlohmann::json;
 
-bool in_shadow_step(const store::RolloutRecord& r) { return r.shadow; }
+bool in_shadow_step(const store::RolloutRecord& r) { return r.shadow_step(); }
 
 gate::Policy rollout_policy(const store::RolloutRecord& r) {
   const json stored = json::parse(r.policy, nullptr, /*allow_exceptions=*/false);

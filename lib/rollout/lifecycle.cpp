@@ -15,6 +15,18 @@ json percentage_json(std::int64_t bp) {
   return static_cast<double>(bp) / 100.0;
 }
 
+std::string step_spelling(const store::RolloutRecord& r, std::int64_t step) {
+  const std::string number = percentage_json(r.steps_bp.at(static_cast<size_t>(step))).dump();
+  return step < r.shadow_steps ? std::string(gate::k_shadow_step_prefix) + number : number;
+}
+
+std::string step_phrase(const store::RolloutRecord& r) {
+  return std::string(r.shadow_step() ? "shadow step " : "step ") + std::to_string(r.step + 1) + "/" +
+         std::to_string(r.steps_bp.size()) + " at " +
+         percentage_json(r.steps_bp.at(static_cast<size_t>(r.step))).dump() + " %" +
+         (r.shadow_step() ? " mirrored" : "");
+}
+
 namespace {
 
 json steps_json(const std::vector<std::int64_t>& steps_bp) {
@@ -58,14 +70,20 @@ Result<store::RolloutRecord> load_open(Context& ctx, const std::string& track, c
 
 } // namespace
 
-Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp) {
+Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp, std::int64_t shadow_steps) {
   if (steps_bp.empty())
     return usage_error("give at least one step: --percentage P or --steps P1,P2,...");
+  if (shadow_steps < 0 || shadow_steps > static_cast<std::int64_t>(steps_bp.size()))
+    return usage_error("a rollout of " + std::to_string(steps_bp.size()) + " steps cannot have " +
+                       std::to_string(shadow_steps) + " shadow steps");
   for (size_t i = 0; i < steps_bp.size(); ++i) {
     if (steps_bp[i] <= 0 || steps_bp[i] > 10000)
       return usage_error("step percentages must be in (0, 100], got " + percentage_json(steps_bp[i]).dump());
-    if (i > 0 && steps_bp[i] <= steps_bp[i - 1])
-      return usage_error("steps must be strictly ascending, got " + percentage_json(steps_bp[i - 1]).dump() + " then " +
+    // The first live step starts the ascent again.
+    const bool first_live = static_cast<std::int64_t>(i) == shadow_steps;
+    if (i > 0 && !first_live && steps_bp[i] <= steps_bp[i - 1])
+      return usage_error(std::string(static_cast<std::int64_t>(i) < shadow_steps ? "shadow steps" : "steps") +
+                         " must be strictly ascending, got " + percentage_json(steps_bp[i - 1]).dump() + " then " +
                          percentage_json(steps_bp[i]).dump());
   }
   return {};
@@ -87,7 +105,7 @@ Result<Expect> current_expectation(Context& ctx, const std::string& track) {
 
 Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
   KANARI_TRY(validate_track_name(in.track));
-  KANARI_TRY(validate_steps(in.steps_bp));
+  KANARI_TRY(validate_steps(in.steps_bp, in.shadow_steps));
   store::RolloutRecord r;
   auto result = ctx.store.write([&]() -> Result<void> {
     r = {}; // a transaction run again starts afresh
@@ -119,7 +137,8 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
     r.step = 0;
     r.state = store::RolloutState::active;
     r.salt = crypto::random_hex(16);
-    r.shadow = in.shadow;
+    r.shadow_steps = in.shadow_steps;
+    r.shadow = r.shadow_steps > 0;
     r.policy = core::canonical_json(policy);
     r.policy_sha256 = crypto::sha256_hex(r.policy);
     r.started_at = now;
@@ -129,6 +148,7 @@ Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in) {
                  {"started", in.track, r.id, r.canary, in.reason.empty() ? "canary started" : in.reason,
                   merge(rollout_evidence(r), {{"salt", r.salt},
                                               {"shadow", r.shadow},
+                                              {"shadow_steps", r.shadow_steps},
                                               {"policy", policy},
                                               {"policy_sha256", r.policy_sha256},
                                               {"signed_by", signed_by}})},
@@ -198,8 +218,9 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
   append_event(
       ctx,
       {"step_advanced", r.track, r.id, r.canary, reason.empty() ? "advanced to step " + std::to_string(r.step) : reason,
-       merge(merge(from, evidence),
-             {{"to_step", r.step}, {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])}})},
+       merge(merge(from, evidence), {{"to_step", r.step},
+                                     {"to_percentage", percentage_json(r.steps_bp[static_cast<size_t>(r.step)])},
+                                     {"to_shadow", r.shadow_step()}})},
       now);
   return {};
 }

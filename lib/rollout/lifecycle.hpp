@@ -24,12 +24,14 @@ struct StartInput {
   std::string version; // a resolved id
   std::vector<std::int64_t> steps_bp;
   gate::Policy policy;
-  bool shadow = false;
+  std::int64_t shadow_steps = 0; // how many steps, from the first, are shadow steps
   std::string reason;
 };
 
-// Validates a step list: each in (0, 10000] basis points, strictly ascending.
-Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp);
+// Validates a step list: each in (0, 10000] basis points; the first
+// `shadow_steps` (shadow steps) strictly ascending, the rest (live steps)
+// strictly ascending.
+Result<void> validate_steps(const std::vector<std::int64_t>& steps_bp, std::int64_t shadow_steps);
 
 Result<store::RolloutRecord> start_rollout(Context& ctx, const StartInput& in);
 
@@ -80,5 +82,11 @@ Result<gate::Policy> read_stored_policy(const store::RolloutRecord& r);
 
 // Percentages as users write them: 500 -> 5, 2525 -> 25.25.
 nlohmann::json percentage_json(std::int64_t bp);
+
+// Step `step` of `r` as users write it: "5", or "shadow:20" for a shadow step.
+std::string step_spelling(const store::RolloutRecord& r, std::int64_t step);
+// The current step in words: "step 2/4 at 5 %", or "shadow step 1/4 at 20 %
+// mirrored".
+std::string step_phrase(const store::RolloutRecord& r);
 
 } // namespace kanari::rollout

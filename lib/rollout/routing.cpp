@@ -44,7 +44,7 @@ RouteDecision decide(const RoutingTable& table, const Router* router, std::strin
   std::uint32_t b = router->bucket(key);
   d.bucket = b;
   if (router->in_canary(b)) {
-    if (table.rollout->shadow) {
+    if (table.rollout->shadow_step()) {
       d.shadow = true;
     } else {
       d.version = table.rollout->canary;

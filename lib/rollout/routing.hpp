@@ -6,7 +6,9 @@
 //
 // A key's bucket depends only on the rollout's salt, so raising the
 // percentage only adds buckets to the canary: nobody who was on the canary
-// goes back to stable, and a new rollout (new salt) draws new users.
+// goes back to stable, and a new rollout (new salt) draws new users. In a
+// shadow step the keys below the threshold are served stable and flagged
+// `shadow` (mirrored to the canary) instead.
 // docs/routing.md has the vectors and a reference implementation.
 #pragma once
 
@@ -42,7 +44,7 @@ struct RouteDecision {
   std::string version;
   store::Arm arm = store::Arm::stable; // the version that serves the key
   std::optional<std::uint32_t> bucket; // none when no rollout is open
-  bool shadow = false;                 // a shadow rollout mirrors this key to the canary
+  bool shadow = false;                 // a shadow step mirrors this key to the canary
   std::optional<std::string> canary;   // the canary version, when one is open
 };
 

@@ -42,7 +42,7 @@ Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? 
 
 #define KANARI_ROLLOUT_COLUMNS                                                                                         \
   "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "                               \
-  "started_at, step_started_at, ended_at, promote_streak, approved_step"
+  "started_at, step_started_at, ended_at, promote_streak, approved_step, shadow_steps"
 
 RolloutRecord read_rollout(const pg::Result& st, int row) {
   RolloutRecord r;
@@ -69,6 +69,7 @@ RolloutRecord read_rollout(const pg::Result& st, int row) {
   r.ended_at = st.get_opt_int(row, 13);
   r.promote_streak = st.get_int(row, 14);
   r.approved_step = st.get_opt_int(row, 15);
+  r.shadow_steps = st.get_int(row, 16);
   return r;
 }
 
@@ -299,8 +300,8 @@ public:
     m_shadow_history.clear();
     auto st = m_conn.query("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                            " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
-                           " first_outcome, step_first_outcome)"
-                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                           " shadow_steps, first_outcome, step_first_outcome)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
                            " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ") RETURNING id",
                            Params()
                                .add(r.track)
@@ -317,7 +318,8 @@ public:
                                .add(r.step_started_at)
                                .add(r.ended_at)
                                .add(r.promote_streak)
-                               .add(r.approved_step));
+                               .add(r.approved_step)
+                               .add(r.shadow_steps));
     return st.get_int(0, 0);
   }
 

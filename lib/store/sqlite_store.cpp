@@ -62,7 +62,7 @@ Counted counted_from(std::int64_t v) { return v == 1 ? Counted::late : v == 2 ? 
 
 const char* const k_rollout_columns =
     "id, track, canary, stable, steps, step, state, salt, shadow, policy, policy_sha256, "
-    "started_at, step_started_at, ended_at, promote_streak, approved_step";
+    "started_at, step_started_at, ended_at, promote_streak, approved_step, shadow_steps";
 
 RolloutRecord read_rollout(const Statement& st) {
   RolloutRecord r;
@@ -91,6 +91,7 @@ RolloutRecord read_rollout(const Statement& st) {
   r.ended_at = st.get_opt_int(13);
   r.promote_streak = st.get_int(14);
   r.approved_step = st.get_opt_int(15);
+  r.shadow_steps = st.get_int(16);
   return r;
 }
 
@@ -356,8 +357,8 @@ public:
     m_shadow_history.clear();
     m_db.prepare("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                  " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
-                 " first_outcome, step_first_outcome)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                 " shadow_steps, first_outcome, step_first_outcome)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
                  " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ")")
         .bind(1, r.track)
         .bind(2, r.canary)
@@ -374,6 +375,7 @@ public:
         .bind(13, r.ended_at)
         .bind(14, r.promote_streak)
         .bind(15, r.approved_step)
+        .bind(16, r.shadow_steps)
         .run();
     return m_db.last_insert_rowid();
   }

@@ -45,7 +45,12 @@ struct RolloutRecord {
   std::int64_t step = 0;
   RolloutState state = RolloutState::active;
   std::string salt; // 32 lowercase hex chars
+  // Steps may begin with shadow steps (docs/routing.md): in those everyone
+  // is served stable and the keys below the percentage are mirrored to the
+  // canary. `shadow` says the rollout has at least one (so a task may carry
+  // outcomes for both versions); `shadow_steps` how many, from the first.
   bool shadow = false;
+  std::int64_t shadow_steps = 0;
   std::string policy; // canonical policy JSON
   std::string policy_sha256;
   TimeMs started_at = 0;
@@ -53,6 +58,8 @@ struct RolloutRecord {
   std::optional<TimeMs> ended_at;
   std::int64_t promote_streak = 0;
   std::optional<std::int64_t> approved_step;
+
+  bool shadow_step() const { return step < shadow_steps; } // the current step is a shadow step
 };
 
 enum class Arm { stable, canary };

@@ -168,6 +168,7 @@ TEST_CASE("doctor: a rollout row that disagrees with its events") {
       {"UPDATE rollouts SET salt = '" + std::string(32, '0') + "'",
        "rollout 1: its salt is " + std::string(32, '0') + " but its events say "},
       {"UPDATE rollouts SET shadow = 1", "rollout 1: its shadow flag is true but its events say false"},
+      {"UPDATE rollouts SET shadow_steps = 1", "rollout 1: its shadow steps are 1 but its events say 0"},
       {"UPDATE rollouts SET state = 'paused'", "rollout 1: its state is paused but its events say active"},
       {"UPDATE rollouts SET step = 1", "rollout 1: its step is 1 but its events say 0"},
       {"UPDATE rollouts SET approved_step = 0", "rollout 1: its approved step is 0 but its events say none"},

@@ -222,6 +222,55 @@ TEST_CASE("policy: round trip over many exact decimals") {
   }
 }
 
+TEST_CASE("policy: steps may begin with shadow steps, written \"shadow:P\"") {
+  Policy p = parsed({{"steps", {"shadow:20", 5, 25, 100}}});
+  CHECK(p.steps_bp == std::vector<std::int64_t>{2000, 500, 2500, 10000});
+  CHECK(p.shadow_steps == 1);
+  p = parsed({{"steps", {"shadow:10", "shadow:30.5", 20}}});
+  CHECK(p.steps_bp == std::vector<std::int64_t>{1000, 3050, 2000});
+  CHECK(p.shadow_steps == 2);
+  p = parsed({{"steps", {"shadow:0.01", "shadow:100"}}});
+  CHECK(p.steps_bp == std::vector<std::int64_t>{1, 10000});
+  CHECK(p.shadow_steps == 2);
+  CHECK(parsed({{"steps", {5, 25}}}).shadow_steps == 0);
+  CHECK(parsed(json::object()).shadow_steps == 0);
+
+  // The stored form writes them back as strings, and reads back equal.
+  for (const json& steps : {json{"shadow:20", 5, 25, 100}, json{"shadow:12.5", "shadow:33.33", 1, 100},
+                            json{"shadow:20", "shadow:50"}, json{5, 100}}) {
+    INFO(steps.dump());
+    const Policy q = parsed({{"steps", steps}});
+    const json stored = policy_to_json(q);
+    CHECK(stored.at("steps") == steps);
+    CHECK(parsed(stored) == q);
+  }
+  for (std::int64_t bp = 1; bp <= 10000; bp += 97) {
+    Policy q;
+    q.steps_bp = {bp, 100};
+    q.shadow_steps = 1;
+    INFO(bp);
+    CHECK(parsed(policy_to_json(q)) == q);
+  }
+
+  // Errors name the key and the allowed values.
+  CHECK(error_of({{"steps", {5, "shadow:20"}}}) ==
+        "policy key 'steps[1]' must be a number: shadow steps (\"shadow:P\") come only before the live ones, got "
+        "\"shadow:20\"");
+  CHECK(error_of({{"steps", {"shadow:10", 25, "shadow:30"}}}).find("'steps[2]' must be a number") != std::string::npos);
+  const std::string expect = "policy key 'steps' must be an array of percentages in (0, 100] with at most two "
+                             "decimals, strictly ascending, optionally led by shadow steps \"shadow:P\" (strictly "
+                             "ascending among themselves), got ";
+  CHECK(error_of({{"steps", {"shadow:20", "shadow:10", 50}}}) == expect + R"(["shadow:20","shadow:10",50])");
+  CHECK(error_of({{"steps", {"shadow:20", "shadow:20"}}}) == expect + R"(["shadow:20","shadow:20"])");
+  CHECK(error_of({{"steps", {"shadow:20", 10, 5}}}) == expect + R"(["shadow:20",10,5])");
+  for (const json& bad : {json("shadow:0"), json("shadow:100.01"), json("shadow:12.345"), json("shadow:"),
+                          json("shadow:x"), json("shadow: 20"), json("Shadow:20"), json("shadow20"), json("20"),
+                          json("live:20"), json(true), json(nullptr)}) {
+    INFO(bad.dump());
+    CHECK(error_of({{"steps", {bad, 100}}}).find("policy key 'steps[0]' must be an array of percentages") == 0);
+  }
+}
+
 TEST_CASE("policy: require_signature takes null or trusted key ids") {
   const std::string alice = "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
   CHECK(parsed(json::parse(R"({"require_signature": null})")).require_signature.empty());

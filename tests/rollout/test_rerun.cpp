@@ -58,6 +58,7 @@ json rollout_json(const rollout::RolloutRecord& r) {
           {"step", r.step},
           {"state", rollout::to_string(r.state)},
           {"shadow", r.shadow},
+          {"shadow_steps", r.shadow_steps},
           {"policy", r.policy},
           {"started_at", r.started_at},
           {"step_started_at", r.step_started_at},
@@ -116,7 +117,7 @@ json scenario(rollout::Context& ctx) {
   gate::Policy policy;
   policy.min_samples = 2;
   policy.require_signature = {*key};
-  auto started = rollout::start_rollout(ctx, {"default", b, {5000, 10000}, policy, false, "canary b"});
+  auto started = rollout::start_rollout(ctx, {"default", b, {5000, 10000}, policy, 0, "canary b"});
   out["start b"] = result<rollout::RolloutRecord>(started, rollout_json);
   REQUIRE(started.ok());
   const rollout::TransitionInput at_step_0{"default", "by hand", {started->id, 0}, json::object()};
@@ -163,7 +164,7 @@ json scenario(rollout::Context& ctx) {
   CHECK(evaluated.ok());
 
   policy.require_signature.clear();
-  auto second = rollout::start_rollout(ctx, {"default", c, {2500}, policy, false, ""});
+  auto second = rollout::start_rollout(ctx, {"default", c, {2500}, policy, 0, ""});
   out["start c"] = result<rollout::RolloutRecord>(second, rollout_json);
   if (!second.ok())
     return out;
@@ -237,7 +238,7 @@ TEST_CASE("rerun: an evaluation run again after another process ended the rollou
   }
   gate::Policy policy;
   policy.min_samples = 2;
-  REQUIRE(rollout::start_rollout(plain, {"default", b, {5000}, policy, false, ""}).ok());
+  REQUIRE(rollout::start_rollout(plain, {"default", b, {5000}, policy, 0, ""}).ok());
   auto batch = std::vector<rollout::OutcomeInput>{outcome("c1", "canary", false), outcome("c2", "canary", false),
                                                   outcome("s1", "stable", true), outcome("s2", "stable", true)};
   REQUIRE(rollout::record_batch(plain, batch, rollout::InvalidLines::fail).ok());

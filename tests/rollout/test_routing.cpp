@@ -161,6 +161,44 @@ TEST_CASE("routing: every shared vector's bucket and arms through Router") {
   }
 }
 
+// A rollout whose steps begin with shadow steps (docs/routing.md, "Shadow
+// steps"): at each shared vector's percentages, a shadow step mirrors exactly
+// the keys the same percentage serves the canary in a live step, with the
+// same bucket, and serves everyone stable.
+TEST_CASE("routing: every shared vector through decide() in a shadow step and in a live step") {
+  for (const auto& v : load_vectors()) {
+    const std::string salt = v.at("salt"), key = v.at("key");
+    INFO("salt " << salt << " key " << key);
+    for (const auto& item : v.at("canary_at_percent").items()) {
+      const std::string& percent = item.key();
+      const bool canary = item.value().get<bool>();
+      INFO("at " << percent << " %");
+      store::RolloutRecord r;
+      r.canary = "canary-id";
+      r.salt = salt;
+      r.steps_bp = {percent_to_bp(percent), percent_to_bp(percent)}; // shadow:P, then P
+      r.shadow = true;
+      r.shadow_steps = 1;
+      const rollout::RoutingTable table{"stable-id", r};
+      const rollout::Router router(salt, table.threshold_bp());
+      const auto shadow = rollout::decide(table, &router, key);
+      CHECK(shadow.bucket == v.at("bucket").get<std::uint32_t>());
+      CHECK(shadow.arm == store::Arm::stable);
+      CHECK(shadow.version == "stable-id");
+      CHECK(shadow.shadow == canary);
+      CHECK(shadow.canary == "canary-id");
+
+      r.step = 1; // promoted out of the shadow step
+      const rollout::RoutingTable live_table{"stable-id", r};
+      const auto live = rollout::decide(live_table, &router, key);
+      CHECK(live.bucket == v.at("bucket").get<std::uint32_t>());
+      CHECK(live.arm == (canary ? store::Arm::canary : store::Arm::stable));
+      CHECK(live.version == (canary ? "canary-id" : "stable-id"));
+      CHECK_FALSE(live.shadow);
+    }
+  }
+}
+
 TEST_CASE("routing: the vectors tell the published bytes from plausible wrong ones") {
   // Each alternative below is a bug an implementation could ship; the
   // vectors must reject every one (many times over, not by one lucky key).

@@ -94,7 +94,7 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
   policy.min_samples = 1;
   policy.require_signature = {*key};
   auto started = c.once("start_rollout", [&] {
-    return rollout::start_rollout(ctx, {"default", b, {5000, 10000}, policy, false, "test"});
+    return rollout::start_rollout(ctx, {"default", b, {5000, 10000}, policy, 0, "test"});
   });
   REQUIRE(started.ok());
   auto expect = c.once("current_expectation", [&] { return rollout::current_expectation(ctx, "default"); });
@@ -140,7 +140,7 @@ TEST_CASE("transactions: every operation of the library opens its own and touche
     policy.require_signature.clear();
     const std::string c3 = c.add("You are agent C.\n");
     REQUIRE(c.once("start_rollout", [&] {
-               return rollout::start_rollout(ctx, {"default", c3, {5000}, policy, false, "test"});
+               return rollout::start_rollout(ctx, {"default", c3, {5000}, policy, 0, "test"});
              }).ok());
   }
   CHECK(c.once("rollback", [&] {

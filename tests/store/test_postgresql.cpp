@@ -52,7 +52,7 @@ TEST_SUITE("postgresql") {
     auto r = cli.ok({"init"});
     CHECK(r.out == "Initialised an empty kanari store in " + cli.state() + "\n");
     CHECK(cli.json({"init"})["created"] == false);
-    CHECK(sqlite_value(cli.state(), "SELECT max(version) FROM kanari_schema") == "4");
+    CHECK(sqlite_value(cli.state(), "SELECT max(version) FROM kanari_schema") == "6");
     CHECK(sqlite_value(cli.state(), "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
                                     " current_schema() AND table_name IN ('outcomes', 'events', 'rollouts')") == "3");
     const auto info = cli.json({"store", "info"});

@@ -75,6 +75,7 @@ constexpr const char* k_ledger_to_schema_2 = R"(
     CREATE INDEX outcomes_by_version ON outcomes(version_no, track_no, id);
     ALTER TABLE rollouts DROP COLUMN first_outcome;
     ALTER TABLE rollouts DROP COLUMN step_first_outcome;
+    ALTER TABLE rollouts DROP COLUMN shadow_steps;
 )";
 
 } // namespace
