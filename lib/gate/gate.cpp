@@ -11,8 +11,10 @@
 #include "gate/paired.hpp"
 #include "gate/stats.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -229,7 +231,10 @@ void metric_gate(const Policy& p, const MetricGate& g, std::size_t i, const Gate
       for (const auto& [stable, canary] : in.paired->metrics[i]) {
         bs.add(stable);
         cs.add(canary);
-        differences.push_back(canary - stable);
+        // Two values near the largest double differ by more than it; the
+        // signed-rank test needs only the differences' order.
+        differences.push_back(
+            std::clamp(canary - stable, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max()));
       }
     const auto cv = cs.finish(), bv = bs.finish();
     c = {cv.n, aggregate_value(cv, g.aggregate)};
@@ -275,6 +280,19 @@ void metric_gate(const Policy& p, const MetricGate& g, std::size_t i, const Gate
   }
   const double cv = *c.value;
   const double bv = b.value.value_or(0.0);
+  // A ratio compares quantities that cannot go below 0 (counts, costs,
+  // times): with a negative value it would call a better canary worse.
+  if (g.max_ratio && (cv < 0 || bv < 0)) {
+    tally.inconclusive = true;
+    if (r) {
+      r->reasons.push_back(gate_name(g) + ": inconclusive, max_ratio compares values >= 0 and got canary " +
+                           value_text(g, cv) + ", stable " + value_text(g, bv) + "; holding");
+      entry["bounds"] = json::object();
+      entry["result"] = "inconclusive";
+      r->gates.push_back(std::move(entry));
+    }
+    return;
+  }
   bool fail = false, marginal = false;
   std::vector<std::string> details;
   json bounds = json::object();
@@ -425,7 +443,7 @@ void check_input(const GateInput& in) {
   }
   for (const ArmSample* a : {&in.canary, &in.baseline})
     for (const auto& m : a->metrics)
-      if (m.n < 0 || m.nonzero < 0 || m.nonzero > m.n || !std::isfinite(m.sum) || !std::isfinite(m.max))
+      if (m.n < 0 || m.nonzero < 0 || m.nonzero > m.n || std::isnan(m.sum) || !std::isfinite(m.max))
         throw std::invalid_argument("gate input: invalid metric summary");
   if (in.paired) {
     const auto& pi = *in.paired;
@@ -544,10 +562,18 @@ Verdict decide(const Policy& p, const GateInput& in, Report* r) {
     add(r, [&] { return deadline_text(p, in) + ", but a metric gate is violated: holding"; });
     return Verdict::hold;
   }
-  if (call == PassRateCall::hold || tally.inconclusive)
-    return deadline ? on_deadline(p, in, r) : Verdict::hold;
-  const Verdict v = promote_path(p, in, r);
-  // A marginal gate leaves the decision to a person: `canary approve`.
+  Verdict v;
+  if (tally.inconclusive && deadline && p.on_timeout == OnTimeout::promote) {
+    // A gate never promotes on values it has not measured.
+    add(r, [&] { return deadline_text(p, in) + ", but a metric gate is inconclusive: holding"; });
+    v = Verdict::hold;
+  } else if (call == PassRateCall::hold || tally.inconclusive) {
+    v = deadline ? on_deadline(p, in, r) : Verdict::hold;
+  } else {
+    v = promote_path(p, in, r);
+  }
+  // A marginal gate leaves the decision to a person (`canary approve`),
+  // whichever path promotes.
   if (v == Verdict::promote && tally.marginal && !in.approved) {
     add(r, [] { return std::string("a gate is marginal: waiting for `kanari canary approve`"); });
     return Verdict::awaiting_approval;

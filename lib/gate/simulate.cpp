@@ -84,6 +84,9 @@ Result<SimulationResult> simulate(const Policy& policy, const SimulationConfig& 
   p.min_step_seconds = 0;
   p.max_step_seconds.reset();
   p.require_approval = Approval::none;
+  // Synthetic traffic has pass rates only: metric gates, which would be
+  // inconclusive on it and hold every trial, are not simulated.
+  p.metrics.clear();
 
   Rng rng(cfg.seed);
   SimulationResult out{cfg.trials, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0};

@@ -39,7 +39,8 @@ struct SimulationResult {
 // outcomes; then canary tasks arrive one at a time, each followed by
 // stable_per_canary stable tasks (fractions accumulate); after every
 // eval_every canary tasks the real evaluate() runs (one step, not paused,
-// approved, no step timing: the policy's min/max_step_seconds are ignored).
+// approved, no step timing: the policy's min/max_step_seconds are ignored;
+// its metric gates too, since the traffic has pass rates only).
 // The trial ends at the first ROLLBACK, at the first PROMOTE that is applied
 // (`consecutive` PROMOTEs in a row), or undecided after max_canary_tasks.
 // Paired: each canary task is a pair (stable, canary) drawn as above and

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace kanari::report {
 
@@ -180,8 +181,11 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
       const auto samples = rollout::load_samples(ctx, *open, policy);
       add_window(b, track, store::Arm::canary, samples.canary);
       add_window(b, track, store::Arm::stable, samples.baseline);
+      std::set<std::pair<std::string, gate::Aggregate>> exported; // two gates on one aggregate: one series
       for (std::size_t i = 0; i < policy.metrics.size(); ++i) {
         const auto& g = policy.metrics[i];
+        if (!exported.emplace(g.metric, g.aggregate).second)
+          continue;
         for (auto arm : {store::Arm::canary, store::Arm::stable}) {
           const auto& s = arm == store::Arm::canary ? samples.canary : samples.baseline;
           if (i >= s.metrics.size())

@@ -21,7 +21,7 @@ std::optional<std::string> encode_metrics(const Metrics& m) {
       out += ',';
     out += nlohmann::json(x.name).dump();
     out += ':';
-    out += nlohmann::json(x.value).dump();
+    out += nlohmann::json(x.value == 0 ? 0.0 : x.value).dump(); // -0 is 0, as the other fields compare
   }
   out += '}';
   return out;

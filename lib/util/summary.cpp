@@ -23,17 +23,23 @@ void SummaryBuilder::add(double v) {
   ++m_s.n;
   m_s.nonzero += v != 0 ? 1 : 0;
   // Neumaier's compensated sum: a mean over millions of values keeps the
-  // precision of one addition.
+  // precision of one addition. Values near the largest double can push the
+  // sum past it: it then stays infinite (the mean too, which any bound
+  // compares), and the compensation, which would turn it into NaN, stops.
   const double t = m_s.sum + v;
-  m_compensation += std::fabs(m_s.sum) >= std::fabs(v) ? (m_s.sum - t) + v : (v - t) + m_s.sum;
-  m_s.sum = t;
+  if (std::isfinite(t))
+    m_compensation += std::fabs(m_s.sum) >= std::fabs(v) ? (m_s.sum - t) + v : (v - t) + m_s.sum;
+  else if (std::isfinite(m_s.sum))
+    m_compensation = 0;
+  m_s.sum = std::isfinite(m_s.sum) ? t : m_s.sum;
   if (m_percentiles)
     m_values.push_back(v);
 }
 
 ValueSummary SummaryBuilder::finish() {
   ValueSummary s = m_s;
-  s.sum += m_compensation;
+  if (std::isfinite(s.sum))
+    s.sum += m_compensation;
   if (m_percentiles && !m_values.empty()) {
     s.p50 = nearest_rank_percent(m_values, 50);
     s.p90 = nearest_rank_percent(m_values, 90);

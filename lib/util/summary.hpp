@@ -13,7 +13,7 @@ namespace kanari {
 struct ValueSummary {
   std::int64_t n = 0;       // values (outcomes lacking the metric are left out)
   std::int64_t nonzero = 0; // values != 0
-  double sum = 0;           // compensated (Neumaier) sum
+  double sum = 0;           // compensated (Neumaier) sum; +-inf once it passes the largest double
   double max = 0;           // meaningful when n > 0
   // Nearest rank, the value at rank ceil(p * n): only when asked for.
   std::optional<double> p50, p90, p95, p99;

@@ -403,3 +403,80 @@ TEST_CASE("paired: a shadow rollout compares the tasks that ran on both versions
     CHECK(v["verdict"] == "ROLLBACK");
   }
 }
+
+TEST_CASE("paired: the pairs decide the shadow step, the arms the live steps after it") {
+  World w;
+  const auto file = w.cli.dir().file("policy.json", json{{"min_samples", 5}}.dump());
+  w.cli.ok({"canary", "start", "--version", w.b, "--steps", "shadow:100,50,100", "--policy", file});
+  std::string text;
+  for (int i = 0; i < 6; ++i) {
+    text += json{{"task", "p" + std::to_string(i)}, {"pass", true}, {"version", w.a}}.dump() + "\n";
+    text += json{{"task", "p" + std::to_string(i)}, {"pass", true}, {"version", w.b}}.dump() + "\n";
+  }
+  w.cli.ok({"record", "--jsonl", "-"}, text);
+  auto v = w.cli.json({"canary", "evaluate", "--apply"});
+  CHECK(v["verdict"] == "PROMOTE");
+  CHECK(v["evidence"]["paired"]["pairs"] == 6);
+  CHECK(v["action"] == "advanced");
+  // The live step: no pairs, the arms are compared as usual.
+  auto st = w.cli.json({"canary", "status"});
+  CHECK(st["paired"].is_null());
+  CHECK(st["step"] == 1);
+  text.clear();
+  for (int i = 0; i < 5; ++i) {
+    text += json{{"task", "l" + std::to_string(i)}, {"pass", true}, {"version", w.b}}.dump() + "\n";
+    text += json{{"task", "m" + std::to_string(i)}, {"pass", true}, {"version", w.a}}.dump() + "\n";
+  }
+  w.cli.ok({"record", "--jsonl", "-"}, text);
+  v = w.cli.json({"canary", "evaluate"});
+  CHECK(v["verdict"] == "PROMOTE");
+  CHECK_FALSE(v["evidence"].contains("paired"));
+  CHECK(v["canary"]["n"] == 5);
+}
+
+TEST_CASE("metric gates: report and metrics show every gated metric for both arms") {
+  World w;
+  w.start({{"min_samples", 3},
+           {"metrics",
+            {{{"metric", "tool_calls"}, {"aggregate", "p90"}, {"max", 100}},
+             {{"metric", "escalated"}, {"aggregate", "rate"}, {"max", 0.5}}}}});
+  w.outcomes("canary", 4, [](int i) { return json{{"tool_calls", 10 * (i + 1)}, {"escalated", i == 0 ? 1 : 0}}; });
+  w.outcomes("stable", 2, [](int) { return json{{"tool_calls", 5}}; });
+  const auto r = w.cli.json({"report"});
+  REQUIRE(r["metrics"].size() == 2);
+  const auto& calls = r["metrics"][0];
+  CHECK(calls["metric"] == "tool_calls");
+  CHECK(calls["aggregate"] == "p90");
+  CHECK(calls["canary"]["value"] == 40.0); // rank ceil(0.9 * 4) = 4
+  CHECK(calls["canary"]["n"] == 4);
+  CHECK(calls["stable"]["value"] == 5.0);
+  CHECK(calls["canary"]["buckets"].size() == r["buckets"].size());
+  std::int64_t in_buckets = 0;
+  for (const auto& b : calls["canary"]["buckets"])
+    in_buckets += b["n"].get<std::int64_t>();
+  CHECK(in_buckets == 4);
+  const auto& esc = r["metrics"][1];
+  CHECK(esc["canary"]["value"] == 0.25);
+  CHECK(esc["stable"]["n"] == 0);
+  CHECK(esc["stable"]["value"].is_null());
+
+  const auto html = w.cli.dir().path() / "r.html";
+  w.cli.ok({"report", "--html", html.string()});
+  const auto page = read_file(html);
+  CHECK(page.find("Gated metric: tool_calls p90") != std::string::npos);
+  CHECK(page.find("id=\"chart-metric-1\"") != std::string::npos);
+
+  const auto text = w.cli.ok({"metrics"}).out;
+  CHECK(text.find(R"(kanari_gate_metric{track="default",arm="canary",metric="tool_calls",aggregate="p90"} 40)") !=
+        std::string::npos);
+  CHECK(text.find(R"(kanari_gate_metric_values{track="default",arm="stable",metric="escalated",aggregate="rate"} 0)") !=
+        std::string::npos);
+  CHECK(text.find(R"(kanari_gate_metric{track="default",arm="stable",metric="escalated")") == std::string::npos);
+}
+
+TEST_CASE("metrics: -0 and 0 are the same value on a retry") {
+  World w;
+  w.cli.ok({"record", "--task", "t1", "--pass", "--version", w.a, "--metric", "x=-0"});
+  CHECK(w.cli.json({"record", "--task", "t1", "--pass", "--version", w.a, "--metric", "x=0", "--json"})["duplicates"] ==
+        1);
+}

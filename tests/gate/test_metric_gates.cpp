@@ -7,6 +7,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 using namespace kanari;
 using namespace kanari::gate;
 using nlohmann::json;
@@ -255,4 +259,56 @@ TEST_CASE("paired: a metric gate with paired true uses the Wilcoxon signed-rank 
   in.canary.metrics = {summary({1, 2, 3})};
   in.baseline.metrics = {summary({1, 2, 3})};
   CHECK(evaluate(p, in).verdict == Verdict::promote);
+}
+
+TEST_CASE("metric gates: the deadline promotes neither past a marginal gate nor an inconclusive one") {
+  auto g = gate_on("score");
+  g.min = 75;
+  g.target = 95;
+  Policy p = with(g);
+  p.max_step_seconds = 60;
+  p.on_timeout = OnTimeout::promote;
+  auto in = input({80}, {90});
+  in.canary.pass = 9; // a pass-rate HOLD, so the deadline decides
+  in.step_elapsed_seconds = 61;
+  CHECK(evaluate(p, in).verdict == Verdict::awaiting_approval);
+  in.approved = true;
+  CHECK(evaluate(p, in).verdict == Verdict::promote);
+  g.min_samples = 5; // one value: inconclusive
+  p = with(g);
+  p.max_step_seconds = 60;
+  p.on_timeout = OnTimeout::promote;
+  auto r = evaluate(p, in);
+  CHECK(r.verdict == Verdict::hold);
+  CHECK(std::any_of(r.reasons.begin(), r.reasons.end(),
+                    [](const std::string& s) { return s.find("inconclusive: holding") != std::string::npos; }));
+  p.on_timeout = OnTimeout::rollback;
+  CHECK(evaluate(p, in).verdict == Verdict::rollback);
+}
+
+TEST_CASE("metric gates: max_ratio on negative values is inconclusive, not inverted") {
+  auto g = gate_on("score");
+  g.max_ratio = 1.2;
+  // -9 is better than -10 for a higher_is_better score; a ratio would say worse.
+  auto r = evaluate(with(g), input({-9}, {-10}));
+  CHECK(r.verdict == Verdict::hold);
+  CHECK(gate_entry(r)["result"] == "inconclusive");
+}
+
+TEST_CASE("metric gates: values near the largest double give an infinite mean, not an error") {
+  auto g = gate_on("tool_calls");
+  g.max = 10;
+  const double big = std::numeric_limits<double>::max();
+  auto r = evaluate(with(g), input({big, big}, {1}));
+  CHECK(r.verdict == Verdict::rollback);
+  CHECK(std::isinf(gate_entry(r)["canary"].get<double>()));
+  g.paired = true;
+  Policy p = with(g);
+  p.min_samples = 1;
+  GateInput in;
+  in.has_rollout = true;
+  in.canary = arm(1, 1);
+  in.baseline = arm(1, 1);
+  in.paired = PairedInput{1, 1, 0, 0, 0, {{{-big, big}}}};
+  CHECK_NOTHROW((void)evaluate(p, in)); // the difference overflows; the test ranks it
 }
