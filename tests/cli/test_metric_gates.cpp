@@ -147,7 +147,9 @@ TEST_CASE("metrics: malformed metrics are refused with exit 2 and nothing writte
       {R"("metrics": {)" + many + "}", "at most 32"},
       {R"("latency_ms": {"x": 1})", "must not be an object"},
   };
-  for (const auto& [fragment, message] : lines) {
+  for (const auto& line : lines) {
+    const std::string& fragment = line.first;
+    const std::string& message = line.second;
     const std::string bad = R"({"task": "t2", "pass": true, "version": ")" + w.a + "\", " + fragment + "}\n";
     auto r = w.cli({"record", "--jsonl", "-"}, good + bad);
     INFO(fragment << ": " << r.err);
@@ -330,16 +332,20 @@ TEST_CASE("metric gates: policy errors name the key and the allowed values, noth
       {{{"metric", "error_rate"}, {"min", 0.1}}, "is not allowed for metric \"error_rate\""},
       {{{"metric", "score"}, {"min", 1}, {"bound", 2}}, "'metrics[0].bound' is unknown"},
   };
-  for (const auto& [gate, message] : cases) {
+  for (const auto& c : cases) {
+    const json& gate = c.first;
+    const std::string& message = c.second;
     const auto file = w.cli.dir().file("p.json", json{{"metrics", {gate}}}.dump());
     auto r = w.cli({"canary", "start", "--version", w.b, "--percentage", "10", "--policy", file});
     INFO(gate.dump() << ": " << r.err);
     CHECK(r.code == 2);
     CHECK(r.err.find(message) != std::string::npos);
   }
-  for (const auto& [policy, message] : std::vector<std::pair<json, std::string>>{
+  for (const auto& c : std::vector<std::pair<json, std::string>>{
            {{{"min_pass_rate", 1.5}}, "'min_pass_rate' must be null or a number"},
            {{{"paired_alpha", 0}}, "'paired_alpha' must be a number in (0, 0.5]"}}) {
+    const json& policy = c.first;
+    const std::string& message = c.second;
     const auto file = w.cli.dir().file("p.json", policy.dump());
     auto r = w.cli({"canary", "start", "--version", w.b, "--percentage", "10", "--policy", file});
     INFO(policy.dump() << ": " << r.err);
