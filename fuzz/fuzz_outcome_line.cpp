@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <utility>
@@ -41,6 +42,12 @@ std::string describe(const JsonScalar& v) {
   case JsonScalar::Kind::integer: return "integer " + std::to_string(v.integer);
   case JsonScalar::Kind::number: return "number " + json(v.number).dump();
   case JsonScalar::Kind::string: return "string " + json(v.text).dump(-1, ' ', false, json::error_handler_t::replace);
+  case JsonScalar::Kind::object: {
+    json o = json::object();
+    for (const auto& [k, x] : v.members)
+      o[k] = x;
+    return "object " + o.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   }
   return "?";
 }
@@ -63,6 +70,24 @@ bool same_value(const JsonScalar& v, const json& j) {
       return j.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) &&
              j.get<double>() == v.number;
     return j.is_number_float() && j.get<double>() == v.number;
+  case JsonScalar::Kind::object: {
+    // nlohmann keeps the last of repeated keys, as for the outer object.
+    if (!j.is_object())
+      return false;
+    size_t distinct = 0;
+    for (size_t i = 0; i < v.members.size(); ++i) {
+      bool last = true;
+      for (size_t later = i + 1; later < v.members.size(); ++later)
+        last = last && v.members[later].first != v.members[i].first;
+      if (!last)
+        continue;
+      ++distinct;
+      const auto it = j.find(v.members[i].first);
+      if (it == j.end() || !it->is_number() || it->get<double>() != v.members[i].second)
+        return false;
+    }
+    return distinct == j.size();
+  }
   }
   return false;
 }
@@ -77,10 +102,17 @@ void check_flat_parser(std::string_view line) {
     KANARI_FUZZ_CHECK_ERROR(r.error(), ErrorCode::usage);
 
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  // Flat: scalars, or one level of an object of numbers (an outcome's
+  // metrics).
   bool flat = j.is_object();
   if (flat)
-    for (const auto& [k, v] : j.items())
-      flat = flat && !v.is_structured();
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_array())
+        flat = false;
+      if (v.is_object())
+        for (const auto& [ik, iv] : v.items())
+          flat = flat && iv.is_number();
+    }
   const bool bom = line.substr(0, 3) == "\xEF\xBB\xBF";
   const bool nul = line.find('\0') != std::string_view::npos;
   const bool expected = flat && !bom && !nul;
@@ -124,13 +156,24 @@ std::string to_line(const kanari::rollout::OutcomeInput& o) {
     j["error"] = *o.error;
   if (o.at)
     j["at"] = kanari::format_rfc3339(*o.at);
+  if (!o.metrics.empty()) {
+    j["metrics"] = json::object();
+    for (const auto& m : o.metrics)
+      j["metrics"][m.name] = m.value;
+  }
   return j.dump();
+}
+
+// The metrics in name order: the line written back lists them so.
+kanari::store::Metrics sorted(kanari::store::Metrics m) {
+  std::sort(m.begin(), m.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  return m;
 }
 
 bool same_record(const kanari::rollout::OutcomeInput& a, const kanari::rollout::OutcomeInput& b) {
   return a.track == b.track && a.task == b.task && a.version_ref == b.version_ref && a.pass == b.pass &&
          a.latency_ms == b.latency_ms && a.cost == b.cost && a.tokens == b.tokens && a.score == b.score &&
-         a.error == b.error && a.at == b.at;
+         a.error == b.error && a.at == b.at && sorted(a.metrics) == sorted(b.metrics);
 }
 
 void check_outcome_line(std::string_view line) {
