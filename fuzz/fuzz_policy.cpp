@@ -12,6 +12,7 @@
 
 #include "core/canonical_json.hpp"
 #include "gate/policy.hpp"
+#include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,14 +42,36 @@ void check_limits(const Policy& p, const std::string& text) {
   KANARI_FUZZ_CHECK(p.consecutive >= 1 && p.consecutive <= k_max_consecutive, text);
   KANARI_FUZZ_CHECK(p.alpha > 0 && p.alpha <= 0.5, text);
   KANARI_FUZZ_CHECK(p.planned_samples >= 1 && p.planned_samples <= k_max_planned_samples, text);
+  KANARI_FUZZ_CHECK(!p.min_pass_rate_ppm || (*p.min_pass_rate_ppm >= 0 && *p.min_pass_rate_ppm <= 1'000'000), text);
+  KANARI_FUZZ_CHECK(p.paired_alpha > 0 && p.paired_alpha <= 0.5, text);
+  KANARI_FUZZ_CHECK(p.shadow_steps >= 0 && p.shadow_steps <= static_cast<std::int64_t>(p.steps_bp.size()), text);
+  auto finite = [](const std::optional<double>& v) { return !v || std::isfinite(*v); };
   for (const auto& g : p.metrics) {
+    // Any metric name; a release-1 name keeps its field, aggregate,
+    // direction and bounds (docs/gates.md, "Metric gates").
+    KANARI_FUZZ_CHECK(kanari::is_metric_name(g.metric) && kanari::is_metric_name(g.source), text);
+    KANARI_FUZZ_CHECK(g.max || g.min || g.max_regression || g.max_ratio || g.target || g.paired, text);
+    KANARI_FUZZ_CHECK(
+        finite(g.max) && finite(g.min) && finite(g.target) && finite(g.max_ratio) && finite(g.max_regression), text);
+    KANARI_FUZZ_CHECK(!g.max_regression || *g.max_regression >= 0, text);
+    KANARI_FUZZ_CHECK(!g.max_ratio || *g.max_ratio > 0, text);
+    KANARI_FUZZ_CHECK(!g.min || !g.max || *g.min <= *g.max, text);
+    KANARI_FUZZ_CHECK(g.min_samples >= 1 && g.min_samples <= k_max_min_samples, text);
+    const bool higher = g.direction == Direction::higher_is_better;
+    KANARI_FUZZ_CHECK(!g.target || (higher ? !g.min || *g.target >= *g.min : !g.max || *g.target <= *g.max), text);
+    if (!is_legacy_metric_gate(g.metric)) {
+      KANARI_FUZZ_CHECK(g.source == g.metric, text);
+      continue;
+    }
     const bool rate = g.metric == "error_rate";
-    KANARI_FUZZ_CHECK(rate || g.metric == "latency_p95_ms" || g.metric == "cost_mean" || g.metric == "tokens_mean",
+    KANARI_FUZZ_CHECK(g.direction == Direction::lower_is_better && !g.min && !g.target, text);
+    KANARI_FUZZ_CHECK(g.aggregate == (rate                           ? Aggregate::rate
+                                      : g.metric == "latency_p95_ms" ? Aggregate::p95
+                                                                     : Aggregate::mean),
                       text);
-    KANARI_FUZZ_CHECK(g.max || g.max_regression || g.max_ratio, text);
-    KANARI_FUZZ_CHECK(!g.max || (std::isfinite(*g.max) && *g.max >= 0 && (!rate || *g.max <= 1)), text);
-    KANARI_FUZZ_CHECK(!g.max_regression || (!rate && std::isfinite(*g.max_regression) && *g.max_regression >= 0), text);
-    KANARI_FUZZ_CHECK(!g.max_ratio || (rate && std::isfinite(*g.max_ratio) && *g.max_ratio > 0), text);
+    KANARI_FUZZ_CHECK(!g.max || (*g.max >= 0 && (!rate || *g.max <= 1)), text);
+    KANARI_FUZZ_CHECK(!g.max_regression || !rate, text);
+    KANARI_FUZZ_CHECK(!g.max_ratio || rate, text);
   }
 }
 
