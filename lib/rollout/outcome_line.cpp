@@ -26,21 +26,20 @@ Result<void> FlatObjectParser::begin() {
   return {};
 }
 
-Result<bool> FlatObjectParser::next(std::string& key, JsonScalar& value) {
+// Up to a member's value: "}" (false), or a ',' unless `first`, the key, ':'
+// (true). Shared by the outcome object and its metrics object.
+Result<bool> FlatObjectParser::member_key(bool first, std::string& key) {
   skip_ws();
   if (m_pos < m_s.size() && m_s[m_pos] == '}') {
-    if (!m_first && m_s[m_pos - 1] == ',')
-      return error("a ',' before '}'");
     ++m_pos;
     return false;
   }
-  if (!m_first) {
+  if (!first) {
     if (m_pos == m_s.size() || m_s[m_pos] != ',')
       return error("expected ',' or '}'");
     ++m_pos;
     skip_ws();
   }
-  m_first = false;
   if (m_pos == m_s.size() || m_s[m_pos] != '"')
     return error("expected a key in double quotes");
   KANARI_TRY(parse_string(key));
@@ -49,6 +48,15 @@ Result<bool> FlatObjectParser::next(std::string& key, JsonScalar& value) {
     return error("expected ':' after a key");
   ++m_pos;
   skip_ws();
+  return true;
+}
+
+Result<bool> FlatObjectParser::next(std::string& key, JsonScalar& value) {
+  auto more = member_key(m_first, key);
+  m_first = false;
+  KANARI_TRY(more);
+  if (!*more)
+    return false;
   KANARI_TRY(parse_value(value));
   return true;
 }
@@ -290,27 +298,10 @@ Result<void> FlatObjectParser::parse_members(JsonScalar& v) {
   std::string key;
   JsonScalar member;
   for (bool first = true;; first = false) {
-    skip_ws();
-    if (m_pos < m_s.size() && m_s[m_pos] == '}') {
-      if (!first && m_s[m_pos - 1] == ',')
-        return error("a ',' before '}'");
-      ++m_pos;
+    auto more = member_key(first, key);
+    KANARI_TRY(more);
+    if (!*more)
       return {};
-    }
-    if (!first) {
-      if (m_pos == m_s.size() || m_s[m_pos] != ',')
-        return error("expected ',' or '}'");
-      ++m_pos;
-      skip_ws();
-    }
-    if (m_pos == m_s.size() || m_s[m_pos] != '"')
-      return error("expected a key in double quotes");
-    KANARI_TRY(parse_string(key));
-    skip_ws();
-    if (m_pos == m_s.size() || m_s[m_pos] != ':')
-      return error("expected ':' after a key");
-    ++m_pos;
-    skip_ws();
     if (m_pos == m_s.size() || !(m_s[m_pos] == '-' || (m_s[m_pos] >= '0' && m_s[m_pos] <= '9')))
       return usage_error("metric " + quote_for_message(key, 70) + " must be a number");
     KANARI_TRY(parse_number(member));

@@ -43,6 +43,7 @@ public:
 
 private:
   void skip_ws();
+  Result<bool> member_key(bool first, std::string& key);
   Result<void> parse_string(std::string& out);
   Result<void> parse_value(JsonScalar& v);
   Result<void> parse_number(JsonScalar& v);

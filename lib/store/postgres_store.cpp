@@ -510,14 +510,8 @@ public:
     latencies.reserve(static_cast<size_t>(s.latency_n));
     m_conn.for_each(KANARI_SAMPLE_CTE "SELECT latency_ms FROM s WHERE latency_ms IS NOT NULL", params,
                     [&](const pg::Result& r, int i) { latencies.push_back(r.get_double(i, 0)); });
-    auto percentile = [&](std::int64_t pct) {
-      const auto rank = static_cast<size_t>((pct * static_cast<std::int64_t>(latencies.size()) + 99) / 100);
-      auto nth = latencies.begin() + static_cast<std::ptrdiff_t>(rank - 1);
-      std::nth_element(latencies.begin(), nth, latencies.end());
-      return *nth;
-    };
-    s.latency_p50_ms = percentile(50);
-    s.latency_p95_ms = percentile(95);
+    s.latency_p50_ms = nearest_rank_percent(latencies, 50);
+    s.latency_p95_ms = nearest_rank_percent(latencies, 95);
     return s;
   }
 

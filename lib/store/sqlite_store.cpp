@@ -501,14 +501,8 @@ public:
       while (st.step())
         latencies.push_back(st.get_double(0));
     }
-    auto percentile = [&](std::int64_t pct) {
-      const auto rank = static_cast<size_t>((pct * static_cast<std::int64_t>(latencies.size()) + 99) / 100);
-      auto nth = latencies.begin() + static_cast<std::ptrdiff_t>(rank - 1);
-      std::nth_element(latencies.begin(), nth, latencies.end());
-      return *nth;
-    };
-    s.latency_p50_ms = percentile(50);
-    s.latency_p95_ms = percentile(95);
+    s.latency_p50_ms = nearest_rank_percent(latencies, 50);
+    s.latency_p95_ms = nearest_rank_percent(latencies, 95);
     return s;
   }
 
