@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include "commands/commands.hpp"
+#include "notify/notify.hpp"
 #include "output/table.hpp"
 #include "store/failure.hpp"
 
@@ -86,6 +87,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_store(app, reg);
   setup_report(app, reg);
   setup_metrics(app, reg);
+  setup_hook(app, reg);
   setup_generate(app, reg);
   fall_through_everywhere(app);
 
@@ -112,6 +114,9 @@ int run(const std::vector<std::string>& args, const Io& io) {
     if (ctx.g.actor.empty())
       ctx.g.actor = io.getenv("USER").value_or("unknown");
     Result<int> r = reg.action();
+    // Notifications of what the command wrote, after its commit: they
+    // never change its exit code or undo what it did (docs/hooks.md).
+    ctx.deliver_notifications(notify::k_after_commit_timeout);
     if (!r.ok()) {
       print_error(io, r.error().message);
       return static_cast<int>(r.error().code);

@@ -32,6 +32,41 @@ Result<rollout::Context*> Context::lib() {
   return m_lib.get();
 }
 
+notify::Settings Context::notify_settings(std::chrono::milliseconds attempt_timeout) const {
+  return {[this](const std::string& name) { return io.getenv(name); }, store::display_location(state_dir()),
+          KANARI_VERSION, attempt_timeout};
+}
+
+void Context::deliver_notifications(std::chrono::milliseconds attempt_timeout) {
+  if (delivered || !m_lib || (m_store->commits() == 0 && !deliver_always))
+    return;
+  delivered = true;
+  // A delivery that cannot even be tried (a read-only store, a lock held
+  // too long) stays pending for the next command.
+  Result<std::vector<notify::Attempted>> run = std::vector<notify::Attempted>{};
+  try {
+    run = notify::deliver_due(*m_lib, notify_settings(attempt_timeout));
+  } catch (const std::exception& e) {
+    run = operational_error(e.what());
+  }
+  if (!run.ok()) {
+    if (!g.quiet)
+      err << "kanari: warning: notifications not attempted: " << run.error().message << "\n";
+    return;
+  }
+  for (const auto& a : *run) {
+    if (a.result.ok)
+      continue;
+    const std::string what = "hook '" + a.delivery.hook + "' (event " + std::to_string(a.event.seq) + ", " +
+                             a.event.action + " on track '" + a.event.track + "'): " + a.result.detail;
+    if (a.delivery.state == store::DeliveryState::failed)
+      err << "kanari: error: " << what << "; given up after " << a.delivery.attempts
+          << " attempts over 24 h (`kanari hook log`)\n";
+    else if (!g.quiet)
+      err << "kanari: warning: " << what << "; will retry (`kanari hook deliver` tries now)\n";
+  }
+}
+
 void Context::print_json(const nlohmann::json& j) const {
   out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }

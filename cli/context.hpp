@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "output/progress.hpp"
 #include "output/table.hpp"
+#include "notify/notify.hpp"
 #include "rollout/context.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,14 @@ public:
   Result<rollout::Context*> lib();
   const Clock& clock() const;
   std::string state_dir() const;
+
+  // Hooks (docs/hooks.md): what deliveries are made with, and the
+  // deliveries due now, attempted after a command that wrote (or asked
+  // for them, as `canary evaluate` does); what fails is reported on stderr.
+  notify::Settings notify_settings(std::chrono::milliseconds attempt_timeout) const;
+  void deliver_notifications(std::chrono::milliseconds attempt_timeout);
+  bool delivered = false;      // this invocation attempted them already
+  bool deliver_always = false; // attempt them even when nothing was written
 
   // Prints exactly one JSON document (docs/cli.md: --json).
   void print_json(const nlohmann::json& j) const;

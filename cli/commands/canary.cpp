@@ -57,6 +57,53 @@ std::string rate_text(const rollout::SampleStats& s) {
   return buf;
 }
 
+// With no open rollout: how the latest one ended, so that "idle" after a
+// rollback does not read like "idle" after a promotion.
+json last_rollout_json(const rollout::Status& st) {
+  if (!st.last)
+    return nullptr;
+  const auto& r = *st.last;
+  const auto& e = st.last_end;
+  return {{"rollout", r.id},
+          {"state", rollout::to_string(r.state)},
+          {"canary", r.canary},
+          {"stable", r.stable},
+          {"ended_at", r.ended_at ? json(format_rfc3339(*r.ended_at)) : json(nullptr)},
+          {"actor", e ? json(e->actor) : json(nullptr)},
+          {"reason", e ? json(e->reason) : json(nullptr)}};
+}
+
+json deliveries_json(const rollout::DeliverySummary& d) {
+  json recent = json::array();
+  for (const auto& p : d.recent)
+    recent.push_back({{"hook", p.delivery.hook},
+                      {"seq", p.delivery.event_seq},
+                      {"action", p.action},
+                      {"state", rollout::to_string(p.delivery.state)},
+                      {"attempts", p.delivery.attempts},
+                      {"last_error", p.delivery.last_error ? json(*p.delivery.last_error) : json(nullptr)},
+                      {"next_attempt_at", p.delivery.state == rollout::DeliveryState::pending
+                                              ? json(format_rfc3339(p.delivery.next_attempt_at))
+                                              : json(nullptr)}});
+  return {{"pending", d.pending}, {"failed", d.failed}, {"recent", recent}};
+}
+
+// One line when notifications of the track's events are not delivered.
+void print_deliveries(std::ostream& h, const rollout::DeliverySummary& d, bool colour) {
+  if (d.pending == 0 && d.failed == 0)
+    return;
+  h << "hooks    "
+    << paint(std::to_string(d.pending) + " pending, " + std::to_string(d.failed) + " failed",
+             d.failed ? style::bold_red : style::yellow, colour);
+  if (!d.recent.empty()) {
+    const auto& p = d.recent.front();
+    h << "; newest: " << p.delivery.hook << " (" << p.action << ", " << p.delivery.attempts
+      << (p.delivery.attempts == 1 ? " attempt" : " attempts") << ")"
+      << (p.delivery.last_error ? ": " + *p.delivery.last_error : "");
+  }
+  h << "  (`kanari hook log`)\n";
+}
+
 } // namespace
 
 json status_json(const rollout::Status& st) {
@@ -86,7 +133,9 @@ json status_json(const rollout::Status& st) {
           {"started_at", r ? json(format_rfc3339(r->started_at)) : json(nullptr)},
           {"step_started_at", r ? json(format_rfc3339(r->step_started_at)) : json(nullptr)},
           {"metrics", rollout::gated_metrics_json(st.policy, st.samples)},
-          {"paired", rollout::paired_json(st.samples)}};
+          {"paired", rollout::paired_json(st.samples)},
+          {"last_rollout", last_rollout_json(st)},
+          {"deliveries", deliveries_json(st.deliveries)}};
 }
 
 namespace {
@@ -132,6 +181,17 @@ void print_status(Context& ctx, const rollout::Status& st) {
   h << "stable   " << (st.stable ? *st.stable : "(none)") << "\n";
   if (!r) {
     h << "state    idle (no rollout; everyone gets stable)\n";
+    if (st.last) {
+      const bool back = st.last->state == rollout::RolloutState::rolled_back;
+      h << "last     rollout " << st.last->id << " of " << st.last->canary.substr(0, 12) << " "
+        << paint(back ? "rolled back" : "promoted", back ? style::red : style::green, ctx.colour());
+      if (st.last->ended_at)
+        h << " " << format_rfc3339(*st.last->ended_at);
+      if (st.last_end)
+        h << " by " << st.last_end->actor << ": " << st.last_end->reason;
+      h << "\n";
+    }
+    print_deliveries(h, st.deliveries, ctx.colour());
     return;
   }
   h << "canary   " << r->canary << "\n";
@@ -170,6 +230,7 @@ void print_status(Context& ctx, const rollout::Status& st) {
   auto w = waiting_for(st);
   h << "\ngate     " << gate::to_string(st.policy.method) << ", min " << st.policy.min_samples
     << " canary tasks per step; " << (w ? "waiting for " + *w : "enough data: run `kanari canary evaluate`") << "\n";
+  print_deliveries(h, st.deliveries, ctx.colour());
 }
 
 namespace {

@@ -37,6 +37,7 @@ void setup_metrics(CLI::App& app, Registry& reg);
 void setup_generate(CLI::App& app, Registry& reg);
 void setup_doctor(CLI::App& app, Registry& reg);
 void setup_store(CLI::App& app, Registry& reg);
+void setup_hook(CLI::App& app, Registry& reg);
 
 void setup_version_signing(CLI::App& version, Registry& reg);
 

@@ -101,6 +101,7 @@ TrackOutput track_output(Context& ctx, const std::string& track, const Result<ro
 }
 
 Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
+  ctx.deliver_always = true; // cron's evaluate retries what is pending, even when it applies nothing
   auto lib = ctx.lib();
   KANARI_TRY(lib);
   const auto apply = o.apply ? rollout::Apply::yes : rollout::Apply::no;

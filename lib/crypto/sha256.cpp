@@ -1,6 +1,7 @@
 #include "crypto/sha256.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstring>
@@ -106,6 +107,18 @@ std::uint64_t PrefixedSha256::first_u64(std::string_view key) const {
   for (int i = 0; i < 8; ++i)
     v = (v << 8) | d[static_cast<size_t>(i)];
   return v;
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  // HMAC() takes a NULL key as "no key" rather than an empty one.
+  static const unsigned char k_empty = 0;
+  const auto* k = key.empty() ? &k_empty : reinterpret_cast<const unsigned char*>(key.data());
+  if (!HMAC(sha256_md(), k, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), out, &n))
+    throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
+  return to_hex(out, n);
 }
 
 std::string random_hex(size_t bytes) {

@@ -54,6 +54,10 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
+// HMAC-SHA256 of `data` keyed by `key`, in lowercase hex (the signature of
+// a hook's request, docs/hooks.md).
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
 // Cryptographically random bytes (RAND_bytes); throws on failure, which only
 // happens when the OS has no entropy source.
 std::string random_hex(size_t bytes);

@@ -107,6 +107,9 @@ void declare(Builder& b) {
            "When the open rollout's current step started, in seconds since the Unix epoch.");
   b.family("kanari_rollout_info", k_gauge, "The open rollout of the track: its id, stable and canary versions.");
   b.family("kanari_stable_info", k_gauge, "The stable version of the track.");
+  b.family("kanari_hook_deliveries", k_gauge,
+           "Notifications by hook and state: pending (not taken yet, being retried), failed (given up after "
+           "24 h), delivered; of the exported tracks' events.");
 }
 
 const char* arm_name(store::Arm a) { return a == store::Arm::canary ? "canary" : "stable"; }
@@ -126,6 +129,19 @@ void add_window(Builder& b, const std::string& track, store::Arm arm, const stor
 }
 
 } // namespace
+
+// Every hook, in each state (0 included, so an alert on failed > 0 has a
+// series from the start).
+void add_deliveries(Builder& b, rollout::Context& ctx, const std::vector<std::optional<std::string>>& tracks) {
+  std::map<std::pair<std::string, store::DeliveryState>, std::int64_t> counts;
+  for (const auto& track : tracks)
+    for (const auto& c : ctx.store.delivery_counts(track))
+      counts[{c.hook, c.state}] += c.count;
+  for (const auto& h : ctx.store.hooks())
+    for (auto state : {store::DeliveryState::pending, store::DeliveryState::failed, store::DeliveryState::delivered})
+      b.add("kanari_hook_deliveries", {{"hook", h.name}, {"state", std::string(store::to_string(state))}},
+            static_cast<double>(counts[{h.name, state}]));
+}
 
 Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const std::vector<std::string>& tracks) {
   Builder b;
@@ -205,6 +221,9 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
               std::pair{"canary", samples.paired->canary_only}, std::pair{"neither", samples.paired->both_fail}})
           b.add("kanari_gate_pairs", {{"track", track}, {"passed", which}}, static_cast<double>(count));
     }
+    add_deliveries(b, ctx,
+                   tracks.empty() ? std::vector<std::optional<std::string>>{std::nullopt}
+                                  : std::vector<std::optional<std::string>>(chosen.begin(), chosen.end()));
     return {};
   });
   KANARI_TRY(r);

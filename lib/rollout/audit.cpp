@@ -2,6 +2,7 @@
 
 #include "core/canonical_json.hpp"
 #include "crypto/sha256.hpp"
+#include "rollout/hooks.hpp"
 #include "util/time.hpp"
 
 namespace kanari::rollout {
@@ -75,6 +76,7 @@ store::EventRecord append_event(Context& ctx, const EventDraft& d, std::optional
   e.prev_hash = last ? last->hash : k_genesis_hash;
   e.hash = event_hash(e.prev_hash, e);
   ctx.store.insert_event(e);
+  enqueue_deliveries(ctx, e); // the outbox: in this transaction, or not at all
   return e;
 }
 

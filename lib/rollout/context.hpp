@@ -21,7 +21,11 @@ struct Context {
 // reaches the store only through the operations (docs/architecture.md,
 // "Layers").
 using store::Arm;
+using store::DeliveryRecord;
+using store::DeliveryState;
 using store::EventRecord;
+using store::HookAttempt;
+using store::HookRecord;
 using store::RolloutRecord;
 using store::RolloutState;
 using store::SampleStats;

@@ -223,7 +223,14 @@ Result<Status> track_status(Context& ctx, const std::string& track) {
     if (st.rollout) {
       st.policy = rollout_policy(*st.rollout);
       st.samples = load_samples(ctx, *st.rollout, st.policy);
+    } else if ((st.last = ctx.store.latest_rollout(track))) {
+      for (auto& e : ctx.store.events(track, 50))
+        if (e.rollout == st.last->id && (e.action == "promoted" || e.action == "rolled_back")) {
+          st.last_end = std::move(e);
+          break;
+        }
     }
+    st.deliveries = delivery_summary(ctx, track);
     return {};
   });
   KANARI_TRY(r);

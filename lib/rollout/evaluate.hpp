@@ -7,6 +7,7 @@
 
 #include "gate/gate.hpp"
 #include "rollout/context.hpp"
+#include "rollout/hooks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -73,6 +74,11 @@ struct Status {
   std::optional<store::RolloutRecord> rollout; // the open one
   gate::Policy policy;
   Samples samples;
+  // With no open rollout, the track's latest one (how it ended), if any.
+  std::optional<store::RolloutRecord> last;
+  std::optional<store::EventRecord> last_end; // the event that ended `last`
+  // Notifications of the track's events not delivered yet (docs/hooks.md).
+  DeliverySummary deliveries;
 };
 Result<Status> track_status(Context& ctx, const std::string& track);
 

@@ -13,6 +13,7 @@
 // lock_timeout (10 s, as SQLite's wait); a transaction the server aborts
 // to keep it serialisable (40001, 40P01) is run again from its start.
 #include "store/backends.hpp"
+#include "store/hook_text.hpp"
 #include "store/metric_values.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
@@ -75,6 +76,37 @@ RolloutRecord read_rollout(const pg::Result& st, int row) {
 
 #define KANARI_EVENT_COLUMNS "seq, at, actor, action, track, rollout, version, reason, evidence, prev_hash, hash"
 
+#define KANARI_HOOK_COLUMNS "name, track, url, command, actions, format, secret_env, created_at, created_by"
+#define KANARI_DELIVERY_COLUMNS                                                                                        \
+  "id, hook, event_seq, state, attempts, created_at, next_attempt_at, last_attempt_at, last_error, done_at"
+#define KANARI_ATTEMPT_COLUMNS "id, hook, delivery, event_hash, action, track, at, duration_ms, ok, detail"
+
+HookRecord read_hook(const pg::Result& st, int row) {
+  return {st.get_text(row, 0),
+          st.get_opt_text(row, 1),
+          st.get_opt_text(row, 2),
+          st.get_opt_text(row, 3),
+          split_actions(st.text(row, 4)),
+          st.get_text(row, 5),
+          st.get_opt_text(row, 6),
+          st.get_int(row, 7),
+          st.get_text(row, 8)};
+}
+
+DeliveryRecord read_delivery(const pg::Result& st, int row) {
+  return {st.get_int(row, 0),      st.get_text(row, 1),
+          st.get_int(row, 2),      delivery_state_from_string(st.text(row, 3)).value_or(DeliveryState::failed),
+          st.get_int(row, 4),      st.get_int(row, 5),
+          st.get_int(row, 6),      st.get_opt_int(row, 7),
+          st.get_opt_text(row, 8), st.get_opt_int(row, 9)};
+}
+
+HookAttempt read_attempt(const pg::Result& st, int row) {
+  return {st.get_int(row, 0),      st.get_text(row, 1), st.get_opt_int(row, 2), st.get_text(row, 3),
+          st.get_text(row, 4),     st.get_text(row, 5), st.get_int(row, 6),     st.get_int(row, 7),
+          st.get_int(row, 8) != 0, st.get_text(row, 9)};
+}
+
 EventRecord read_event(const pg::Result& st, int row) {
   return {st.get_int(row, 0),  st.get_int(row, 1),     st.get_text(row, 2),     st.get_text(row, 3),
           st.get_text(row, 4), st.get_opt_int(row, 5), st.get_opt_text(row, 6), st.get_text(row, 7),
@@ -128,7 +160,10 @@ public:
         // lock_timeout bounds the wait for the store's lock and any row lock.
         m_stage_ready = false; // the staging table lives for one transaction
         m_conn.exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
-        return finish(fn());
+        auto r = finish(fn());
+        if (r.ok())
+          count_commit();
+        return r;
       } catch (const StoreFailure& e) {
         abandon();
         if (e.kind() == FailureKind::busy && is_lock_timeout(e))
@@ -607,6 +642,127 @@ public:
                     [&](const pg::Result& r, int i) { fn(read_event(r, i)); });
   }
 
+  std::optional<EventRecord> get_event(std::int64_t seq) override {
+    auto st = m_conn.query("SELECT " KANARI_EVENT_COLUMNS " FROM events WHERE seq = $1", Params().add(seq));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return read_event(st, 0);
+  }
+
+  bool insert_hook(const HookRecord& h) override {
+    return m_conn
+               .query("INSERT INTO hooks (" KANARI_HOOK_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                      " ON CONFLICT (name) DO NOTHING",
+                      Params()
+                          .add(h.name)
+                          .add(h.track)
+                          .add(h.url)
+                          .add(h.command)
+                          .add(join_actions(h.actions))
+                          .add(h.format)
+                          .add(h.secret_env)
+                          .add(h.created_at)
+                          .add(h.created_by))
+               .affected() > 0;
+  }
+
+  std::vector<HookRecord> hooks() override {
+    auto st = m_conn.query("SELECT " KANARI_HOOK_COLUMNS " FROM hooks ORDER BY name");
+    std::vector<HookRecord> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(read_hook(st, i));
+    return out;
+  }
+
+  bool remove_hook(const std::string& name) override {
+    m_conn.query("DELETE FROM deliveries WHERE hook = $1", Params().add(name));
+    return m_conn.query("DELETE FROM hooks WHERE name = $1", Params().add(name)).affected() > 0;
+  }
+
+  void insert_delivery(const DeliveryRecord& d) override {
+    m_conn.query("INSERT INTO deliveries (hook, event_seq, state, attempts, created_at, next_attempt_at)"
+                 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hook, event_seq) DO NOTHING",
+                 Params()
+                     .add(d.hook)
+                     .add(d.event_seq)
+                     .add(to_string(d.state))
+                     .add(d.attempts)
+                     .add(d.created_at)
+                     .add(d.next_attempt_at));
+  }
+
+  std::vector<DeliveryRecord> due_deliveries(TimeMs now, std::int64_t limit) override {
+    auto st = m_conn.query("SELECT " KANARI_DELIVERY_COLUMNS " FROM deliveries"
+                           " WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+                           Params().add(now).add(limit));
+    std::vector<DeliveryRecord> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(read_delivery(st, i));
+    return out;
+  }
+
+  void update_delivery(const DeliveryRecord& d) override {
+    m_conn.query("UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_attempt_at = $5,"
+                 " last_error = $6, done_at = $7 WHERE id = $1",
+                 Params()
+                     .add(d.id)
+                     .add(to_string(d.state))
+                     .add(d.attempts)
+                     .add(d.next_attempt_at)
+                     .add(d.last_attempt_at)
+                     .add(d.last_error)
+                     .add(d.done_at));
+  }
+
+  std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) override {
+    auto st = m_conn.query("SELECT d.id, d.hook, d.event_seq, d.state, d.attempts, d.created_at, d.next_attempt_at,"
+                           " d.last_attempt_at, d.last_error, d.done_at FROM deliveries d"
+                           " JOIN events e ON e.seq = d.event_seq"
+                           " WHERE d.state <> 'delivered' AND ($1::text IS NULL OR e.track = $1)"
+                           " ORDER BY d.id DESC LIMIT $2",
+                           Params().add(track).add(limit));
+    std::vector<DeliveryRecord> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(read_delivery(st, i));
+    return out;
+  }
+
+  std::vector<DeliveryCount> delivery_counts(const std::optional<std::string>& track) override {
+    auto st = m_conn.query("SELECT d.hook, d.state, count(*) FROM deliveries d JOIN events e ON e.seq = d.event_seq"
+                           " WHERE $1::text IS NULL OR e.track = $1 GROUP BY d.hook, d.state ORDER BY d.hook, d.state",
+                           Params().add(track));
+    std::vector<DeliveryCount> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back({st.get_text(i, 0), delivery_state_from_string(st.text(i, 1)).value_or(DeliveryState::failed),
+                     st.get_int(i, 2)});
+    return out;
+  }
+
+  void insert_hook_attempt(const HookAttempt& a) override {
+    m_conn.query("INSERT INTO hook_attempts (hook, delivery, event_hash, action, track, at, duration_ms, ok, detail)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 Params()
+                     .add(a.hook)
+                     .add(a.delivery)
+                     .add(a.event_hash)
+                     .add(a.action)
+                     .add(a.track)
+                     .add(a.at)
+                     .add(a.duration_ms)
+                     .add(a.ok)
+                     .add(a.detail));
+  }
+
+  std::vector<HookAttempt> hook_attempts(const std::optional<std::string>& hook, std::int64_t limit) override {
+    auto st = m_conn.query("SELECT " KANARI_ATTEMPT_COLUMNS " FROM hook_attempts WHERE $1::text IS NULL OR hook = $1"
+                           " ORDER BY id DESC LIMIT $2",
+                           Params().add(hook).add(limit));
+    std::vector<HookAttempt> out;
+    for (int i = 0; i < st.rows(); ++i)
+      out.push_back(read_attempt(st, i));
+    return out;
+  }
+
   std::vector<std::string> verify() override {
     // The server keeps every declared constraint itself; what kanari keeps
     // alone is (track, task, version) unique for outcomes of shadow
@@ -699,7 +855,8 @@ public:
 
   void finish_copy() override {
     // The identity columns hand out keys after the largest copied one.
-    for (const char* t : {"versions:no", "tracks:no", "track_versions:seq", "rollouts:id", "outcomes:id"}) {
+    for (const char* t : {"versions:no", "tracks:no", "track_versions:seq", "rollouts:id", "outcomes:id",
+                          "deliveries:id", "hook_attempts:id"}) {
       const std::string_view spec(t);
       const std::string table(spec.substr(0, spec.find(':'))), col(spec.substr(spec.find(':') + 1));
       m_conn.query(("SELECT setval(pg_get_serial_sequence('" + table + "', '" + col + "'), coalesce(max(" + col +

@@ -1,6 +1,7 @@
 // The SQLite implementation of Store. All of kanari's SQL lives in this file
 // and in schema/.
 #include "store/backends.hpp"
+#include "store/hook_text.hpp"
 #include "store/metric_values.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
@@ -152,6 +153,30 @@ EventRecord read_event(const Statement& st) {
   "   WHERE ?6 > 0 AND version_no = ?5 AND track_no = ?4"                                                              \
   "     AND (rollout_id IS NULL OR rollout_id <> ?1) AND excluded = 0"                                                 \
   "   ORDER BY id DESC LIMIT ?6)) "
+
+#define KANARI_HOOK_COLUMNS "name, track, url, command, actions, format, secret_env, created_at, created_by"
+#define KANARI_DELIVERY_COLUMNS                                                                                        \
+  "id, hook, event_seq, state, attempts, created_at, next_attempt_at, last_attempt_at, last_error, done_at"
+#define KANARI_ATTEMPT_COLUMNS "id, hook, delivery, event_hash, action, track, at, duration_ms, ok, detail"
+
+HookRecord read_hook(const Statement& st) {
+  return {
+      st.get_text(0), st.get_opt_text(1), st.get_opt_text(2), st.get_opt_text(3), split_actions(st.get_text_view(4)),
+      st.get_text(5), st.get_opt_text(6), st.get_int(7),      st.get_text(8)};
+}
+
+DeliveryRecord read_delivery(const Statement& st) {
+  return {st.get_int(0),      st.get_text(1),
+          st.get_int(2),      delivery_state_from_string(st.get_text_view(3)).value_or(DeliveryState::failed),
+          st.get_int(4),      st.get_int(5),
+          st.get_int(6),      st.get_opt_int(7),
+          st.get_opt_text(8), st.get_opt_int(9)};
+}
+
+HookAttempt read_attempt(const Statement& st) {
+  return {st.get_int(0),  st.get_text(1), st.get_opt_int(2), st.get_text(3),     st.get_text(4),
+          st.get_text(5), st.get_int(6),  st.get_int(7),     st.get_int(8) != 0, st.get_text(9)};
+}
 
 std::int64_t pragma_int(Database& db, const char* sql);
 
@@ -608,6 +633,128 @@ public:
       fn(read_event(st));
   }
 
+  std::optional<EventRecord> get_event(std::int64_t seq) override {
+    auto st = m_db.prepare("SELECT " KANARI_EVENT_COLUMNS " FROM events WHERE seq = ?1");
+    st.bind(1, seq);
+    if (!st.step())
+      return std::nullopt;
+    return read_event(st);
+  }
+
+  bool insert_hook(const HookRecord& h) override {
+    m_db.prepare("INSERT INTO hooks (" KANARI_HOOK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                 " ON CONFLICT (name) DO NOTHING")
+        .bind(1, h.name)
+        .bind(2, h.track)
+        .bind(3, h.url)
+        .bind(4, h.command)
+        .bind(5, join_actions(h.actions))
+        .bind(6, h.format)
+        .bind(7, h.secret_env)
+        .bind(8, h.created_at)
+        .bind(9, h.created_by)
+        .run();
+    return m_db.changes() > 0;
+  }
+
+  std::vector<HookRecord> hooks() override {
+    auto st = m_db.prepare("SELECT " KANARI_HOOK_COLUMNS " FROM hooks ORDER BY name");
+    std::vector<HookRecord> out;
+    while (st.step())
+      out.push_back(read_hook(st));
+    return out;
+  }
+
+  bool remove_hook(const std::string& name) override {
+    m_db.prepare("DELETE FROM deliveries WHERE hook = ?1").bind(1, name).run();
+    m_db.prepare("DELETE FROM hooks WHERE name = ?1").bind(1, name).run();
+    return m_db.changes() > 0;
+  }
+
+  void insert_delivery(const DeliveryRecord& d) override {
+    m_db.prepare("INSERT INTO deliveries (hook, event_seq, state, attempts, created_at, next_attempt_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hook, event_seq) DO NOTHING")
+        .bind(1, d.hook)
+        .bind(2, d.event_seq)
+        .bind(3, to_string(d.state))
+        .bind(4, d.attempts)
+        .bind(5, d.created_at)
+        .bind(6, d.next_attempt_at)
+        .run();
+  }
+
+  std::vector<DeliveryRecord> due_deliveries(TimeMs now, std::int64_t limit) override {
+    auto st = m_db.prepare("SELECT " KANARI_DELIVERY_COLUMNS " FROM deliveries"
+                           " WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2");
+    st.bind(1, now).bind(2, limit);
+    std::vector<DeliveryRecord> out;
+    while (st.step())
+      out.push_back(read_delivery(st));
+    return out;
+  }
+
+  void update_delivery(const DeliveryRecord& d) override {
+    m_db.prepare("UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5,"
+                 " last_error = ?6, done_at = ?7 WHERE id = ?1")
+        .bind(1, d.id)
+        .bind(2, to_string(d.state))
+        .bind(3, d.attempts)
+        .bind(4, d.next_attempt_at)
+        .bind(5, d.last_attempt_at)
+        .bind(6, d.last_error)
+        .bind(7, d.done_at)
+        .run();
+  }
+
+  std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) override {
+    auto st = m_db.prepare("SELECT d.id, d.hook, d.event_seq, d.state, d.attempts, d.created_at, d.next_attempt_at,"
+                           " d.last_attempt_at, d.last_error, d.done_at FROM deliveries d"
+                           " JOIN events e ON e.seq = d.event_seq"
+                           " WHERE d.state <> 'delivered' AND (?1 IS NULL OR e.track = ?1)"
+                           " ORDER BY d.id DESC LIMIT ?2");
+    st.bind(1, track).bind(2, limit);
+    std::vector<DeliveryRecord> out;
+    while (st.step())
+      out.push_back(read_delivery(st));
+    return out;
+  }
+
+  std::vector<DeliveryCount> delivery_counts(const std::optional<std::string>& track) override {
+    auto st = m_db.prepare("SELECT d.hook, d.state, count(*) FROM deliveries d JOIN events e ON e.seq = d.event_seq"
+                           " WHERE ?1 IS NULL OR e.track = ?1 GROUP BY d.hook, d.state ORDER BY d.hook, d.state");
+    st.bind(1, track);
+    std::vector<DeliveryCount> out;
+    while (st.step())
+      out.push_back({st.get_text(0), delivery_state_from_string(st.get_text_view(1)).value_or(DeliveryState::failed),
+                     st.get_int(2)});
+    return out;
+  }
+
+  void insert_hook_attempt(const HookAttempt& a) override {
+    m_db.prepare("INSERT INTO hook_attempts (hook, delivery, event_hash, action, track, at, duration_ms, ok, detail)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+        .bind(1, a.hook)
+        .bind(2, a.delivery)
+        .bind(3, a.event_hash)
+        .bind(4, a.action)
+        .bind(5, a.track)
+        .bind(6, a.at)
+        .bind(7, a.duration_ms)
+        .bind(8, a.ok)
+        .bind(9, a.detail)
+        .run();
+  }
+
+  std::vector<HookAttempt> hook_attempts(const std::optional<std::string>& hook, std::int64_t limit) override {
+    auto st = m_db.prepare("SELECT " KANARI_ATTEMPT_COLUMNS " FROM hook_attempts WHERE ?1 IS NULL OR hook = ?1"
+                           " ORDER BY id DESC LIMIT ?2");
+    st.bind(1, hook).bind(2, limit);
+    std::vector<HookAttempt> out;
+    while (st.step())
+      out.push_back(read_attempt(st));
+    return out;
+  }
+
   std::vector<std::string> verify() override {
     std::vector<std::string> out;
     auto r = read([&]() -> Result<void> {
@@ -949,9 +1096,11 @@ private:
       forget_numbers();
       throw;
     }
-    if (r.ok())
+    if (r.ok()) {
       txn.commit();
-    else
+      if (kind == Transaction::Kind::write)
+        count_commit();
+    } else
       forget_numbers(); // a rolled-back transaction may have created a track
     return r;
   }

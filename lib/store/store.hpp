@@ -103,6 +103,32 @@ public:
   virtual std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) = 0;
   virtual void for_each_event(const std::function<void(const EventRecord&)>& fn) = 0;
 
+  // The event with sequence number `seq`.
+  virtual std::optional<EventRecord> get_event(std::int64_t seq) = 0;
+
+  // Hooks and their outbox (docs/hooks.md).
+  // insert_hook returns false when a hook of that name exists.
+  virtual bool insert_hook(const HookRecord& h) = 0;
+  virtual std::vector<HookRecord> hooks() = 0; // by name
+  // Removes the hook and its deliveries (its attempts stay in the log);
+  // false when there is no such hook.
+  virtual bool remove_hook(const std::string& name) = 0;
+  // Enqueues a delivery unless the hook has one for the event already.
+  virtual void insert_delivery(const DeliveryRecord& d) = 0;
+  // Pending deliveries whose next attempt is due at `now`, oldest first.
+  virtual std::vector<DeliveryRecord> due_deliveries(TimeMs now, std::int64_t limit) = 0;
+  // Stores every field but id, hook, event_seq and created_at.
+  virtual void update_delivery(const DeliveryRecord& d) = 0;
+  // Pending and failed deliveries of the track's events (every track's
+  // when unset), newest first.
+  virtual std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) = 0;
+  // Deliveries per hook and state, of the track's events (every track's
+  // when unset), by hook then state.
+  virtual std::vector<DeliveryCount> delivery_counts(const std::optional<std::string>& track) = 0;
+  virtual void insert_hook_attempt(const HookAttempt& a) = 0;
+  // The log, newest first; one hook's when `hook` is set.
+  virtual std::vector<HookAttempt> hook_attempts(const std::optional<std::string>& hook, std::int64_t limit) = 0;
+
   // Maintenance.
   // The backend's own checks of its storage (SQLite's integrity and
   // foreign-key checks; PostgreSQL's constraints hold by themselves), and
@@ -136,6 +162,17 @@ public:
   // RolloutOutcome carries.
   virtual void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;
+
+  // How many write transactions this handle has committed: the command
+  // line delivers pending notifications after a command that wrote
+  // (docs/hooks.md).
+  std::int64_t commits() const { return m_commits; }
+
+protected:
+  void count_commit() { ++m_commits; }
+
+private:
+  std::int64_t m_commits = 0;
 };
 
 enum class OpenMode {

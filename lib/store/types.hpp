@@ -204,4 +204,59 @@ struct EventRecord {
   std::string hash;
 };
 
+// A notification hook (docs/hooks.md): a URL to POST to or a command to
+// run when an event of one of `actions` is appended on `track` (every
+// track when unset). The secret's value is never stored, only the name of
+// the environment variable that holds it.
+struct HookRecord {
+  std::string name;
+  std::optional<std::string> track;
+  std::optional<std::string> url; // exactly one of url and command
+  std::optional<std::string> command;
+  std::vector<std::string> actions; // sorted, unique
+  std::string format = "json";      // json | slack
+  std::optional<std::string> secret_env;
+  TimeMs created_at = 0;
+  std::string created_by;
+};
+
+enum class DeliveryState { pending, delivered, failed };
+std::string_view to_string(DeliveryState s);
+std::optional<DeliveryState> delivery_state_from_string(std::string_view s);
+
+// One event to deliver to one hook: the outbox row, enqueued in the
+// transaction that appends the event.
+struct DeliveryRecord {
+  std::int64_t id = 0;
+  std::string hook;
+  std::int64_t event_seq = 0;
+  DeliveryState state = DeliveryState::pending;
+  std::int64_t attempts = 0;
+  TimeMs created_at = 0;
+  TimeMs next_attempt_at = 0; // while an attempt runs: when it may be presumed dead
+  std::optional<TimeMs> last_attempt_at;
+  std::optional<std::string> last_error;
+  std::optional<TimeMs> done_at;
+};
+
+// One attempt to deliver (`hook log`); `delivery` is unset for `hook test`.
+struct HookAttempt {
+  std::int64_t id = 0;
+  std::string hook;
+  std::optional<std::int64_t> delivery;
+  std::string event_hash;
+  std::string action;
+  std::string track;
+  TimeMs at = 0;
+  std::int64_t duration_ms = 0;
+  bool ok = false;
+  std::string detail;
+};
+
+struct DeliveryCount {
+  std::string hook;
+  DeliveryState state = DeliveryState::pending;
+  std::int64_t count = 0;
+};
+
 } // namespace kanari::store

@@ -88,6 +88,19 @@ public:
   KANARI_FORWARD(std::vector<store::EventRecord>, events, (const std::string& t, std::optional<std::int64_t> limit),
                  (t, limit))
   KANARI_FORWARD(void, for_each_event, (const EventFn& fn), (fn))
+  KANARI_FORWARD(std::optional<store::EventRecord>, get_event, (std::int64_t seq), (seq))
+  KANARI_FORWARD(bool, insert_hook, (const store::HookRecord& h), (h))
+  KANARI_FORWARD(std::vector<store::HookRecord>, hooks, (), ())
+  KANARI_FORWARD(bool, remove_hook, (const std::string& name), (name))
+  KANARI_FORWARD(void, insert_delivery, (const store::DeliveryRecord& d), (d))
+  KANARI_FORWARD(std::vector<store::DeliveryRecord>, due_deliveries, (TimeMs now, std::int64_t limit), (now, limit))
+  KANARI_FORWARD(void, update_delivery, (const store::DeliveryRecord& d), (d))
+  KANARI_FORWARD(std::vector<store::DeliveryRecord>, undelivered,
+                 (const std::optional<std::string>& t, std::int64_t limit), (t, limit))
+  KANARI_FORWARD(std::vector<store::DeliveryCount>, delivery_counts, (const std::optional<std::string>& t), (t))
+  KANARI_FORWARD(void, insert_hook_attempt, (const store::HookAttempt& a), (a))
+  KANARI_FORWARD(std::vector<store::HookAttempt>, hook_attempts,
+                 (const std::optional<std::string>& h, std::int64_t limit), (h, limit))
   KANARI_FORWARD(std::vector<store::InsertOutcome>, insert_outcomes, (const std::vector<store::PendingOutcome>& b), (b))
   KANARI_FORWARD(bool, is_empty, (), ())
   using RowFn = std::function<void(const store::Row&)>;

@@ -417,7 +417,7 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   CHECK(outcomes[1][8] == "1e-300");
   CHECK(std::stoll(*outcomes[2][0]) > std::stoll(*outcomes[1][0]));
   const auto info = g.s->info();
-  CHECK(info.schema_version == 6);
+  CHECK(info.schema_version == 7);
   CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
   CHECK(g.s->verify().empty());
 }
@@ -473,4 +473,115 @@ TEST_CASE("store contract: a batch of outcomes is stored as one by one would, re
     return out;
   };
   CHECK(rows(whole) == rows(alone));
+}
+
+TEST_CASE("store contract: hooks, the outbox and the attempt log") {
+  Fixture f;
+  using store::DeliveryState;
+  const store::HookRecord chat{"chat",
+                               std::string("default"),
+                               std::string("http://h/x"),
+                               std::nullopt,
+                               {"promoted", "rolled_back"},
+                               "slack",
+                               std::string("SECRET_VAR"),
+                               5,
+                               "me"};
+  const store::HookRecord all{"all", std::nullopt, std::nullopt, std::string("cat"), {"started"}, "json", std::nullopt,
+                              6,     "you"};
+  f.write([&] {
+    CHECK(f.s->insert_hook(chat));
+    CHECK(f.s->insert_hook(all));
+    CHECK_FALSE(f.s->insert_hook(chat)); // the name is taken
+    for (std::int64_t seq = 1; seq <= 3; ++seq)
+      f.s->insert_event({seq, 10 * seq, "me", "rolled_back", seq == 3 ? "other" : "default", std::nullopt, std::nullopt,
+                         "r", "{}", "p", "h" + std::to_string(seq)});
+  });
+  std::vector<store::HookRecord> hooks;
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               hooks = f.s->hooks();
+               return {};
+             })
+              .ok());
+  REQUIRE(hooks.size() == 2);
+  CHECK(hooks[0].name == "all"); // by name
+  CHECK_FALSE(hooks[0].track.has_value());
+  CHECK(hooks[0].command == std::optional<std::string>("cat"));
+  CHECK(hooks[1].actions == std::vector<std::string>{"promoted", "rolled_back"});
+  CHECK(hooks[1].secret_env == std::optional<std::string>("SECRET_VAR"));
+  CHECK(hooks[1].format == "slack");
+  CHECK(hooks[1].created_by == "me");
+
+  f.write([&] {
+    for (std::int64_t seq = 1; seq <= 3; ++seq)
+      f.s->insert_delivery({0, "chat", seq, DeliveryState::pending, 0, 10 * seq, 100 * seq, {}, {}, {}});
+    f.s->insert_delivery({0, "chat", 1, DeliveryState::pending, 0, 0, 0, {}, {}, {}}); // again: ignored
+    f.s->insert_delivery({0, "all", 2, DeliveryState::pending, 0, 20, 50, {}, {}, {}});
+  });
+  std::vector<store::DeliveryRecord> due;
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               due = f.s->due_deliveries(200, 10);
+               return {};
+             })
+              .ok());
+  REQUIRE(due.size() == 3); // seq 1 and 2 of chat (100, 200) and all's (50), oldest id first
+  CHECK(due[0].hook == "chat");
+  CHECK(due[0].event_seq == 1);
+  CHECK(due[0].next_attempt_at == 100);
+  CHECK(due[2].hook == "all");
+  f.write([&] {
+    auto d = due[0];
+    d.state = DeliveryState::failed;
+    d.attempts = 4;
+    d.last_attempt_at = 150;
+    d.last_error = "HTTP 500";
+    d.done_at = 160;
+    f.s->update_delivery(d);
+    auto e = due[2];
+    e.state = DeliveryState::delivered;
+    e.attempts = 1;
+    f.s->update_delivery(e);
+    f.s->insert_hook_attempt({0, "chat", d.id, "h1", "rolled_back", "default", 150, 12, false, "HTTP 500"});
+    f.s->insert_hook_attempt({0, "all", std::nullopt, "h9", "test", "default", 151, 3, true, "exit 0"});
+  });
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               CHECK(f.s->due_deliveries(1000, 10).size() == 2); // chat's seq 2 and 3
+               CHECK(f.s->due_deliveries(1000, 1).size() == 1);
+               const auto mine = f.s->undelivered(std::string("default"), 10);
+               REQUIRE(mine.size() == 2); // newest first; not other's, not the delivered one
+               CHECK(mine[0].event_seq == 2);
+               CHECK(mine[1].state == DeliveryState::failed);
+               CHECK(mine[1].attempts == 4);
+               CHECK(mine[1].last_error == std::optional<std::string>("HTTP 500"));
+               CHECK(mine[1].done_at == std::optional<TimeMs>(160));
+               CHECK(f.s->undelivered(std::nullopt, 10).size() == 3);
+               const auto counts = f.s->delivery_counts(std::nullopt);
+               REQUIRE(counts.size() == 3);
+               CHECK((counts[0].hook == "all" && counts[0].state == DeliveryState::delivered && counts[0].count == 1));
+               CHECK((counts[1].hook == "chat" && counts[1].state == DeliveryState::failed && counts[1].count == 1));
+               CHECK((counts[2].hook == "chat" && counts[2].state == DeliveryState::pending && counts[2].count == 2));
+               CHECK(f.s->delivery_counts(std::string("other")).size() == 1);
+               const auto log = f.s->hook_attempts(std::nullopt, 10);
+               REQUIRE(log.size() == 2);
+               CHECK(log[0].hook == "all"); // newest first
+               CHECK_FALSE(log[0].delivery.has_value());
+               CHECK(log[1].ok == false);
+               CHECK(log[1].duration_ms == 12);
+               CHECK(f.s->hook_attempts(std::string("chat"), 10).size() == 1);
+               CHECK(f.s->get_event(2)->hash == "h2");
+               CHECK_FALSE(f.s->get_event(9).has_value());
+               return {};
+             })
+              .ok());
+  f.write([&] {
+    CHECK(f.s->remove_hook("chat"));
+    CHECK_FALSE(f.s->remove_hook("chat"));
+  });
+  REQUIRE(f.s->read([&]() -> Result<void> {
+               CHECK(f.s->hooks().size() == 1);
+               CHECK(f.s->undelivered(std::nullopt, 10).empty());       // its deliveries went with it
+               CHECK(f.s->hook_attempts(std::nullopt, 10).size() == 2); // the log stays
+               return {};
+             })
+              .ok());
 }

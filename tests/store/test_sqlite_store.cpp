@@ -76,6 +76,9 @@ constexpr const char* k_ledger_to_schema_2 = R"(
     ALTER TABLE rollouts DROP COLUMN first_outcome;
     ALTER TABLE rollouts DROP COLUMN step_first_outcome;
     ALTER TABLE rollouts DROP COLUMN shadow_steps;
+    DROP TABLE hook_attempts;
+    DROP TABLE deliveries;
+    DROP TABLE hooks;
 )";
 
 } // namespace
@@ -89,9 +92,11 @@ TEST_CASE("store: init applies every migration and sets user_version application
   CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(migrations.back().number));
   CHECK(sqlite_value(db, "PRAGMA application_id") == std::to_string(0x4B4E5231)); // "KNR1"
   CHECK(sqlite_value(db, "PRAGMA journal_mode") == "wal");
-  CHECK(sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
-                         "ORDER BY name)") ==
-        "assignments,blobs,components,events,outcomes,rollouts,signatures,track_versions,tracks,versions");
+  CHECK(
+      sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "ORDER BY name)") ==
+      "assignments,blobs,components,deliveries,events,hook_attempts,hooks,outcomes,rollouts,signatures,track_versions,"
+      "tracks,versions");
   CHECK(sqlite_value(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == "2");
 }
 
