@@ -408,6 +408,7 @@ void setup_canary(CLI::App& app, Registry& reg) {
   add_transition("approve", "Grant the approval the current step requires (policy require_approval)", Verb::approve);
 
   setup_evaluate(*canary, reg);
+  setup_undo(*canary, reg);
 
   auto bern = std::make_shared<BernsteinOptions>();
   canary->add_option("--prompt-version", bern->prompt_version, "Bernstein's form of `canary start --version`");
@@ -422,7 +423,7 @@ void setup_canary(CLI::App& app, Registry& reg) {
       const BernsteinOptions& b = *bern;
       int forms = !b.prompt_version.empty() + b.promote + b.rollback;
       if (forms == 0)
-        return usage_error("give a subcommand (start, status, promote, rollback, pause, resume, approve, evaluate); "
+        return usage_error("give a subcommand (start, status, promote, rollback, pause, resume, approve, evaluate, undo); "
                            "see `kanari canary --help`");
       if (forms > 1)
         return usage_error("give one of --prompt-version, --promote, --rollback");

@@ -42,6 +42,7 @@ void setup_hook(CLI::App& app, Registry& reg);
 void setup_version_signing(CLI::App& version, Registry& reg);
 
 void setup_evaluate(CLI::App& canary, Registry& reg);
+void setup_undo(CLI::App& canary, Registry& reg);
 
 // Shared by verbs: a REF resolved on the context's track.
 Result<std::string> resolve(Context& ctx, const std::string& ref);

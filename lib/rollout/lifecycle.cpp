@@ -260,6 +260,37 @@ Result<store::RolloutRecord> rollback(Context& ctx, const TransitionInput& in) {
   return r;
 }
 
+Result<store::RolloutRecord> undo_promotion(Context& ctx, const TransitionInput& in) {
+  KANARI_TRY(validate_track_name(in.track));
+  store::RolloutRecord r;
+  auto result = ctx.store.write([&]() -> Result<void> {
+    if (auto open = ctx.store.open_rollout(in.track))
+      return conflict_error("cannot undo: rollout " + std::to_string(open->id) +
+                            " is open; `kanari canary rollback` takes a canary out");
+    auto latest = ctx.store.latest_rollout(in.track);
+    if (!latest)
+      return not_found_error("cannot undo: track '" + in.track + "' has never had a rollout");
+    r = std::move(*latest);
+    if (in.expect.rollout && *in.expect.rollout != r.id)
+      return conflict_error("cannot undo: the track's latest rollout is " + std::to_string(r.id) + ", not " +
+                            std::to_string(*in.expect.rollout));
+    if (r.state != store::RolloutState::promoted)
+      return conflict_error("cannot undo: the track's latest rollout (" + std::to_string(r.id) + ") was " +
+                            std::string(store::to_string(r.state)) + ", not promoted; nothing to take back");
+    if (ctx.store.stable_of(in.track) != r.canary)
+      return conflict_error("cannot undo: the stable has changed since rollout " + std::to_string(r.id) +
+                            " was promoted; start a rollout of the version you want instead");
+    ctx.store.set_stable(in.track, r.stable);
+    append_event(ctx,
+                 {"stable_set", in.track, std::nullopt, r.stable,
+                  in.reason.empty() ? "undo of rollout " + std::to_string(r.id) + "'s promotion" : in.reason,
+                  merge(json{{"undo_of", r.id}, {"version", r.stable}, {"previous_stable", r.canary}}, in.evidence)});
+    return {};
+  });
+  KANARI_TRY(result);
+  return r;
+}
+
 namespace {
 
 Result<store::RolloutRecord> simple_transition(Context& ctx, const TransitionInput& in, const char* verb,

@@ -59,6 +59,11 @@ struct TransitionInput {
 // at the last step or with `full`.
 Result<store::RolloutRecord> promote(Context& ctx, const TransitionInput& in, bool full);
 Result<store::RolloutRecord> rollback(Context& ctx, const TransitionInput& in);
+// `canary undo`: takes back the promotion of the track's latest rollout,
+// making its stable the stable again (a stable_set event). Exit 5 when a
+// rollout is open, the latest one was not promoted, or the stable has
+// changed since; exit 4 when the track has never had a rollout.
+Result<store::RolloutRecord> undo_promotion(Context& ctx, const TransitionInput& in);
 Result<store::RolloutRecord> pause(Context& ctx, const TransitionInput& in);
 Result<store::RolloutRecord> resume(Context& ctx, const TransitionInput& in);
 Result<store::RolloutRecord> approve(Context& ctx, const TransitionInput& in);
