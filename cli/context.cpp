@@ -6,8 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <chrono>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 
 namespace kanari::cli {
 
@@ -20,6 +22,13 @@ std::string Context::state_dir() const {
 }
 
 const Clock& Context::clock() const { return io.clock ? *io.clock : m_system_clock; }
+
+void Context::sleep_ms(TimeMs ms) const {
+  if (io.sleep)
+    io.sleep(ms);
+  else
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 Result<rollout::Context*> Context::lib() {
   if (!m_lib) {

@@ -37,6 +37,8 @@ public:
   Result<rollout::Context*> lib();
   const Clock& clock() const;
   std::string state_dir() const;
+  // Waits `ms` (Io::sleep when set).
+  void sleep_ms(TimeMs ms) const;
 
   // Prints exactly one JSON document (docs/cli.md: --json).
   void print_json(const nlohmann::json& j) const;
