@@ -158,12 +158,17 @@ void setup_wait(CLI::App& canary, Registry& reg) {
   auto* w = canary.add_subcommand("wait", "Block until the rollout ends: exit 0 promoted, 1 rolled back, 6 timed out "
                                           "(--json: the final status)");
   w->add_option("--rollout", o->rollout,
-                "the rollout id to wait for (default: the track's open rollout, else its latest)");
-  w->add_option("--timeout", o->timeout, "give up (exit 6) after SECONDS")->capture_default_str();
-  w->add_option("--interval", o->interval, "SECONDS between polls of the store (and evaluations with --apply)")
+                "the rollout id to wait for (default: the track's open rollout, else its latest)")
+      ->type_name("ID");
+  w->add_option("--timeout", o->timeout, "give up (exit 6) after SECONDS, at most 30 days")
+      ->type_name("SECONDS")
+      ->capture_default_str();
+  w->add_option("--interval", o->interval,
+                "SECONDS between polls of the store (and evaluations with --apply); decimals allowed (0.5)")
+      ->type_name("SECONDS")
       ->capture_default_str();
   w->add_flag("--apply", o->apply,
-              "run `canary evaluate --apply` on the track every interval, for pipelines without cron");
+              "run `canary evaluate --apply` on the track before every poll, for pipelines without cron");
   reg.on(w, o, run_wait);
 }
 
