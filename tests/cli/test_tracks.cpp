@@ -2,6 +2,7 @@
 // stderr, `canary wait`, `track list`, the --all forms of status, pause,
 // resume, rollback and history, the transition metrics, and the default
 // actor.
+#include "store/sqlite_shell.hpp"
 #include "support.hpp"
 
 #include <doctest/doctest.h>
@@ -442,6 +443,43 @@ TEST_CASE("canary rollback --all: human lines, and --quiet's one line per track"
     CHECK(f.cli({"canary", "rollback", "--all", "--from-step", "0"}).code == 2);
     CHECK(f.cli.json({"track", "list"})[0]["state"] == "active");
   }
+}
+
+// A track whose transition fails (here the database refuses it) does not
+// stop the kill switch: the others are rolled back, the failure is named,
+// and the exit code is 3.
+TEST_CASE("canary rollback --all goes on past a track that fails" * doctest::test_suite("sqlite")) {
+  Fleet f;
+  f.start("alpha");
+  f.start("beta");
+  f.start("gamma");
+  sqlite_value(f.cli.state() + "/kanari.db", "CREATE TRIGGER refuse_beta BEFORE UPDATE ON rollouts WHEN "
+                                             "NEW.track = 'beta' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  SUBCASE("json") {
+    auto r = f.cli({"canary", "rollback", "--all", "--json"});
+    CHECK(r.code == 3);
+    auto j = r.json();
+    REQUIRE(j.size() == 3);
+    CHECK(j[0]["track"] == "alpha");
+    CHECK(j[0]["state"] == "idle");
+    CHECK(j[1]["track"] == "beta");
+    CHECK(j[1]["exit_code"] == 3);
+    CHECK(j[1]["error"].get<std::string>().find("refused") != std::string::npos);
+    CHECK(j[2]["track"] == "gamma");
+    CHECK(j[2]["state"] == "idle");
+    CHECK(r.err.rfind("kanari: error: track 'beta': ", 0) == 0);
+  }
+  SUBCASE("human") {
+    auto r = f.cli({"canary", "rollback", "--all"});
+    CHECK(r.code == 3);
+    auto l = lines(r.out);
+    REQUIRE(l.size() == 3);
+    CHECK(l[1] == "beta: ERROR (nothing changed)");
+  }
+  auto tracks = f.cli.json({"track", "list"});
+  CHECK(tracks[0]["state"] == "idle");
+  CHECK(tracks[1]["state"] == "active");
+  CHECK(tracks[3]["state"] == "idle");
 }
 
 TEST_CASE("canary pause --all and resume --all act on the rollouts in the other state only") {
