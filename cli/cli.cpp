@@ -9,12 +9,29 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <pwd.h>
+#include <unistd.h>
+#include <vector>
 
 namespace kanari::cli {
 
 std::optional<std::string> process_getenv(const std::string& name) {
   const char* v = std::getenv(name.c_str());
   return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+std::string default_actor(const GetEnv& getenv, unsigned long uid) {
+  if (auto user = getenv("USER"); user && !user->empty())
+    return *user;
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  while (::getpwuid_r(static_cast<uid_t>(uid), &pw, buf.data(), buf.size(), &found) == ERANGE &&
+         buf.size() < (1U << 20))
+    buf.resize(buf.size() * 2);
+  if (found && found->pw_name && *found->pw_name)
+    return found->pw_name;
+  return "uid:" + std::to_string(uid);
 }
 
 namespace {
@@ -72,8 +89,11 @@ int run(const std::vector<std::string>& args, const Io& io) {
   app.add_option("--state", ctx.g.state, "state directory (default: $KANARI_STATE or .kanari)");
   app.add_option("--track", ctx.g.track, "track name, [A-Za-z0-9._-]{1,64}")->capture_default_str();
   app.add_flag("--json", ctx.g.json, "print exactly one JSON document on stdout");
-  app.add_flag("-q,--quiet", ctx.g.quiet, "print nothing but errors (and --json output)");
-  app.add_option("--actor", ctx.g.actor, "who is acting, recorded in events (default: $USER)");
+  app.add_flag("-q,--quiet", ctx.g.quiet,
+               "print nothing but errors, --json output and one line on stderr per rollback applied or seen");
+  app.add_option("--actor", ctx.g.actor,
+                 "who is acting, recorded in events (default: $USER, else the login name of the user id, else "
+                 "uid:N)");
 
   setup_init(app, reg);
   setup_version(app, reg);
@@ -81,6 +101,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_route(app, reg);
   setup_record(app, reg);
   setup_history(app, reg);
+  setup_track(app, reg);
   setup_audit(app, reg);
   setup_simulate(app, reg);
   setup_doctor(app, reg);
@@ -112,7 +133,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   }
   try {
     if (ctx.g.actor.empty())
-      ctx.g.actor = io.getenv("USER").value_or("unknown");
+      ctx.g.actor = default_actor(io.getenv, ::getuid());
     Result<int> r = reg.action();
     // Notifications of what the command wrote, after its commit: they
     // never change its exit code or undo what it did (docs/hooks.md).

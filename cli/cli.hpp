@@ -23,6 +23,8 @@ struct Io {
   const Clock* clock = nullptr; // defaults to the system clock
   bool out_is_terminal = false;
   bool err_is_terminal = false;
+  // How a command waits (`canary wait` between polls); null: really sleep.
+  std::function<void(TimeMs)> sleep;
 };
 
 // args excludes the program name. Returns the process exit code (docs/cli.md).
@@ -30,5 +32,9 @@ int run(const std::vector<std::string>& args, const Io& io);
 
 // The process environment, for main().
 std::optional<std::string> process_getenv(const std::string& name);
+
+// Who acts when --actor is not given: $USER when set and non-empty, else
+// the login name of `uid` in the password database, else "uid:N".
+std::string default_actor(const GetEnv& getenv, unsigned long uid);
 
 } // namespace kanari::cli

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <chrono>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 
 namespace kanari::cli {
 
@@ -20,6 +22,13 @@ std::string Context::state_dir() const {
 }
 
 const Clock& Context::clock() const { return io.clock ? *io.clock : m_system_clock; }
+
+void Context::sleep_ms(TimeMs ms) const {
+  if (io.sleep)
+    io.sleep(ms);
+  else
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 Result<rollout::Context*> Context::lib() {
   if (!m_lib) {
@@ -38,9 +47,12 @@ notify::Settings Context::notify_settings(std::chrono::milliseconds attempt_time
 }
 
 void Context::deliver_notifications(std::chrono::milliseconds attempt_timeout) {
-  if (delivered || !m_lib || (m_store->commits() == 0 && !deliver_always))
+  // Once per batch of commits: `canary wait --apply` delivers after each
+  // evaluation that acted, and cli::run once more at the end.
+  if (delivered || !m_lib || (m_store->commits() == m_commits_delivered && !deliver_always))
     return;
-  delivered = true;
+  m_commits_delivered = m_store->commits();
+  deliver_always = false;
   // A delivery that cannot even be tried (a read-only store, a lock held
   // too long) stays pending for the next command.
   Result<std::vector<notify::Attempted>> run = std::vector<notify::Attempted>{};

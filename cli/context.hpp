@@ -38,13 +38,15 @@ public:
   Result<rollout::Context*> lib();
   const Clock& clock() const;
   std::string state_dir() const;
+  // Waits `ms` (Io::sleep when set).
+  void sleep_ms(TimeMs ms) const;
 
   // Hooks (docs/hooks.md): what deliveries are made with, and the
   // deliveries due now, attempted after a command that wrote (or asked
   // for them, as `canary evaluate` does); what fails is reported on stderr.
   notify::Settings notify_settings(std::chrono::milliseconds attempt_timeout) const;
   void deliver_notifications(std::chrono::milliseconds attempt_timeout);
-  bool delivered = false;      // this invocation attempted them already
+  bool delivered = false;      // this invocation delivers no more (hook deliver and test did it themselves)
   bool deliver_always = false; // attempt them even when nothing was written
 
   // Prints exactly one JSON document (docs/cli.md: --json).
@@ -61,6 +63,7 @@ public:
 private:
   std::unique_ptr<store::Store> m_store;
   std::unique_ptr<rollout::Context> m_lib;
+  std::int64_t m_commits_delivered = 0; // the store's commits when deliveries were last attempted
   SystemClock m_system_clock;
 };
 

@@ -390,14 +390,16 @@ std::string man_page(const std::vector<CommandDoc>& docs, const std::string& ver
   }
   s << ".SH EXIT STATUS\n"
        ".TP\n0\nsuccess; \\fBcanary evaluate\\fR verdicts other than ROLLBACK\n"
-       ".TP\n1\nnegative verdict: \\fBcanary evaluate\\fR says or applied ROLLBACK; \\fBaudit verify\\fR failed\n"
+       ".TP\n1\nnegative verdict: \\fBcanary evaluate\\fR says or applied ROLLBACK; \\fBcanary wait\\fR saw the "
+       "rollout rolled back; \\fBaudit verify\\fR failed\n"
        ".TP\n2\nusage or invalid input (bad flag, value out of range, malformed file); nothing was written\n"
        ".TP\n3\noperational error (I/O, database, missing store)\n"
        ".TP\n4\nnot found, or ambiguous reference\n"
-       ".TP\n5\nconflict: the transition is not allowed in the current state\n";
+       ".TP\n5\nconflict: the transition is not allowed in the current state\n"
+       ".TP\n6\n\\fBcanary wait\\fR gave up: the timeout passed before the rollout ended\n";
   s << ".SH ENVIRONMENT\n"
        ".TP\n.B KANARI_STATE\nthe state directory when \\fB\\-\\-state\\fR is not given\n"
-       ".TP\n.B USER\nthe default \\fB\\-\\-actor\\fR\n"
+       ".TP\n.B USER\nthe default \\fB\\-\\-actor\\fR (else the login name of the user id, else uid:N)\n"
        ".TP\n.B NO_COLOR\nwhen set to a non\\-empty value, no colour in any output\n"
        ".TP\n.B TERM\n\\fIdumb\\fR turns colour off\n";
   s << ".SH FILES\n.TP\n.I .kanari/kanari.db\nthe default store\n";

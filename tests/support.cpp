@@ -116,12 +116,20 @@ Cli::Cli(std::string state_dir) : m_state(std::move(state_dir)) {}
 CliResult Cli::operator()(std::vector<std::string> args, const std::string& stdin_text) {
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
-  args.insert(args.begin(), {"--state", m_state, "--actor", actor});
+  args.insert(args.begin(), {"--state", m_state});
+  if (!actor.empty())
+    args.insert(args.begin() + 2, {"--actor", actor});
   auto getenv = [this](const std::string& name) {
     auto it = env.find(name);
     return it == env.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
   };
-  cli::Io io{in, out, err, getenv, clock_override ? clock_override : &clock, out_tty, err_tty};
+  auto sleep = [this](TimeMs ms) {
+    sleeps.push_back(ms);
+    clock.advance_ms(ms);
+    if (on_sleep)
+      on_sleep(ms);
+  };
+  cli::Io io{in, out, err, getenv, clock_override ? clock_override : &clock, out_tty, err_tty, sleep};
   int code = cli::run(args, io);
   return {code, out.str(), err.str()};
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,7 +54,13 @@ public:
   bool err_tty = false;
   std::map<std::string, std::string> env;
   const Clock* clock_override = nullptr;
-  std::string actor = "tester"; // --actor of every command
+  std::string actor = "tester"; // --actor of every command; empty: none given
+  // A command's waits (`canary wait` between polls) do not sleep: each is
+  // recorded in `sleeps`, advances `clock` by its length, then calls
+  // `on_sleep` when set, which may change the store as another process
+  // would meanwhile.
+  std::vector<TimeMs> sleeps;
+  std::function<void(TimeMs)> on_sleep;
 
 private:
   TempDir m_dir;

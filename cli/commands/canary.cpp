@@ -1,13 +1,15 @@
 // kanari canary start | status | promote | rollback | pause | resume | approve
-// and Bernstein's forms `canary --prompt-version REF --percentage P`,
-// `canary --promote`, `canary --rollback`. (`canary evaluate` is in
-// evaluate.cpp.)
+// (status, rollback, pause and resume also --all) and Bernstein's forms
+// `canary --prompt-version REF --percentage P`, `canary --promote`,
+// `canary --rollback`. (`canary evaluate` is in evaluate.cpp, `canary wait`
+// in wait.cpp.)
 #include "commands.hpp"
 #include "policy_flags.hpp"
 
 #include "gate/stats.hpp"
 #include "rollout/evaluate.hpp"
 #include "rollout/lifecycle.hpp"
+#include "rollout/tracks.hpp"
 #include "util/time.hpp"
 
 #include <cstdio>
@@ -244,6 +246,33 @@ Result<int> show_status(Context& ctx) {
   return 0;
 }
 
+// `canary status --all`: every track, in name order.
+Result<int> show_all_statuses(Context& ctx) {
+  if (ctx.g.track_given)
+    return usage_error("give --all or --track, not both: --all shows every track");
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  auto tracks = rollout::list_tracks(**lib);
+  KANARI_TRY(tracks);
+  json all = json::array();
+  for (const auto& t : *tracks) {
+    auto st = rollout::track_status(**lib, t.track);
+    KANARI_TRY(st);
+    if (ctx.g.json) {
+      all.push_back(status_json(*st));
+    } else {
+      if (&t != &tracks->front())
+        ctx.human() << "\n";
+      print_status(ctx, *st);
+    }
+  }
+  if (ctx.g.json)
+    ctx.print_json(all);
+  else if (tracks->empty())
+    ctx.human() << "No tracks yet: `kanari version add` creates one.\n";
+  return 0;
+}
+
 // ---- start ----
 
 struct StartOptions {
@@ -304,11 +333,16 @@ struct TransitionOptions {
   std::string reason;
   bool full = false;
   std::optional<std::int64_t> from_step;
+  bool all = false;
 };
 
 enum class Verb { promote, rollback, pause, resume, approve };
 
+Result<int> run_transition_all(Verb verb, const TransitionOptions& o, Context& ctx);
+
 Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) {
+  if (o.all)
+    return run_transition_all(verb, o, ctx);
   auto lib = ctx.lib();
   KANARI_TRY(lib);
   // The transition expects the rollout and step this command saw when it
@@ -344,6 +378,8 @@ Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) 
     break;
   }
   KANARI_TRY(r);
+  if (verb == Verb::rollback)
+    report_rollback(ctx, r->track, rollback_reason(o.reason, ctx.g.actor));
   if (!ctx.g.json) {
     auto& h = ctx.human();
     h << done << " rollout " << r->id << " (" << r->canary.substr(0, 12) << ")";
@@ -356,6 +392,75 @@ Result<int> run_transition(Verb verb, const TransitionOptions& o, Context& ctx) 
     h << "\n\n";
   }
   return show_status(ctx);
+}
+
+// `canary rollback|pause|resume --all`: every open rollout (pause: every
+// active one; resume: every paused one), each track its own transition,
+// going on past a track that fails.
+Result<int> run_transition_all(Verb verb, const TransitionOptions& o, Context& ctx) {
+  if (ctx.g.track_given)
+    return usage_error("give --all or --track, not both: --all acts on every track");
+  if (o.from_step)
+    return usage_error("--from-step goes with one track's rollout, not with --all");
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  auto tracks = rollout::list_tracks(**lib);
+  KANARI_TRY(tracks);
+  json all = json::array();
+  int code = 0;
+  std::size_t acted = 0;
+  for (const auto& t : *tracks) {
+    if (!t.rollout || (verb == Verb::pause && t.rollout->state != rollout::RolloutState::active) ||
+        (verb == Verb::resume && t.rollout->state != rollout::RolloutState::paused))
+      continue;
+    ++acted;
+    // Expect the rollout as it was listed: one that ended or was replaced
+    // meanwhile is a conflict, not a transition of another rollout.
+    const rollout::TransitionInput in{t.track, o.reason, {t.rollout->id, std::nullopt}, json::object()};
+    Result<json> done = Error{ErrorCode::operational, ""};
+    std::string line;
+    try {
+      auto r = verb == Verb::rollback ? rollout::rollback(**lib, in)
+               : verb == Verb::pause  ? rollout::pause(**lib, in)
+                                      : rollout::resume(**lib, in);
+      if (r.ok()) {
+        const char* what = verb == Verb::rollback ? "rolled back" : verb == Verb::pause ? "paused" : "resumed";
+        line =
+            t.track + ": " + what + " rollout " + std::to_string(r->id) + " (canary " + r->canary.substr(0, 12) + ")\n";
+        if (verb == Verb::rollback)
+          report_rollback(ctx, t.track, rollback_reason(o.reason, ctx.g.actor));
+        auto st = rollout::track_status(**lib, t.track);
+        done = st.ok() ? Result<json>(status_json(*st)) : Result<json>(st.error());
+      } else {
+        done = r.error();
+      }
+    } catch (const std::exception& e) { // a store failure on this track must not stop the others
+      done = operational_error(e.what());
+    }
+    if (!done.ok()) {
+      const int c = static_cast<int>(done.error().code);
+      code = worst_exit_code(code, c);
+      ctx.err << "kanari: error: track '" << t.track << "': " << done.error().message << "\n";
+      if (ctx.g.json)
+        all.push_back({{"track", t.track}, {"error", done.error().message}, {"exit_code", c}});
+      else
+        ctx.human() << t.track << ": " << paint("ERROR", style::bold_red, ctx.colour()) << " (nothing changed)\n";
+      continue;
+    }
+    if (ctx.g.json)
+      all.push_back(std::move(*done));
+    else
+      ctx.human() << line;
+  }
+  if (ctx.g.json)
+    ctx.print_json(all);
+  else if (acted == 0)
+    ctx.human() << "No track has "
+                << (verb == Verb::pause    ? "an active"
+                    : verb == Verb::resume ? "a paused"
+                                           : "an open")
+                << " rollout.\n";
+  return code;
 }
 
 // ---- Bernstein's form ----
@@ -386,9 +491,10 @@ void setup_canary(CLI::App& app, Registry& reg) {
   add_policy_flags(s, start->policy);
   reg.on(s, start, run_start);
 
-  auto status = std::make_shared<int>(0);
+  auto status_all = std::make_shared<bool>(false);
   auto* st = canary->add_subcommand("status", "State, versions, step, per-arm counts and what the gate waits for");
-  reg.on(st, status, [](const int&, Context& ctx) { return show_status(ctx); });
+  st->add_flag("--all", *status_all, "every track of the store, in name order (a JSON array with --json)");
+  reg.on(st, status_all, [](const bool& all, Context& ctx) { return all ? show_all_statuses(ctx) : show_status(ctx); });
 
   auto add_transition = [&](const char* name, const char* help, Verb verb) {
     auto opts = std::make_shared<TransitionOptions>();
@@ -398,6 +504,12 @@ void setup_canary(CLI::App& app, Registry& reg) {
                   "act only if the rollout is still at this step (0-based), else exit 5");
     if (verb == Verb::promote)
       t->add_flag("--full", opts->full, "make the canary stable now, skipping the remaining steps");
+    if (verb == Verb::rollback || verb == Verb::pause || verb == Verb::resume)
+      t->add_flag("--all", opts->all,
+                  verb == Verb::rollback ? "every open rollout of every track (the kill switch), each its own "
+                                           "transition and event; exit code: the worst track's"
+                  : verb == Verb::pause  ? "every active rollout of every track, each its own transition and event"
+                                         : "every paused rollout of every track, each its own transition and event");
     reg.on(t, opts, [verb](const TransitionOptions& o, Context& ctx) { return run_transition(verb, o, ctx); });
   };
   add_transition("promote", "Advance one step; at the last step (or --full) the canary becomes stable", Verb::promote);
@@ -409,6 +521,7 @@ void setup_canary(CLI::App& app, Registry& reg) {
 
   setup_evaluate(*canary, reg);
   setup_undo(*canary, reg);
+  setup_wait(*canary, reg);
 
   auto bern = std::make_shared<BernsteinOptions>();
   canary->add_option("--prompt-version", bern->prompt_version, "Bernstein's form of `canary start --version`");
@@ -423,8 +536,9 @@ void setup_canary(CLI::App& app, Registry& reg) {
       const BernsteinOptions& b = *bern;
       int forms = !b.prompt_version.empty() + b.promote + b.rollback;
       if (forms == 0)
-        return usage_error("give a subcommand (start, status, promote, rollback, pause, resume, approve, evaluate, undo); "
-                           "see `kanari canary --help`");
+        return usage_error(
+            "give a subcommand (start, status, promote, rollback, pause, resume, approve, evaluate, wait, undo); "
+            "see `kanari canary --help`");
       if (forms > 1)
         return usage_error("give one of --prompt-version, --promote, --rollback");
       if (!b.prompt_version.empty()) {

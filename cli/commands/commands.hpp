@@ -38,11 +38,13 @@ void setup_generate(CLI::App& app, Registry& reg);
 void setup_doctor(CLI::App& app, Registry& reg);
 void setup_store(CLI::App& app, Registry& reg);
 void setup_hook(CLI::App& app, Registry& reg);
+void setup_track(CLI::App& app, Registry& reg);
 
 void setup_version_signing(CLI::App& version, Registry& reg);
 
 void setup_evaluate(CLI::App& canary, Registry& reg);
 void setup_undo(CLI::App& canary, Registry& reg);
+void setup_wait(CLI::App& canary, Registry& reg);
 
 // Shared by verbs: a REF resolved on the context's track.
 Result<std::string> resolve(Context& ctx, const std::string& ref);
@@ -52,5 +54,16 @@ void print_status(Context& ctx, const rollout::Status& st);
 // Colours for human output: an event action, a gate verdict.
 std::string action_style(std::string_view action);
 std::string verdict_style(gate::Verdict v);
+
+// A rollback's news under --quiet (docs/cli.md, "Global options"): one
+// line on stderr, `kanari: track 'T' rolled back: REASON`; nothing without
+// --quiet, whose output on stdout says it already.
+void report_rollback(Context& ctx, const std::string& track, const std::string& reason);
+// The reason a rollback is reported with: the event's reason, or "by ACTOR"
+// when it has none.
+std::string rollback_reason(const std::string& reason, const std::string& actor);
+// The exit code of a command over several tracks (the worst of theirs): a
+// failed track (3, whatever its own code) over a negative one (1) over 0.
+int worst_exit_code(int a, int b);
 
 } // namespace kanari::cli

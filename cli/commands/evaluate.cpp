@@ -41,6 +41,19 @@ void print_human(Context& ctx, const rollout::Evaluation& ev, std::ostream& h) {
 
 } // namespace
 
+void report_rollback(Context& ctx, const std::string& track, const std::string& reason) {
+  if (!ctx.g.quiet)
+    return;
+  std::string line;
+  for (char c : reason)
+    line += (c == '\n' || c == '\r') ? ' ' : c;
+  ctx.err << "kanari: track '" << track << "' rolled back: " << line << "\n";
+}
+
+std::string rollback_reason(const std::string& reason, const std::string& actor) {
+  return reason.empty() ? "by " + actor : reason;
+}
+
 std::string verdict_style(gate::Verdict v) {
   switch (v) {
   case gate::Verdict::promote: return style::green;
@@ -50,15 +63,12 @@ std::string verdict_style(gate::Verdict v) {
   }
 }
 
-namespace {
-
-// The exit code of several tracks (the worst of theirs): a failed track
-// (3, whatever its own code) over a rollback or a refused promotion (1) over
-// anything else (0).
-int worse(int a, int b) {
+int worst_exit_code(int a, int b) {
   auto rank = [](int code) { return code == 0 ? 0 : code == 1 ? 1 : 3; };
   return std::max(rank(a), rank(b));
 }
+
+namespace {
 
 // What `evaluate --all` prints for one track, made in full before any of it
 // is printed, so a track that fails half-way prints only its error.
@@ -108,6 +118,8 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   if (!o.all) {
     auto ev = rollout::evaluate_track(**lib, ctx.g.track, apply);
     KANARI_TRY(ev);
+    if (ev->applied && ev->action == "rolled_back")
+      report_rollback(ctx, ev->track, ev->reason);
     if (ctx.g.json)
       ctx.print_json(rollout::verdict_json(*ev));
     else
@@ -120,7 +132,9 @@ Result<int> run_evaluate(const EvaluateOptions& o, Context& ctx) {
   auto tracks =
       rollout::evaluate_all(**lib, apply, [&](const std::string& track, const Result<rollout::Evaluation>& ev) {
         auto out = track_output(ctx, track, ev);
-        code = worse(code, out.code);
+        code = worst_exit_code(code, out.code);
+        if (ev.ok() && ev->applied && ev->action == "rolled_back")
+          report_rollback(ctx, track, ev->reason);
         if (ctx.g.json)
           all.push_back(std::move(out.entry));
         else

@@ -110,6 +110,59 @@ void declare(Builder& b) {
   b.family("kanari_hook_deliveries", k_gauge,
            "Notifications by hook and state: pending (not taken yet, being retried), failed (given up after "
            "24 h), delivered; of the exported tracks' events.");
+  b.family("kanari_transitions_total", k_counter, "Events of the track with the action, ever.");
+  b.family("kanari_last_transition_timestamp_seconds", k_gauge,
+           "When the track's newest event with the action was written, in seconds since the Unix epoch.");
+  b.family("kanari_last_verdict", k_gauge,
+           "1 for the gate verdict recorded in the track's newest event that carries one (the newest evaluation "
+           "that acted), 0 for the others.");
+}
+
+// The actions every track exports, at 0 until they happen.
+constexpr const char* k_lifecycle_actions[] = {"started", "step_advanced", "promoted", "rolled_back",
+                                               "paused",  "resumed",       "approved", "stable_set"};
+constexpr const char* k_verdicts[] = {"PROMOTE",           "HOLD",     "ROLLBACK", "INSUFFICIENT_DATA",
+                                      "AWAITING_APPROVAL", "NO_CANARY"};
+
+// The verdict an event records (`canary evaluate --apply` writes it as
+// evidence.verdict), if any.
+std::optional<std::string> recorded_verdict(const store::EventRecord& e) {
+  if (e.evidence.find("\"verdict\"") == std::string::npos)
+    return std::nullopt;
+  const json evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+  if (!evidence.is_object())
+    return std::nullopt;
+  const auto it = evidence.find("verdict");
+  if (it == evidence.end() || !it->is_string())
+    return std::nullopt;
+  return it->get<std::string>();
+}
+
+void add_transitions(Builder& b, const std::string& track, const std::vector<store::EventRecord>& newest_first) {
+  struct Seen {
+    std::int64_t count = 0;
+    std::optional<TimeMs> last;
+  };
+  std::map<std::string, Seen> actions;
+  for (const char* a : k_lifecycle_actions)
+    actions[a];
+  std::optional<std::string> verdict;
+  for (const auto& e : newest_first) {
+    auto& seen = actions[e.action];
+    if (seen.count++ == 0)
+      seen.last = e.at;
+    if (!verdict)
+      verdict = recorded_verdict(e);
+  }
+  for (const auto& [action, seen] : actions) {
+    const Labels l = {{"track", track}, {"action", action}};
+    b.add("kanari_transitions_total", l, static_cast<double>(seen.count));
+    if (seen.last)
+      b.add("kanari_last_transition_timestamp_seconds", l, static_cast<double>(*seen.last) / 1000.0);
+  }
+  if (verdict)
+    for (const char* v : k_verdicts)
+      b.add("kanari_last_verdict", {{"track", track}, {"verdict", v}}, *verdict == v ? 1 : 0);
 }
 
 const char* arm_name(store::Arm a) { return a == store::Arm::canary ? "canary" : "stable"; }
@@ -183,6 +236,7 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
       b.add("kanari_rollout_percentage", {{"track", track}}, pct);
       if (stable)
         b.add("kanari_stable_info", {{"track", track}, {"version", *stable}}, 1);
+      add_transitions(b, track, ctx.store.events(track, std::nullopt));
       if (!open)
         continue;
       b.add("kanari_rollout_step", {{"track", track}}, static_cast<double>(open->step));

@@ -24,6 +24,17 @@
 //   kanari_rollout_percentage, kanari_rollout_step, kanari_rollout_steps,
 //   kanari_rollout_step_started_timestamp_seconds, kanari_rollout_info
 //   (rollout, stable, canary ids as labels), kanari_stable_info.
+// Per track, from its events:
+//   kanari_transitions_total{action}   events with that action, ever (the
+//                                      lifecycle's actions always, at 0
+//                                      until one happens)
+//   kanari_last_transition_timestamp_seconds{action}
+//                                      when the newest event with that
+//                                      action was written
+//   kanari_last_verdict{verdict}       1 for the verdict recorded in the
+//                                      newest event that carries one (an
+//                                      evaluation that acted), 0 for the
+//                                      others; absent without such an event
 //
 // Gathering reads the store in one snapshot; rendering is a pure function.
 #pragma once

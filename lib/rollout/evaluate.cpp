@@ -104,6 +104,7 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
         reason += (reason.empty() ? "" : "; ") + s;
       reason = "gate " + std::string(gate::to_string(ev.gate.verdict)) + ": " + reason;
       const json evidence = {{"gate", ev.gate.evidence}, {"verdict", gate::to_string(ev.gate.verdict)}};
+      ev.reason = reason;
       if (ev.gate.verdict == gate::Verdict::rollback) {
         apply_rollback(ctx, r, reason, evidence);
         ev.applied = true;

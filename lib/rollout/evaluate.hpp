@@ -31,6 +31,7 @@ struct Evaluation {
   gate::GateResult gate;
   bool applied = false;
   std::string action = "none";                 // advanced | promoted | rolled_back | none
+  std::string reason;                          // the event's reason, when applied
   std::optional<store::RolloutRecord> rollout; // as it is after the evaluation
   Samples samples;
 };

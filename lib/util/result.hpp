@@ -22,6 +22,7 @@ enum class ErrorCode : int {
   operational = 3, // I/O, database, missing store, crypto
   not_found = 4,   // unknown or ambiguous reference
   conflict = 5,    // transition not allowed in the current state
+  timed_out = 6,   // `canary wait` gave up: the timeout passed first
 };
 
 struct Error {

@@ -395,3 +395,29 @@ TEST_CASE("a process killed between its commit and the delivery: the next comman
   CHECK(reqs[1].header("kanari-event") == w.newest_event()["hash"].get<std::string>());
   CHECK(w.status()["deliveries"]["pending"] == 0);
 }
+
+TEST_CASE("canary wait --apply announces each transition it makes before it waits again") {
+  Hooked w;
+  w.add_hook("chat", {"--on", "step_advanced,promoted"});
+  w.cli.ok({"canary", "start", "--version", w.b, "--steps", "5,100", "--min-samples", "3"});
+  int task = 0;
+  auto outcomes = [&](const std::string& ref) {
+    std::string text;
+    for (int i = 0; i < 3; ++i)
+      text += json{{"task", "t" + std::to_string(task++)}, {"pass", true}, {"version", ref}}.dump() + "\n";
+    w.cli.ok({"record", "--jsonl", "-"}, text);
+  };
+  outcomes("canary");
+  outcomes("stable");
+  std::vector<size_t> seen_at_sleep;
+  w.cli.on_sleep = [&](kanari::TimeMs) {
+    seen_at_sleep.push_back(w.server.requests().size());
+    outcomes("canary");
+  };
+  CHECK(w.cli({"canary", "wait", "--apply", "--interval", "10"}).code == 0);
+  CHECK(seen_at_sleep == std::vector<size_t>{1}); // step_advanced, sent before the first sleep
+  const auto reqs = w.server.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].header("kanari-action") == "step_advanced");
+  CHECK(reqs[1].header("kanari-action") == "promoted");
+}

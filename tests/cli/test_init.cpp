@@ -35,7 +35,8 @@ test::CliResult run_with_env(std::vector<std::string> args, std::map<std::string
              },
              &clock,
              false,
-             false};
+             false,
+             {}};
   int code = cli::run(args, io);
   return {code, out.str(), err.str()};
 }
