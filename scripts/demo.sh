@@ -52,6 +52,10 @@ for s in 1 2 3; do
   step canary evaluate --apply
 done
 
+# Never silent: a hook announces every promotion and rollback (here a
+# command appending to a file; a chat webhook is `--url URL --format slack`).
+step hook add announce --on promoted,rolled_back --command "cat >> '$work/notifications.jsonl'; echo >> '$work/notifications.jsonl'"
+
 # A second rollout that regresses: the gate rolls it back (exit 1).
 printf 'You are a backend engineer. Be brief.\n' > roles/backend.md
 v3=$(kanari version add roles/backend.md --model m-3 --label v3 --json | sed -n 's/^  "id": "\([0-9a-f]*\)".*/\1/p')
@@ -65,6 +69,9 @@ set -e
 echo "(evaluate exited $rc: 1 means a rollback was due and applied)"
 [ "$rc" -eq 1 ]
 step canary status
+printf '\nThe hook was sent the rollback (notifications.jsonl):\n'
+grep -c '"action":"rolled_back"' "$work/notifications.jsonl"
+step hook log
 step history --limit 20
 step audit verify
 printf '\nDemo finished: v2 was promoted step by step to stable; v3 was rolled back.\n'
