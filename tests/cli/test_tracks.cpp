@@ -311,14 +311,16 @@ TEST_CASE("canary wait: bad flags exit 2, a missing rollout 4, before any waitin
                    "start`\n");
   }
   f.start("default");
-  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{{"--timeout", "0"},
-                                                                                    {"--timeout", "-5"},
-                                                                                    {"--timeout", "abc"},
-                                                                                    {"--timeout", "2592001"},
-                                                                                    {"--interval", "0"},
-                                                                                    {"--interval", "0.0001"},
-                                                                                    {"--rollout", "0"},
-                                                                                    {"--rollout", "x"}}) {
+  for (const auto& bad : std::vector<std::pair<std::string, std::string>>{{"--timeout", "0"},
+                                                                          {"--timeout", "-5"},
+                                                                          {"--timeout", "abc"},
+                                                                          {"--timeout", "2592001"},
+                                                                          {"--interval", "0"},
+                                                                          {"--interval", "0.0001"},
+                                                                          {"--rollout", "0"},
+                                                                          {"--rollout", "x"}}) {
+    const std::string& flag = bad.first; // clang lets no structured binding into CAPTURE's lambda
+    const std::string& value = bad.second;
     CAPTURE(flag);
     CAPTURE(value);
     auto r = f.cli({"canary", "wait", flag, value});

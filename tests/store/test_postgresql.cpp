@@ -4,6 +4,7 @@
 // only (the "postgresql" suite; tests/CMakeLists.txt), on the throwaway
 // server scripts/test.sh starts; every other suite runs there too.
 #include "store/sqlite_shell.hpp"
+#include "store/migrations.hpp"
 #include "support.hpp"
 
 #include <doctest/doctest.h>
@@ -52,9 +53,12 @@ TEST_SUITE("postgresql") {
     auto r = cli.ok({"init"});
     CHECK(r.out == "Initialised an empty kanari store in " + cli.state() + "\n");
     CHECK(cli.json({"init"})["created"] == false);
-    CHECK(sqlite_value(cli.state(), "SELECT max(version) FROM kanari_schema") == "6");
-    CHECK(sqlite_value(cli.state(), "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
-                                    " current_schema() AND table_name IN ('outcomes', 'events', 'rollouts')") == "3");
+    CHECK(sqlite_value(cli.state(), "SELECT max(version) FROM kanari_schema") ==
+          std::to_string(kanari::store::postgresql_migrations().back().number));
+    CHECK(sqlite_value(
+              cli.state(),
+              "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+              " current_schema() AND table_name IN ('outcomes', 'events', 'rollouts', 'hooks', 'deliveries')") == "5");
     const auto info = cli.json({"store", "info"});
     CHECK(info["backend"] == "postgresql");
     CHECK(info["location"] == cli.state());
