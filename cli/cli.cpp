@@ -131,13 +131,20 @@ int run(const std::vector<std::string>& args, const Io& io) {
     print_error(io, "no command given; run `kanari --help`");
     return 2;
   }
+  // Notifications of what the command wrote, after its commit, even when it
+  // failed later on (`rollback --all` past a track the store refused): they
+  // never change its exit code or undo what it did (docs/hooks.md).
+  auto deliver = [&] {
+    try {
+      ctx.deliver_notifications(notify::k_after_commit_timeout);
+    } catch (...) { // deliver_notifications reports its own failures
+    }
+  };
   try {
     if (ctx.g.actor.empty())
       ctx.g.actor = default_actor(io.getenv, ::getuid());
     Result<int> r = reg.action();
-    // Notifications of what the command wrote, after its commit: they
-    // never change its exit code or undo what it did (docs/hooks.md).
-    ctx.deliver_notifications(notify::k_after_commit_timeout);
+    deliver();
     if (!r.ok()) {
       print_error(io, r.error().message);
       return static_cast<int>(r.error().code);
@@ -145,15 +152,18 @@ int run(const std::vector<std::string>& args, const Io& io) {
     return *r;
   } catch (const store::StoreLocked& e) { // a busy store, not a damaged one
     print_error(io, e.what());
+    deliver();
     return 3;
   } catch (const store::StoreFailure& e) {
     print_error(io, std::string(e.what()) + "; check the store's disk and permissions, and run `kanari doctor`");
+    deliver();
     return 3;
   } catch (const std::bad_alloc&) {
     print_error(io, "out of memory");
     return 3;
   } catch (const std::exception& e) {
     print_error(io, std::string("internal error: ") + e.what() + "; please report it");
+    deliver();
     return 3;
   }
 }

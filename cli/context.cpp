@@ -42,8 +42,11 @@ Result<rollout::Context*> Context::lib() {
 }
 
 notify::Settings Context::notify_settings(std::chrono::milliseconds attempt_timeout) const {
+  // Right after a commit a command waits at most 5 s for each hook (all of
+  // its deliveries); `hook deliver` and `hook test` give each attempt 10 s.
+  const bool after_commit = attempt_timeout <= notify::k_after_commit_timeout;
   return {[this](const std::string& name) { return io.getenv(name); }, store::display_location(state_dir()),
-          KANARI_VERSION, attempt_timeout};
+          KANARI_VERSION, attempt_timeout, after_commit ? attempt_timeout : notify::k_deliver_budget};
 }
 
 void Context::deliver_notifications(std::chrono::milliseconds attempt_timeout) {

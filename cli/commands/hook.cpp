@@ -255,7 +255,8 @@ void setup_hook(CLI::App& app, Registry& reg) {
                   "POST each event as JSON to this http:// or https:// URL (2xx is success; 10 s timeout)");
   add->add_option("--command", add_opts->command,
                   "run this with /bin/sh -c, the event JSON on stdin and KANARI_EVENT, KANARI_ACTION, "
-                  "KANARI_TRACK in its environment (exit 0 is success; killed after 10 s)");
+                  "KANARI_TRACK in its environment (exit 0 is success; killed after 10 s, or when its hook's 5 s "
+                  "after a commit are up)");
   add->add_option("--on", add_opts->on,
                   "event actions to send, comma-separated (started, step_advanced, promoted, rolled_back, paused, "
                   "resumed, approved, stable_set, version_signed, hook_added, hook_removed)");
@@ -283,8 +284,8 @@ void setup_hook(CLI::App& app, Registry& reg) {
   reg.on(test, test_opts, run_test);
 
   auto* deliver = hook->add_subcommand(
-      "deliver", "Attempt every delivery that is due now (each hook in parallel, 10 s per attempt); exit 3 "
-                 "when one fails");
+      "deliver", "Attempt every delivery that is due now (each hook in parallel, 10 s per attempt, 60 s per "
+                 "hook); exit 3 when one fails");
   reg.on(deliver, std::make_shared<int>(0), [](const int&, Context& ctx) { return run_deliver(ctx); });
 
   auto log_opts = std::make_shared<LogOptions>();

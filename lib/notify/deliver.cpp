@@ -4,6 +4,7 @@
 #include "rollout/hooks.hpp"
 
 #include <csignal>
+#include <system_error>
 #include <map>
 #include <pthread.h>
 #include <thread>
@@ -16,8 +17,8 @@ struct Job {
   store::DeliveryRecord delivery; // as claimed
   store::EventRecord event;
   std::int64_t attempts_before = 0;
-  TimeMs next_before = 0;
-  std::optional<AttemptResult> result; // unset: not attempted (an earlier one of its hook failed)
+  std::optional<AttemptResult> result; // unset: not attempted
+  store::DeliveryRecord before;        // as it was before the claim
 };
 
 struct HookJobs {
@@ -25,29 +26,52 @@ struct HookJobs {
   std::vector<Job> jobs;
 };
 
-// Attempts a hook's deliveries in order, stopping at the first failure: a
-// receiver that is down is asked again at the next retry, not once per
-// event now.
+using Steady = std::chrono::steady_clock;
+
+// Attempts a hook's deliveries in order within the hook's budget. When the
+// receiver is down the rest wait for the retry (it is asked once, not once
+// per event); when it refuses one event, the next ones are still sent.
 void run_hook(HookJobs& h, const Settings& s) {
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  const auto deadline = Steady::now() + s.hook_budget;
   for (auto& job : h.jobs) {
-    job.result = attempt(h.hook, job.event, s);
-    if (!job.result->ok)
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+    if (left < std::chrono::milliseconds(500))
+      break; // the budget is spent: the rest are due again at once
+    // The first attempt gets its whole time (the budget's start was a
+    // moment ago), the later ones what is left of the budget.
+    const auto timeout = left + std::chrono::milliseconds(100) >= s.attempt_timeout ? s.attempt_timeout : left;
+    job.result = attempt(h.hook, job.event, s, timeout);
+    if (!job.result->ok && job.result->receiver_down)
       break;
   }
 }
 
-// Each hook in a thread of its own: one that hangs never delays another.
+// Each hook on a thread of its own, so one that hangs never delays another.
+// The threads block SIGPIPE: a receiver that hangs up costs an error, not
+// the process. Should no thread start, the hook runs here.
 void run_all(std::vector<HookJobs>& work, const Settings& s) {
+  init_transports();
+  sigset_t pipe, old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old); // inherited by the threads
   std::vector<std::thread> threads;
   threads.reserve(work.size());
-  for (auto& h : work)
-    threads.emplace_back([&h, &s] { run_hook(h, s); });
+  for (auto& h : work) {
+    try {
+      threads.emplace_back([&h, &s] { run_hook(h, s); });
+    } catch (const std::system_error&) {
+      run_hook(h, s);
+    }
+  }
   for (auto& t : threads)
     t.join();
+  // A SIGPIPE raised meanwhile on this thread is pending: take it before
+  // the mask goes back.
+  timespec zero{0, 0};
+  while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 } // namespace
@@ -62,9 +86,9 @@ Result<std::vector<Attempted>> deliver_due(rollout::Context& ctx, const Settings
   if (!any)
     return std::vector<Attempted>{};
 
-  // Claim: each delivery is presumed dead, and may be taken by another
-  // process, once its attempt and those before it in its hook's queue have
-  // had their time.
+  // Claim: until this run's budget and a margin have passed, no other
+  // process takes these deliveries; one that is killed meanwhile leaves
+  // them to whoever comes after.
   std::vector<HookJobs> work;
   KANARI_TRY(ctx.store.write([&]() -> Result<void> {
     work.clear();
@@ -78,35 +102,35 @@ Result<std::vector<Attempted>> deliver_due(rollout::Context& ctx, const Settings
       auto event = ctx.store.get_event(d.event_seq);
       if (hook == hooks.end() || !event)
         continue; // the foreign keys keep both; a damaged store is doctor's
+      Job job{d, std::move(*event), d.attempts, std::nullopt, d};
+      job.delivery.attempts += 1;
+      job.delivery.last_attempt_at = now;
+      job.delivery.next_attempt_at = now + static_cast<TimeMs>(s.hook_budget.count()) + k_claim_margin_ms;
+      if (!ctx.store.update_delivery(job.delivery, job.attempts_before))
+        continue;
       auto [it, fresh] = index.emplace(d.hook, work.size());
       if (fresh)
         work.push_back({hook->second, {}});
-      auto& jobs = work[it->second].jobs;
-      Job job{d, std::move(*event), d.attempts, d.next_attempt_at, std::nullopt};
-      job.delivery.attempts += 1;
-      job.delivery.last_attempt_at = now;
-      job.delivery.next_attempt_at =
-          now + static_cast<TimeMs>(jobs.size() + 1) * static_cast<TimeMs>(s.attempt_timeout.count()) + 2'000;
-      ctx.store.update_delivery(job.delivery);
-      jobs.push_back(std::move(job));
+      work[it->second].jobs.push_back(std::move(job));
     }
     return {};
   }));
 
   run_all(work, s);
 
+  // Record, each row only if it is still this run's claim.
   std::vector<Attempted> out;
   KANARI_TRY(ctx.store.write([&]() -> Result<void> {
     out.clear();
     const TimeMs now = ctx.clock.now_ms();
     for (const auto& h : work) {
-      std::optional<TimeMs> retry_at; // of the hook's failed attempt
+      std::optional<TimeMs> retry_at; // when the receiver was found down
       for (const auto& job : h.jobs) {
         store::DeliveryRecord d = job.delivery;
-        if (!job.result) { // not attempted: back in the queue behind the failed one
-          d.attempts = job.attempts_before;
+        if (!job.result) { // not attempted: due again with the receiver, or at once
+          d = job.before;
           d.next_attempt_at = retry_at.value_or(now);
-          ctx.store.update_delivery(d);
+          ctx.store.update_delivery(d, job.delivery.attempts);
           continue;
         }
         const AttemptResult& r = *job.result;
@@ -121,13 +145,15 @@ Result<std::vector<Attempted>> deliver_due(rollout::Context& ctx, const Settings
             d.done_at = now;
           } else {
             d.next_attempt_at = now + retry_delay_ms(d.attempts);
-            retry_at = d.next_attempt_at;
+            if (r.receiver_down)
+              retry_at = d.next_attempt_at;
           }
         }
-        ctx.store.update_delivery(d);
+        const bool still_ours = ctx.store.update_delivery(d, job.delivery.attempts);
         ctx.store.insert_hook_attempt({0, h.hook.name, d.id, job.event.hash, job.event.action, job.event.track,
                                        d.last_attempt_at.value_or(now), r.duration_ms, r.ok, r.detail});
-        out.push_back({d, job.event, r});
+        if (still_ours)
+          out.push_back({d, job.event, r});
       }
     }
     return {};
@@ -156,7 +182,7 @@ Result<Attempted> test_hook(rollout::Context& ctx, const std::string& name, cons
   e.evidence = "{}";
   e.prev_hash = rollout::k_genesis_hash;
   e.hash = rollout::event_hash(e.prev_hash, e);
-  std::vector<HookJobs> work{{*hook, {Job{{}, e, 0, 0, std::nullopt}}}};
+  std::vector<HookJobs> work{{*hook, {Job{{}, e, 0, std::nullopt, {}}}}};
   run_all(work, s);
   const AttemptResult r = *work[0].jobs[0].result;
   KANARI_TRY(ctx.store.write([&]() -> Result<void> {

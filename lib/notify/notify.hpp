@@ -20,13 +20,19 @@ struct Settings {
   std::function<std::optional<std::string>(const std::string&)> getenv;
   std::string store;          // the store's location as shown (no password)
   std::string kanari_version; // what the body's "kanari_version" says
-  // The bound of one attempt: k_attempt_timeout for `hook deliver` and
-  // `hook test`, k_after_commit_timeout right after a command's commit.
+  // The bound of one attempt, and of all of one hook's attempts in a run:
+  // 10 s and 60 s for `hook deliver` and `hook test`; 5 s and 5 s right
+  // after a command's commit, which waits for its hooks at most that long.
   std::chrono::milliseconds attempt_timeout{10'000};
+  std::chrono::milliseconds hook_budget{60'000};
 };
 
 inline constexpr std::chrono::milliseconds k_attempt_timeout{10'000};
+inline constexpr std::chrono::milliseconds k_deliver_budget{60'000};
 inline constexpr std::chrono::milliseconds k_after_commit_timeout{5'000};
+// A claim outlives its run's budget by this much before another process
+// may presume it dead (hosts' clocks differ a little).
+inline constexpr TimeMs k_claim_margin_ms = 30'000;
 inline constexpr TimeMs k_give_up_ms = 24LL * 3600 * 1000; // after the event, a delivery is failed
 inline constexpr std::int64_t k_claim_limit = 200;         // deliveries claimed by one run
 
@@ -45,9 +51,17 @@ struct AttemptResult {
   bool ok = false;
   std::string detail; // "HTTP 200", "HTTP 500: ...", "timed out after 5 s", "exit 3: ..."
   std::int64_t duration_ms = 0;
+  // The receiver is down (no answer, 5xx, 408, 429, a missing secret), so
+  // the hook's later deliveries wait for the retry too. A refusal of this
+  // one event (another 4xx, a command's non-zero exit) holds up no other.
+  bool receiver_down = false;
 };
-// One attempt, bounded by s.attempt_timeout; never throws.
-AttemptResult attempt(const store::HookRecord& h, const store::EventRecord& e, const Settings& s);
+// libcurl's global set-up, once, on the calling thread (before any
+// delivering thread starts; deliver_due and test_hook call it).
+void init_transports();
+// One attempt, bounded by `timeout`; never throws.
+AttemptResult attempt(const store::HookRecord& h, const store::EventRecord& e, const Settings& s,
+                      std::chrono::milliseconds timeout);
 
 struct Attempted {
   store::DeliveryRecord delivery; // as stored after the attempt

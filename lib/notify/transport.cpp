@@ -1,5 +1,5 @@
 // One attempt of one delivery: a POST with libcurl, or a command run with
-// /bin/sh -c. Both are bounded by Settings::attempt_timeout and run on a
+// /bin/sh -c. Both are bounded by the timeout they are given and run on a
 // delivering thread, which blocks SIGPIPE so that a receiver that hangs up
 // costs an error, not the process.
 #include "notify/notify.hpp"
@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -66,11 +67,10 @@ size_t keep_response(char* data, size_t size, size_t n, void* user) {
   return bytes;
 }
 
-AttemptResult post(const store::HookRecord& h, const store::EventRecord& e, const std::string& body,
-                   const Settings& s) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+AttemptResult post(const store::HookRecord& h, const store::EventRecord& e, const std::string& body, const Settings& s,
+                   std::chrono::milliseconds timeout) {
   AttemptResult r;
+  r.receiver_down = true; // until it answers
   CurlList headers;
   headers.add("Content-Type: application/json");
   headers.add("Kanari-Event: " + e.hash);
@@ -100,14 +100,14 @@ AttemptResult post(const store::HookRecord& h, const store::EventRecord& e, cons
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.list);
   curl_easy_setopt(c, CURLOPT_USERAGENT, agent.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(s.attempt_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_response);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
   const auto start = Clock::now();
   const CURLcode rc = curl_easy_perform(c);
   r.duration_ms = elapsed_ms(start);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    r.detail = "timed out after " + seconds_text(s.attempt_timeout);
+    r.detail = "timed out after " + seconds_text(timeout);
     return r;
   }
   if (rc != CURLE_OK) {
@@ -117,6 +117,7 @@ AttemptResult post(const store::HookRecord& h, const store::EventRecord& e, cons
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   r.ok = status >= 200 && status < 300;
+  r.receiver_down = status >= 500 || status == 408 || status == 429;
   r.detail = "HTTP " + std::to_string(status);
   if (!r.ok && !response.empty())
     r.detail += ": " + tail_line(response);
@@ -139,13 +140,16 @@ struct Fd {
   }
 };
 
+// Both ends at descriptors 3 and up, so that the child's dup2 onto 0, 1
+// and 2 never overwrites one of them (kanari may start with 0-2 closed).
 bool make_pipe(Fd& read_end, Fd& write_end) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return false;
-  read_end.fd = fds[0];
-  write_end.fd = fds[1];
-  return true;
+  Fd a(fds[0]), b(fds[1]);
+  read_end.fd = a.fd >= 3 ? std::exchange(a.fd, -1) : ::fcntl(a.fd, F_DUPFD_CLOEXEC, 3);
+  write_end.fd = b.fd >= 3 ? std::exchange(b.fd, -1) : ::fcntl(b.fd, F_DUPFD_CLOEXEC, 3);
+  return read_end.fd >= 0 && write_end.fd >= 0;
 }
 
 std::string describe_status(int status) {
@@ -157,8 +161,9 @@ std::string describe_status(int status) {
 }
 
 AttemptResult run_command(const store::HookRecord& h, const store::EventRecord& e, const std::string& body,
-                          const Settings& s) {
+                          std::chrono::milliseconds timeout) {
   AttemptResult r;
+  r.receiver_down = true; // until it has run
   Fd in_read, in_write, out_read, out_write;
   if (!make_pipe(in_read, in_write) || !make_pipe(out_read, out_write)) {
     r.detail = std::string("cannot make a pipe: ") + std::strerror(errno);
@@ -209,7 +214,7 @@ AttemptResult run_command(const store::HookRecord& h, const store::EventRecord& 
   ::fcntl(in_write.fd, F_SETFL, O_NONBLOCK);
   ::fcntl(out_read.fd, F_SETFL, O_NONBLOCK);
 
-  const auto deadline = start + s.attempt_timeout;
+  const auto deadline = start + timeout;
   size_t written = 0;
   std::string output;
   int status = 0;
@@ -256,7 +261,7 @@ AttemptResult run_command(const store::HookRecord& h, const store::EventRecord& 
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
     r.duration_ms = elapsed_ms(start);
-    r.detail = "killed after " + seconds_text(s.attempt_timeout);
+    r.detail = "killed after " + seconds_text(timeout);
     return r;
   }
   // What it wrote just before it ended (what it left running in the
@@ -272,6 +277,7 @@ AttemptResult run_command(const store::HookRecord& h, const store::EventRecord& 
   }
   r.duration_ms = elapsed_ms(start);
   r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  r.receiver_down = false; // it ran: its exit status is about this event
   r.detail = describe_status(status);
   if (!r.ok && !output.empty())
     r.detail += ": " + tail_line(output);
@@ -280,13 +286,19 @@ AttemptResult run_command(const store::HookRecord& h, const store::EventRecord& 
 
 } // namespace
 
-AttemptResult attempt(const store::HookRecord& h, const store::EventRecord& e, const Settings& s) {
+AttemptResult attempt(const store::HookRecord& h, const store::EventRecord& e, const Settings& s,
+                      std::chrono::milliseconds timeout) {
   try {
     const std::string body = request_body(h, e, s);
-    return h.url ? post(h, e, body, s) : run_command(h, e, body, s);
+    return h.url ? post(h, e, body, s, timeout) : run_command(h, e, body, timeout);
   } catch (const std::exception& ex) {
-    return {false, std::string("not delivered: ") + ex.what(), 0};
+    return {false, std::string("not delivered: ") + ex.what(), 0, true};
   }
+}
+
+void init_transports() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 } // namespace kanari::notify

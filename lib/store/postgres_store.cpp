@@ -701,17 +701,20 @@ public:
     return out;
   }
 
-  void update_delivery(const DeliveryRecord& d) override {
-    m_conn.query("UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_attempt_at = $5,"
-                 " last_error = $6, done_at = $7 WHERE id = $1",
-                 Params()
-                     .add(d.id)
-                     .add(to_string(d.state))
-                     .add(d.attempts)
-                     .add(d.next_attempt_at)
-                     .add(d.last_attempt_at)
-                     .add(d.last_error)
-                     .add(d.done_at));
+  bool update_delivery(const DeliveryRecord& d, std::int64_t expected_attempts) override {
+    return m_conn
+               .query("UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_attempt_at = $5,"
+                      " last_error = $6, done_at = $7 WHERE id = $1 AND state = 'pending' AND attempts = $8",
+                      Params()
+                          .add(d.id)
+                          .add(to_string(d.state))
+                          .add(d.attempts)
+                          .add(d.next_attempt_at)
+                          .add(d.last_attempt_at)
+                          .add(d.last_error)
+                          .add(d.done_at)
+                          .add(expected_attempts))
+               .affected() > 0;
   }
 
   std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) override {

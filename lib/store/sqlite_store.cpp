@@ -693,9 +693,9 @@ public:
     return out;
   }
 
-  void update_delivery(const DeliveryRecord& d) override {
+  bool update_delivery(const DeliveryRecord& d, std::int64_t expected_attempts) override {
     m_db.prepare("UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5,"
-                 " last_error = ?6, done_at = ?7 WHERE id = ?1")
+                 " last_error = ?6, done_at = ?7 WHERE id = ?1 AND state = 'pending' AND attempts = ?8")
         .bind(1, d.id)
         .bind(2, to_string(d.state))
         .bind(3, d.attempts)
@@ -703,7 +703,9 @@ public:
         .bind(5, d.last_attempt_at)
         .bind(6, d.last_error)
         .bind(7, d.done_at)
+        .bind(8, expected_attempts)
         .run();
+    return m_db.changes() > 0;
   }
 
   std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) override {

@@ -117,8 +117,10 @@ public:
   virtual void insert_delivery(const DeliveryRecord& d) = 0;
   // Pending deliveries whose next attempt is due at `now`, oldest first.
   virtual std::vector<DeliveryRecord> due_deliveries(TimeMs now, std::int64_t limit) = 0;
-  // Stores every field but id, hook, event_seq and created_at.
-  virtual void update_delivery(const DeliveryRecord& d) = 0;
+  // Stores every field but id, hook, event_seq and created_at, if the row
+  // is still pending with `expected_attempts` attempts, i.e. no other
+  // process has claimed it since; returns whether it did.
+  virtual bool update_delivery(const DeliveryRecord& d, std::int64_t expected_attempts) = 0;
   // Pending and failed deliveries of the track's events (every track's
   // when unset), newest first.
   virtual std::vector<DeliveryRecord> undelivered(const std::optional<std::string>& track, std::int64_t limit) = 0;

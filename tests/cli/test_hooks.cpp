@@ -384,9 +384,12 @@ TEST_CASE("a process killed between its commit and the delivery: the next comman
   ::waitpid(pid, &status, 0);
   w.server.release();
   CHECK(w.status()["state"] == "idle");
-  // The next command, once the dead process's claim has lapsed.
+  // Not while its claim may still be alive: the next command after that.
+  kanari::FakeClock soon(kanari::SystemClock().now_ms() + 1'000);
+  w.cli.clock_override = &soon;
+  CHECK(w.cli.ok({"hook", "deliver"}).out == "Nothing to deliver now.\n");
   kanari::SystemClock real;
-  kanari::FakeClock later(real.now_ms() + 8'000);
+  kanari::FakeClock later(real.now_ms() + 36'000); // its 5 s budget and the 30 s margin
   w.cli.clock_override = &later;
   w.cli.ok({"hook", "deliver"});
   const auto reqs = w.server.requests();
@@ -420,4 +423,55 @@ TEST_CASE("canary wait --apply announces each transition it makes before it wait
   REQUIRE(reqs.size() == 2);
   CHECK(reqs[0].header("kanari-action") == "step_advanced");
   CHECK(reqs[1].header("kanari-action") == "promoted");
+}
+
+TEST_CASE("a hook's deliveries go in order, a refused one holds up no other, a down receiver holds up all") {
+  Hooked w;
+  w.add_hook("chat", {"--on", "started,paused,resumed"});
+  w.server.plan({}, {HttpRecorder::Mode::status, 503}); // down
+  w.start();
+  w.cli.ok({"canary", "pause"});
+  w.cli.ok({"canary", "resume"});
+  // Down: each command tried its own event once, and each waits for its retry.
+  CHECK(w.server.requests().size() == 3);
+  w.cli.clock.advance_ms(3'600'000);
+  // Up, but it refuses the `paused` event for good (a 400 is about this
+  // event): the others still go, in order.
+  w.server.plan({{HttpRecorder::Mode::status, 200}, {HttpRecorder::Mode::status, 400}});
+  auto r = w.cli({"hook", "deliver"});
+  CHECK(r.code == 3);
+  const auto reqs = w.server.requests();
+  REQUIRE(reqs.size() == 6);
+  CHECK(reqs[3].header("kanari-action") == "started");
+  CHECK(reqs[4].header("kanari-action") == "paused");
+  CHECK(reqs[5].header("kanari-action") == "resumed");
+  const json s = w.status()["deliveries"];
+  CHECK(s["pending"] == 1);
+  CHECK(s["recent"][0]["action"] == "paused");
+  CHECK(s["recent"][0]["last_error"].get<std::string>().rfind("HTTP 400", 0) == 0);
+}
+
+TEST_CASE("right after a commit a command waits at most 5 s for a hook, however many deliveries it has queued") {
+  Hooked w;
+  w.add_hook("chat", {"--on", "started,paused,resumed"});
+  w.server.plan({}, {HttpRecorder::Mode::status, 503});
+  w.start();
+  w.cli.ok({"canary", "pause"});
+  w.cli.ok({"canary", "resume"});
+  w.cli.clock.advance_ms(3'600'000); // all three due
+  w.server.plan({}, {HttpRecorder::Mode::hang, 0});
+  const auto begin = std::chrono::steady_clock::now();
+  auto r = w.cli({"canary", "evaluate"});
+  const auto took = std::chrono::steady_clock::now() - begin;
+  w.server.release();
+  CHECK(r.code == 0);
+  CHECK(took < 7s);
+  CHECK(w.server.requests().size() == 4); // the head of the queue, once
+  // The two behind it were not attempted: their attempt counts are as before.
+  const json s = w.status()["deliveries"];
+  REQUIRE(s["recent"].size() == 3);
+  CHECK(s["recent"][0]["attempts"] == 1); // resumed: its one attempt, from `canary resume`
+  CHECK(s["recent"][1]["attempts"] == 1); // paused
+  CHECK(s["recent"][2]["attempts"] == 2); // started: one before, and this one
+  CHECK(s["recent"][2]["last_error"] == "timed out after 5 s");
 }

@@ -94,7 +94,7 @@ public:
   KANARI_FORWARD(bool, remove_hook, (const std::string& name), (name))
   KANARI_FORWARD(void, insert_delivery, (const store::DeliveryRecord& d), (d))
   KANARI_FORWARD(std::vector<store::DeliveryRecord>, due_deliveries, (TimeMs now, std::int64_t limit), (now, limit))
-  KANARI_FORWARD(void, update_delivery, (const store::DeliveryRecord& d), (d))
+  KANARI_FORWARD(bool, update_delivery, (const store::DeliveryRecord& d, std::int64_t expected), (d, expected))
   KANARI_FORWARD(std::vector<store::DeliveryRecord>, undelivered,
                  (const std::optional<std::string>& t, std::int64_t limit), (t, limit))
   KANARI_FORWARD(std::vector<store::DeliveryCount>, delivery_counts, (const std::optional<std::string>& t), (t))

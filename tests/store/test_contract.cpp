@@ -536,11 +536,13 @@ TEST_CASE("store contract: hooks, the outbox and the attempt log") {
     d.last_attempt_at = 150;
     d.last_error = "HTTP 500";
     d.done_at = 160;
-    f.s->update_delivery(d);
+    CHECK_FALSE(f.s->update_delivery(d, 1)); // claimed by another since: attempts differ
+    CHECK(f.s->update_delivery(d, 0));
+    CHECK_FALSE(f.s->update_delivery(d, 4)); // no longer pending
     auto e = due[2];
     e.state = DeliveryState::delivered;
     e.attempts = 1;
-    f.s->update_delivery(e);
+    CHECK(f.s->update_delivery(e, 0));
     f.s->insert_hook_attempt({0, "chat", d.id, "h1", "rolled_back", "default", 150, 12, false, "HTTP 500"});
     f.s->insert_hook_attempt({0, "all", std::nullopt, "h9", "test", "default", 151, 3, true, "exit 0"});
   });
