@@ -136,7 +136,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   // never change its exit code or undo what it did (docs/hooks.md).
   auto deliver = [&] {
     try {
-      ctx.deliver_notifications(notify::k_after_commit_timeout);
+      ctx.deliver_notifications();
     } catch (...) { // deliver_notifications reports its own failures
     }
   };

@@ -41,15 +41,13 @@ Result<rollout::Context*> Context::lib() {
   return m_lib.get();
 }
 
-notify::Settings Context::notify_settings(std::chrono::milliseconds attempt_timeout) const {
-  // Right after a commit a command waits at most 5 s for each hook (all of
-  // its deliveries); `hook deliver` and `hook test` give each attempt 10 s.
-  const bool after_commit = attempt_timeout <= notify::k_after_commit_timeout;
+notify::Settings Context::notify_settings(bool after_commit) const {
   return {[this](const std::string& name) { return io.getenv(name); }, store::display_location(state_dir()),
-          KANARI_VERSION, attempt_timeout, after_commit ? attempt_timeout : notify::k_deliver_budget};
+          KANARI_VERSION, after_commit ? notify::k_after_commit_timeout : notify::k_attempt_timeout,
+          after_commit ? notify::k_after_commit_timeout : notify::k_deliver_budget};
 }
 
-void Context::deliver_notifications(std::chrono::milliseconds attempt_timeout) {
+void Context::deliver_notifications() {
   // Once per batch of commits: `canary wait --apply` delivers after each
   // evaluation that acted, and cli::run once more at the end.
   if (delivered || !m_lib || (m_store->commits() == m_commits_delivered && !deliver_always))
@@ -60,7 +58,7 @@ void Context::deliver_notifications(std::chrono::milliseconds attempt_timeout) {
   // too long) stays pending for the next command.
   Result<std::vector<notify::Attempted>> run = std::vector<notify::Attempted>{};
   try {
-    run = notify::deliver_due(*m_lib, notify_settings(attempt_timeout));
+    run = notify::deliver_due(*m_lib, notify_settings(/*after_commit=*/true));
   } catch (const std::exception& e) {
     run = operational_error(e.what());
   }

@@ -44,8 +44,10 @@ public:
   // Hooks (docs/hooks.md): what deliveries are made with, and the
   // deliveries due now, attempted after a command that wrote (or asked
   // for them, as `canary evaluate` does); what fails is reported on stderr.
-  notify::Settings notify_settings(std::chrono::milliseconds attempt_timeout) const;
-  void deliver_notifications(std::chrono::milliseconds attempt_timeout);
+  // `after_commit`: 5 s per hook, as a command that wrote waits; otherwise
+  // 10 s per attempt and 60 s per hook (`hook deliver`, `hook test`).
+  notify::Settings notify_settings(bool after_commit) const;
+  void deliver_notifications();
   bool delivered = false;      // this invocation delivers no more (hook deliver and test did it themselves)
   bool deliver_always = false; // attempt them even when nothing was written
 

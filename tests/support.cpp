@@ -158,6 +158,18 @@ std::string TwoVersions::add(const std::string& name, const std::string& text, c
   return cli.json({"--track", track, "version", "add", "--prompt", "system=" + path})["id"].get<std::string>();
 }
 
+void TwoVersions::outcomes(const std::string& ref, int passes, int n, const std::string& track) {
+  std::string text;
+  for (int i = 0; i < n; ++i)
+    text += nlohmann::json{{"task", "task-" + std::to_string(next_task++)},
+                           {"pass", i >= n - passes},
+                           {"version", ref},
+                           {"track", track}}
+                .dump() +
+            "\n";
+  REQUIRE(cli.json({"record", "--jsonl", "-"}, text)["inserted"] == n);
+}
+
 bool mentions(const nlohmann::json& lines, const std::string& text) {
   for (const auto& l : lines)
     if (l.get<std::string>().find(text) != std::string::npos)

@@ -90,6 +90,10 @@ struct TwoVersions {
   TwoVersions();
   // Adds a version with one prompt `system` of `text`; returns its id.
   std::string add(const std::string& name, const std::string& text, const std::string& track = "default");
+  // Records `passes` of `n` outcomes for `ref` on the track (failures
+  // first), as tasks task-0, task-1, ... never used before.
+  void outcomes(const std::string& ref, int passes, int n, const std::string& track = "default");
+  int next_task = 0;
 };
 
 // Whether any string of the JSON array `lines` contains `text`.

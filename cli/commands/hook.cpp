@@ -19,6 +19,13 @@ std::string trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+std::string actions_text(const rollout::HookRecord& h) {
+  std::string on;
+  for (const auto& a : h.actions)
+    on += (on.empty() ? "" : ",") + a;
+  return on;
+}
+
 json hook_json(const rollout::HookRecord& h) {
   return {{"name", h.name},
           {"track", h.track ? json(*h.track) : json(nullptr)},
@@ -87,9 +94,7 @@ Result<int> run_add(const AddOptions& o, Context& ctx) {
     ctx.print_json(hook_json(*hook));
     return 0;
   }
-  std::string on;
-  for (const auto& a : hook->actions)
-    on += (on.empty() ? "" : ",") + a;
+  const std::string on = actions_text(*hook);
   ctx.human() << "Added hook " << hook->name << " (" << (hook->url ? "POST" : "command") << " on " << on << ", "
               << (hook->track ? "track " + *hook->track : std::string("every track")) << ")\n"
               << "Try it: kanari hook test " << hook->name << "\n";
@@ -116,11 +121,8 @@ Result<int> run_list(Context& ctx) {
   }
   Table table({{"NAME"}, {"TRACK"}, {"ON"}, {"FORMAT"}, {"TARGET"}});
   for (const auto& h : *hooks) {
-    std::string on;
-    for (const auto& a : h.actions)
-      on += (on.empty() ? "" : ",") + a;
     table.add_row(
-        {h.name, h.track.value_or("(every track)"), on, h.format,
+        {h.name, h.track.value_or("(every track)"), actions_text(h), h.format,
          h.url ? *h.url + (h.secret_env ? " (signed with $" + *h.secret_env + ")" : "") : "sh -c " + *h.command});
   }
   ctx.human() << table.render(ctx.colour());
@@ -150,7 +152,7 @@ Result<int> run_test(const NameOptions& o, Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
   ctx.delivered = true; // what is pending waits for `hook deliver` or the next command
-  auto a = notify::test_hook(**lib, o.name, ctx.g.track, ctx.notify_settings(notify::k_attempt_timeout));
+  auto a = notify::test_hook(**lib, o.name, ctx.g.track, ctx.notify_settings(/*after_commit=*/false));
   KANARI_TRY(a);
   if (ctx.g.json)
     ctx.print_json({{"hook", o.name},
@@ -174,7 +176,7 @@ Result<int> run_deliver(Context& ctx) {
   auto lib = ctx.lib();
   KANARI_TRY(lib);
   ctx.delivered = true;
-  auto run = notify::deliver_due(**lib, ctx.notify_settings(notify::k_attempt_timeout));
+  auto run = notify::deliver_due(**lib, ctx.notify_settings(/*after_commit=*/false));
   KANARI_TRY(run);
   int failed = 0;
   json arr = json::array();

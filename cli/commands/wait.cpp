@@ -109,7 +109,7 @@ Result<int> run_wait(const WaitOptions& o, Context& ctx) {
         auto ev = rollout::evaluate_track(**lib, track, rollout::Apply::yes);
         KANARI_TRY(ev);
         ++evaluations;
-        ctx.deliver_notifications(notify::k_after_commit_timeout); // what it applied, announced now
+        ctx.deliver_notifications(); // what it applied, announced now
       }
     }
     auto p = rollout::rollout_progress(**lib, id);

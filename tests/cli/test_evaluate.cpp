@@ -16,20 +16,6 @@ using nlohmann::json;
 namespace {
 
 struct World : TwoVersions {
-  int next_task = 0;
-
-  // Records `passes` of `n` outcomes for ref (failures first).
-  void outcomes(const std::string& ref, int passes, int n, const std::string& track = "default") {
-    std::string text;
-    for (int i = 0; i < n; ++i)
-      text += json{{"task", "task-" + std::to_string(next_task++)},
-                   {"pass", i >= n - passes},
-                   {"version", ref},
-                   {"track", track}}
-                  .dump() +
-              "\n";
-    REQUIRE(cli.json({"record", "--jsonl", "-"}, text)["inserted"] == n);
-  }
 
   // canary c/n vs stable s/n, one rollout on `steps`.
   void scenario(int canary_pass, int canary_n, int stable_pass, int stable_n, const std::string& steps = "10,100") {

@@ -403,19 +403,12 @@ TEST_CASE("canary wait --apply announces each transition it makes before it wait
   Hooked w;
   w.add_hook("chat", {"--on", "step_advanced,promoted"});
   w.cli.ok({"canary", "start", "--version", w.b, "--steps", "5,100", "--min-samples", "3"});
-  int task = 0;
-  auto outcomes = [&](const std::string& ref) {
-    std::string text;
-    for (int i = 0; i < 3; ++i)
-      text += json{{"task", "t" + std::to_string(task++)}, {"pass", true}, {"version", ref}}.dump() + "\n";
-    w.cli.ok({"record", "--jsonl", "-"}, text);
-  };
-  outcomes("canary");
-  outcomes("stable");
+  w.outcomes("canary", 3, 3);
+  w.outcomes("stable", 3, 3);
   std::vector<size_t> seen_at_sleep;
   w.cli.on_sleep = [&](kanari::TimeMs) {
     seen_at_sleep.push_back(w.server.requests().size());
-    outcomes("canary");
+    w.outcomes("canary", 3, 3);
   };
   CHECK(w.cli({"canary", "wait", "--apply", "--interval", "10"}).code == 0);
   CHECK(seen_at_sleep == std::vector<size_t>{1}); // step_advanced, sent before the first sleep

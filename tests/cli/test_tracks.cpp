@@ -19,20 +19,6 @@ using nlohmann::json;
 namespace {
 
 struct Fleet : TwoVersions {
-  int next_task = 0;
-
-  // Records `passes` of `n` outcomes for ref on the track (failures first).
-  void outcomes(const std::string& ref, int passes, int n, const std::string& track = "default") {
-    std::string text;
-    for (int i = 0; i < n; ++i)
-      text += json{{"task", "task-" + std::to_string(next_task++)},
-                   {"pass", i >= n - passes},
-                   {"version", ref},
-                   {"track", track}}
-                  .dump() +
-              "\n";
-    REQUIRE(cli.json({"record", "--jsonl", "-"}, text)["inserted"] == n);
-  }
 
   // Starts a rollout of a fresh version on `track` (its first version
   // becomes its stable); returns the rollout id.
