@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `cpack -G DEB` builds a .deb with the binary, library, header, man page and
-# completions under /usr, with sane metadata and the runtime libraries as
+# `cpack -G DEB` builds a .deb with the binary, library, header, Python
+# package, man page and completions under /usr, with sane metadata and the runtime libraries as
 # dependencies (dpkg-shlibdeps), and the unpacked binary runs.
 #   test_deb.sh BUILD_DIR CPACK
 set -euo pipefail
@@ -46,10 +46,26 @@ done
 # The SONAME link of ABI 1 (kanari.h's KANARI_ABI_VERSION).
 grep -qE '^/usr/lib/(.*/)?libkanari\.so\.1$' "$work/files" || fail "libkanari.so.1 is not in the package"
 grep -q "$build" "$work/files" && fail "the package holds build paths"
+# The Python package, where Debian's python3 imports it from (docs/python.md).
+pydir=$(sed -n 's|^\(/usr/lib/python3[^/]*/dist-packages\)/kanari/__init__\.py$|\1|p' "$work/files")
+[ -n "$pydir" ] || fail "the Python package kanari is not in the package"
+grep -qx "$pydir/kanari/_paths.py" "$work/files" || fail "kanari/_paths.py is not in the package"
 
 # Unpacked anywhere, the binary finds its library and works.
 dpkg-deb -x "$deb" "$work/root"
 "$work/root/usr/bin/kanari" --version
 "$work/root/usr/bin/kanari" --state "$work/state" init -q
 "$work/root/usr/bin/kanari" generate bash | cmp - "$work/root/usr/share/bash-completion/completions/kanari"
+grep -q "$build" "$work/root$pydir/kanari/_paths.py" && fail "kanari/_paths.py holds a build path"
+if [ -x /usr/bin/python3 ]; then
+  # Unpacked anywhere, the Python package finds the package's library.
+  env -u KANARI_LIBRARY PYTHONPATH="$work/root$pydir" /usr/bin/python3 -s -c '
+import os, sys, kanari
+from kanari import _lib
+lib = _lib.load()
+assert os.path.realpath(lib._name).startswith(os.path.realpath(sys.argv[1]) + "/"), lib._name
+with kanari.Store(sys.argv[2]) as store:
+    assert store.evaluate().verdict == "NO_CANARY"
+print("python3 imports kanari", kanari.library_version(), "from the package")' "$work/root" "$work/state"
+fi
 echo "the .deb is complete and its kanari runs"
