@@ -1,4 +1,4 @@
-// kanari version add | list | show | diff | checkout
+// kanari version add | list | show | diff | cat | checkout
 #include "commands.hpp"
 
 #include "core/canonical_json.hpp"
@@ -280,6 +280,30 @@ Result<int> run_diff(const DiffOptions& o, Context& ctx) {
   return 0;
 }
 
+// ---- version cat ----
+
+struct CatOptions {
+  std::string ref;
+  std::string name;
+};
+
+// One file of the checkout, byte-exact, on stdout: what an agent runtime
+// that shells out reads instead of checking a version out to a directory.
+Result<int> run_cat(const CatOptions& o, Context& ctx) {
+  if (ctx.g.json)
+    return usage_error("--json cannot be combined with version cat, whose output is the file's exact bytes; drop "
+                       "--json (version show --json describes the version)");
+  auto id = resolve(ctx, o.ref);
+  KANARI_TRY(id);
+  auto bytes = rollout::checkout_file(**ctx.lib(), *id, o.name);
+  KANARI_TRY(bytes);
+  ctx.out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+  ctx.out.flush();
+  if (!ctx.out)
+    return operational_error("cannot write to standard output; check where it goes (a full disk, a closed pipe)");
+  return 0;
+}
+
 // ---- version checkout ----
 
 struct CheckoutOptions {
@@ -360,6 +384,13 @@ void setup_version(CLI::App& app, Registry& reg) {
   d->add_option("FROM", diff->from, "the old version REF")->required();
   d->add_option("TO", diff->to, "the new version REF")->required();
   reg.on(d, diff, run_diff);
+
+  auto cat = std::make_shared<CatOptions>();
+  auto* k = version->add_subcommand("cat", "Write one component's exact bytes to stdout (model.json: the canonical "
+                                           "model JSON), as checkout would write that file");
+  k->add_option("REF", cat->ref, "id, unique prefix (4+ hex chars), stable or canary")->required();
+  k->add_option("NAME", cat->name, "the component's name as `version show` lists it, or model.json")->required();
+  reg.on(k, cat, run_cat);
 
   auto co = std::make_shared<CheckoutOptions>();
   auto* c =

@@ -6,7 +6,10 @@
  * Routes the keys user-0 .. user-(N-1) (default 100) on the default track,
  * prints one line per key in the format of `kanari route --keys`
  * (key TAB arm TAB version), records one outcome per key in one batch (task
- * c-task-I, the routed version, every fifth a failure), then asks the gate.
+ * c-task-I, the routed version, every fifth a failure, with a metric), then
+ * asks the gate. Before each task it loads the routed version's prompt (the
+ * component "system") and model config, as a runtime does, and checks that
+ * the canary's tasks got the canary's prompt.
  * Also checks the error contract and two pure functions, and exits 1 on any
  * mismatch, so tests/capi runs it as a test. Uses only <kanari/kanari.h>.
  */
@@ -56,6 +59,14 @@ int main(int argc, char** argv) {
     return 3;
   }
 
+  /* Versions are immutable: a runtime loads each version's prompt once. */
+  char stable_prompt[64] = "", canary_prompt[64] = "";
+  kanari_metric* metrics = calloc(n, sizeof *metrics);
+  if (!metrics) {
+    fprintf(stderr, "route_and_record: out of memory\n");
+    return 3;
+  }
+
   size_t canary = 0;
   for (size_t i = 0; i < n; ++i) {
     snprintf(keys[i], sizeof keys[i], "user-%zu", i);
@@ -71,12 +82,35 @@ int main(int argc, char** argv) {
            r->shadow ? "\tshadow" : "");
     canary += r->arm == KANARI_ARM_CANARY;
 
+    char* prompt_cache = r->arm == KANARI_ARM_CANARY ? canary_prompt : stable_prompt;
+    if (!*prompt_cache) {
+      char* prompt = NULL;
+      size_t len = 0;
+      if (kanari_component(h, r->version, "system", &prompt, &len) != KANARI_OK) {
+        fprintf(stderr, "route_and_record: %s\n", kanari_last_error(h));
+        return 3;
+      }
+      EXPECT(len == strlen(prompt) && len < 64);
+      snprintf(prompt_cache, 64, "%s", prompt);
+      kanari_free(prompt);
+      char* model = NULL;
+      EXPECT(kanari_model(h, r->version, &model) == KANARI_OK);
+      EXPECT(model != NULL && model[0] == '{');
+      kanari_free(model);
+    }
+    /* tests/capi/run_c_example.sh gives the canary "You are agent B.\n". */
+    EXPECT(strcmp(prompt_cache, r->arm == KANARI_ARM_CANARY ? "You are agent B.\n" : "You are agent A.\n") == 0);
+
     kanari_outcome* o = &outcomes[i];
     o->task = tasks[i];
     o->version = r->version;
     o->pass = i % 5 != 0;
     o->has = KANARI_HAS_LATENCY_MS;
     o->latency_ms = 200.0 + (double)i;
+    metrics[i].name = "tool_calls";
+    metrics[i].value = (double)(i % 4);
+    o->metrics = &metrics[i];
+    o->n_metrics = 1;
   }
 
   kanari_record_summary s;
@@ -118,10 +152,19 @@ int main(int argc, char** argv) {
   EXPECT(kanari_route(h, NULL, "", NULL, &routes[0]) == KANARI_USAGE);
   EXPECT(strlen(kanari_last_error(h)) > 0);
 
+  /* An unknown component: not found, the message lists the names there are. */
+  char* data = (char*)1;
+  size_t len = 1;
+  EXPECT(kanari_component(h, routes[0].version, "missing.md", &data, &len) == KANARI_NOT_FOUND);
+  EXPECT(data == NULL && len == 0);
+  EXPECT(strstr(kanari_last_error(h), "'system'") != NULL);
+  EXPECT(kanari_model(h, "ffffffffffff", &data) == KANARI_NOT_FOUND);
+
   kanari_close(h);
   free(routes);
   free(outcomes);
   free(keys);
   free(tasks);
+  free(metrics);
   return failures ? 1 : 0;
 }

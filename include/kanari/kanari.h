@@ -26,7 +26,10 @@
  *   Handle-free functions are safe from any thread.
  * - ABI: the SONAME is libkanari.so.<KANARI_ABI_VERSION>. Within one ABI
  *   version functions may be added, never changed or removed, and no struct
- *   changes layout; anything else bumps it (and the SONAME).
+ *   changes layout; anything else bumps it (and the SONAME). Every function
+ *   carries the symbol version of the release that added it (KANARI_1.0,
+ *   KANARI_1.1, marked "(ABI 1.1)" below), so a program that needs a newer
+ *   function fails to load against an older library, naming the version.
  */
 #ifndef KANARI_KANARI_H
 #define KANARI_KANARI_H
@@ -233,6 +236,26 @@ typedef struct kanari_gate_input {
  * or impossible counts (pass > n, negative). */
 KANARI_API kanari_status kanari_gate(const char* policy_json, const kanari_gate_input* input, int* verdict,
                                      char** json);
+
+/* ---- a version's content (docs/library.md, "Loading a version's prompt") --- */
+
+/* The exact bytes of component `name` of `version`, the same bytes `kanari
+ * version cat VERSION NAME` prints: `version` is a full id or a unique prefix
+ * of 4+ hex characters (or stable / canary of the track "default"), `name` a
+ * component's name as `kanari version show` lists it, or "model.json" for
+ * the canonical model JSON and a newline. On success *data is a malloc'd
+ * buffer of *len bytes plus a terminating NUL that *len does not count (so a
+ * text prompt is also a C string), released with kanari_free(); on failure
+ * *data is NULL and *len 0. KANARI_NOT_FOUND for an unknown version or name
+ * (the message lists the version's names). Versions are immutable, so bytes
+ * read by full id may be cached for ever. (ABI 1.1) */
+KANARI_API kanari_status kanari_component(kanari_store* store, const char* version, const char* name, char** data,
+                                          size_t* len);
+
+/* The model configuration of `version` (as for kanari_component) as
+ * canonical JSON text (sorted keys, no spaces, no newline), malloc'd and
+ * NUL-terminated, released with kanari_free(); NULL on failure. (ABI 1.1) */
+KANARI_API kanari_status kanari_model(kanari_store* store, const char* version, char** json);
 
 /* ---- hashing (docs/hashing.md) -------------------------------------------------- */
 

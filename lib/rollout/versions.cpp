@@ -246,7 +246,53 @@ Result<Checkout> checkout_in_transaction(Context& ctx, const std::string& id) {
   return out;
 }
 
+Result<std::string> checkout_file_in_transaction(Context& ctx, const std::string& id, const std::string& name) {
+  auto v = load_version(ctx, id);
+  KANARI_TRY(v);
+  auto norm = core::normalise_component_name(name);
+  const std::string& wanted = norm.ok() ? *norm : name;
+  std::vector<const core::Component*> found;
+  for (const auto& c : v->record.components)
+    if (c.name == wanted)
+      found.push_back(&c);
+  const std::string short_id = id.substr(0, core::k_short_id_length);
+  if (found.size() + (wanted == "model.json" ? 1 : 0) > 1)
+    return usage_error("version " + short_id + " has more than one file at " + quote_for_message(wanted) +
+                       " (components of different kinds, or a component and the model configuration); "
+                       "`kanari version show " +
+                       short_id + "` lists them");
+  if (wanted == "model.json")
+    return core::canonical_json(v->model) + "\n";
+  if (found.empty()) {
+    // The names there are, in manifest order, model.json last; a long list
+    // is cut short rather than filling the terminal.
+    constexpr size_t k_listed = 20;
+    std::string names;
+    size_t listed = 0;
+    for (const auto& c : v->record.components) {
+      if (listed == k_listed)
+        break;
+      names += (listed++ ? ", " : "") + quote_for_message(c.name);
+    }
+    if (v->record.components.size() > k_listed)
+      names += " and " + std::to_string(v->record.components.size() - k_listed) + " more";
+    names += std::string(listed ? ", " : "") + "'model.json'";
+    return not_found_error("version " + short_id + " has no component " + quote_for_message(name) + "; it has " +
+                           names);
+  }
+  const core::Component& c = *found.front();
+  auto blob = ctx.store.get_blob(c.sha256);
+  if (!blob)
+    return operational_error("the store has no content for " + std::string(core::to_string(c.kind)) + " '" + c.name +
+                             "' (blob " + c.sha256 + "); run `kanari doctor`");
+  return std::move(*blob);
+}
+
 } // namespace
+
+Result<std::string> checkout_file(Context& ctx, const std::string& id, const std::string& name) {
+  return in_read<std::string>(ctx, [&] { return checkout_file_in_transaction(ctx, id, name); });
+}
 
 Result<VersionView> show_version(Context& ctx, const std::string& id) {
   return in_read<VersionView>(ctx, [&] { return load_version(ctx, id); });

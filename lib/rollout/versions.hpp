@@ -90,4 +90,12 @@ struct Checkout {
 // a file where another needs a directory) exit 2.
 Result<Checkout> checkout_files(Context& ctx, const std::string& id);
 
+// `version cat`, kanari_component: one file of the version's checkout, the
+// same bytes checkout writes at that path. `name` is a component's name (a
+// leading `./` is dropped, as by `version add`), or `model.json` for the
+// canonical model JSON and a newline. An unknown name is exit 4, and the
+// message lists the names there are; a name two components share (or a
+// component and model.json) is exit 2, as for checkout.
+Result<std::string> checkout_file(Context& ctx, const std::string& id, const std::string& name);
+
 } // namespace kanari::rollout

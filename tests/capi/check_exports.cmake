@@ -1,19 +1,26 @@
 # libkanari.so exports exactly the functions include/kanari/kanari.h
-# declares: no C++ symbol, nothing missing. And its SONAME carries the ABI
+# declares, each under the symbol version lib/capi/kanari.map gives it: no
+# C++ symbol, nothing missing, nothing unversioned. And its SONAME carries the ABI
 # version.
-#   cmake -DNM=nm -DREADELF=readelf -DLIB=libkanari.so -DHEADER=kanari.h -P check_exports.cmake
+#   cmake -DNM=nm -DREADELF=readelf -DLIB=libkanari.so -DHEADER=kanari.h -DMAP=kanari.map -P check_exports.cmake
 execute_process(COMMAND ${NM} -D --defined-only ${LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "${NM} -D --defined-only ${LIB} failed")
 endif()
+# nm -D prints each function with its symbol version (kanari_route@@KANARI_1.0)
+# and each version node as an absolute symbol (A KANARI_1.0).
 string(REPLACE "\n" ";" lines "${out}")
 set(exported "")
 set(foreign "")
 foreach(line IN LISTS lines)
-  if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] +([^ ]+)$")
-    set(sym "${CMAKE_MATCH_1}")
-    if(sym MATCHES "^kanari_[a-z0-9_]+$")
-      list(APPEND exported ${sym})
+  if(line MATCHES "^[0-9a-fA-F]* *([A-Za-z]) +([^ ]+)$")
+    set(type "${CMAKE_MATCH_1}")
+    set(sym "${CMAKE_MATCH_2}")
+    if(type STREQUAL "A" AND sym MATCHES "^KANARI_[0-9.]+$")
+      continue()
+    elseif(sym MATCHES "^(kanari_[a-z0-9_]+)@@?(KANARI_[0-9.]+)$")
+      list(APPEND exported ${CMAKE_MATCH_1})
+      set(version_of_${CMAKE_MATCH_1} ${CMAKE_MATCH_2})
     else()
       list(APPEND foreign ${sym})
     endif()
@@ -22,7 +29,32 @@ endforeach()
 if(foreign)
   list(LENGTH foreign n)
   list(SUBLIST foreign 0 20 first)
-  message(FATAL_ERROR "libkanari.so exports ${n} symbols outside the C API, e.g. ${first}")
+  message(FATAL_ERROR "libkanari.so exports ${n} symbols outside the C API or without a symbol version, e.g. ${first}")
+endif()
+
+# Each function carries the version node the version script lists it under.
+file(READ ${MAP} map)
+string(REGEX REPLACE "/\\*([^*]|\\*[^/])*\\*/" "" map "${map}")
+string(REPLACE ";" "," map "${map}") # a ; would split the list of nodes
+string(REGEX MATCHALL "KANARI_[0-9.]+ *{[^}]*}" nodes "${map}")
+set(listed "")
+foreach(node IN LISTS nodes)
+  string(REGEX MATCH "^KANARI_[0-9.]+" node_name "${node}")
+  string(REGEX MATCHALL "kanari_[a-z0-9_]+," names "${node}")
+  foreach(name IN LISTS names)
+    string(REPLACE "," "" name "${name}")
+    list(APPEND listed ${name})
+    if(NOT version_of_${name} STREQUAL node_name)
+      message(FATAL_ERROR "${name}: the version script puts it in ${node_name}, the library exports it as "
+                          "'${version_of_${name}}'")
+    endif()
+  endforeach()
+endforeach()
+list(SORT listed)
+set(sorted_exported ${exported})
+list(SORT sorted_exported)
+if(NOT listed STREQUAL sorted_exported)
+  message(FATAL_ERROR "the version script lists ${listed}\nthe library exports ${sorted_exported}")
 endif()
 
 file(READ ${HEADER} header)
