@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._errors import OperationalError, UsageError, error_for
@@ -367,15 +367,19 @@ class Store:
 
         Raises NotFoundError for an unknown version or name (the message
         lists the version's components). Cached by full id (see Store)."""
-        cacheable = isinstance(version, str) and _FULL_ID.fullmatch(version) is not None
-        if cacheable and self._cache_size:
+        return self._cached(version, name, lambda: self._fetch(version, name))
+
+    def _cached(self, version: str, name: str, fetch: Callable[[], bytes]) -> bytes:
+        """fetch(), cached under (version, name) when version is a full id."""
+        cacheable = self._cache_size > 0 and isinstance(version, str) and _FULL_ID.fullmatch(version) is not None
+        if cacheable:
             with self._cond:
                 data = self._cache.get((version, name))
                 if data is not None:
                     self._cache.move_to_end((version, name))
                     return data
-        data = self._fetch(version, name)
-        if cacheable and self._cache_size and len(data) <= self._CACHE_BYTES:
+        data = fetch()
+        if cacheable and len(data) <= self._CACHE_BYTES:
             with self._cond:
                 if (version, name) not in self._cache:
                     self._cache[(version, name)] = data
@@ -385,18 +389,35 @@ class Store:
                         self._cache_bytes -= len(old)
         return data
 
+    def _function(self, name: str) -> Any:
+        if not hasattr(self._lib, name):
+            raise OperationalError(
+                _lib.OPERATIONAL, f"the loaded libkanari ({self._lib._name}) has no {name}: install kanari 0.2.0 or newer"
+            )
+        return getattr(self._lib, name)
+
     def _fetch(self, version: str, name: str) -> bytes:
         v, n = _text(version, "version"), _text(name, "component name")
-        if not hasattr(self._lib, "kanari_component"):
-            raise OperationalError(_lib.OPERATIONAL, "this libkanari has no kanari_component; install a newer kanari")
+        component = self._function("kanari_component")
         data = ctypes.c_void_p()
         size = ctypes.c_size_t()
         with self._call() as h:
-            self._check(self._lib.kanari_component(h, v, n, ctypes.byref(data), ctypes.byref(size)), h)
+            self._check(component(h, v, n, ctypes.byref(data), ctypes.byref(size)), h)
         try:
             return ctypes.string_at(data.value, size.value) if size.value else b""
         finally:
             self._lib.kanari_free(data)
+
+    def _fetch_model(self, version: str) -> bytes:
+        v = _text(version, "version")
+        model = self._function("kanari_model")
+        text = ctypes.c_void_p()
+        with self._call() as h:
+            self._check(model(h, v, ctypes.byref(text)), h)
+        try:
+            return ctypes.string_at(text.value)
+        finally:
+            self._lib.kanari_free(text)
 
     def prompt(self, version: str, name: str) -> str:
         """Component ``name`` of ``version`` as text (UTF-8), e.g. a system
@@ -415,7 +436,8 @@ class Store:
         """The model configuration of ``version`` (the JSON object given to
         ``version add`` with --config/--model/--param) as a new dict.
         Cached by full id like ``component``."""
-        return json.loads(self.component(version, "model.json"))
+        # "" is no component's name: the canonical JSON, cached beside them.
+        return json.loads(self._cached(version, "", lambda: self._fetch_model(version)))
 
     def get_prompt(
         self,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+
 import pytest
 
 import kanari
-from conftest import PROMPT_A, PROMPT_B, Setup, add_version
+from conftest import CLI, PROMPT_A, PROMPT_B, Setup, add_version
 
 
 def checkout(setup: Setup, ref: str) -> dict:
@@ -22,6 +24,9 @@ def test_components_are_the_checkout_bytes(setup: Setup):
             assert "system.md" in files and "model.json" in files
             for name, data in files.items():
                 assert store.component(version, name) == data, name
+                cat = subprocess.run([CLI, "--state", setup.state, "version", "cat", version[:8], name],
+                                     capture_output=True, check=True).stdout
+                assert cat == data, name
             assert store.model(version) == json.loads(files["model.json"])
         # CRLF and the missing final newline are kept; the tool is canonical JSON.
         assert store.prompt(setup.canary, "system.md") == PROMPT_B
@@ -81,6 +86,9 @@ def test_full_ids_are_cached_and_bounded(setup: Setup):
         store.component(setup.canary[:10], "system.md")
         store.component("stable", "system.md")
         assert all(len(v) == 64 for v, _ in store._cache)
+        # The model configuration is cached beside the components.
+        assert store.model(setup.stable) == store.model(setup.stable)
+        assert (setup.stable, "") in store._cache
     with kanari.Store(setup.state, cache_size=0) as store:
         store.component(setup.stable, "system.md")
         assert not store._cache
