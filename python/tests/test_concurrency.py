@@ -51,6 +51,27 @@ def test_threads_share_one_store(setup: Setup):
     assert "ok" in setup.cli("doctor").stdout.lower()
 
 
+def test_each_thread_gets_its_own_error_message(setup: Setup):
+    # The library keeps the last error per thread: under contention every
+    # thread's exception carries its own call's message.
+    with kanari.Store(setup.state) as store:
+        def work(t: int) -> int:
+            wrong = 0
+            for i in range(100):
+                version = f"{t:02d}{i:02d}" + "e" * 60  # a well-formed, unknown id
+                try:
+                    store.component(version, "system.md")
+                except kanari.NotFoundError as e:
+                    wrong += version not in e.message
+                else:
+                    wrong += 1
+                store.route(f"user-{t}-{i}")  # a success in between
+            return wrong
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            assert sum(pool.map(work, range(THREADS))) == 0
+
+
 def test_close_waits_for_calls_in_other_threads(setup: Setup):
     store = kanari.Store(setup.state)
     started = threading.Event()
