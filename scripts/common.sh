@@ -14,9 +14,10 @@ KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-de
 # man page, dpkg-dev (dpkg-shlibdeps) and file for `cpack -G DEB`.
 # PostgreSQL's server and pg_virtualenv, for the suites that run on a
 # throwaway cluster (docs/testing.md).
-# clang-format for the layout check (.clang-format, `check-format`).
+# clang-format for the layout check (.clang-format, `check-format`). mypy
+# to check the Python package's type hints.
 KANARI_TEST_PACKAGES=(python3-prometheus-client zsh groff-base man-db dpkg-dev file postgresql postgresql-common
-                      clang-format)
+                      clang-format python3-mypy)
 # The browser, only for the test that renders `kanari report --html`
 # (tests/report/check_html_report.py).
 KANARI_BROWSER_PACKAGES=(chromium)

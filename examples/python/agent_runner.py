@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, Set
 
 import kanari
 
@@ -53,8 +53,8 @@ def call_model(system_prompt: str, config: Dict[str, Any], task: str) -> Reply:
 
 
 def run(store: kanari.Store, args: argparse.Namespace) -> None:
-    per_arm: Dict[str, Counter] = defaultdict(Counter)
-    version_of_user: Dict[str, set] = defaultdict(set)
+    per_arm: Dict[str, Counter[str]] = defaultdict(Counter)
+    version_of_user: Dict[str, Set[str]] = defaultdict(set)
     for i in range(args.tasks):
         task = f"task-{i}"
         user = f"user-{i % args.users}"
@@ -71,9 +71,9 @@ def run(store: kanari.Store, args: argparse.Namespace) -> None:
         # 4. The outcome, against the routed version (no version needed).
         store.record(task, reply.ok, track=args.track, latency_ms=latency_ms, tokens=reply.tokens,
                      metrics={"tool_calls": reply.tool_calls, "escalated": 0 if reply.ok else 1})
-        arm = per_arm[f"{route.arm} {route.version[:12]}"]
-        arm["tasks"] += 1
-        arm["passed"] += reply.ok
+        counts = per_arm[f"{route.arm} {route.version[:12]}"]
+        counts["tasks"] += 1
+        counts["passed"] += reply.ok
 
     print(f"ran {args.tasks} tasks for {args.users} users")
     for arm, c in sorted(per_arm.items()):

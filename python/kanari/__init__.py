@@ -43,4 +43,5 @@ def library_version() -> str:
     """The version of the loaded libkanari, e.g. "0.2.0"."""
     from . import _lib
 
-    return _lib.load().kanari_version().decode("ascii")
+    version: bytes = _lib.load().kanari_version()
+    return version.decode("ascii")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib
 import os
 import threading
 from typing import Optional
@@ -114,9 +115,8 @@ def _candidates() -> list[str]:
         return [env]
     found: list[str] = []
     try:
-        from . import _paths  # written by `cmake --install`
-
-        found.append(_paths.LIBRARY)
+        # Written by `cmake --install`; absent from a source tree.
+        found.append(importlib.import_module(f"{__package__}._paths").LIBRARY)
     except ImportError:
         pass
     found.append(f"libkanari.so.{ABI}")

@@ -236,7 +236,7 @@ class Store:
                     self._cond.notify_all()
 
     def _message(self, handle: Optional[int]) -> str:
-        text = self._lib.kanari_last_error(handle)
+        text: Optional[bytes] = self._lib.kanari_last_error(handle)
         return text.decode("utf-8", "replace") if text else ""
 
     def _check(self, status: int, handle: Optional[int] = None, ok: Sequence[int] = (_lib.OK,)) -> int:
@@ -352,7 +352,7 @@ class Store:
                 ok=(_lib.OK, _lib.NEGATIVE),
             )
         try:
-            data = json.loads(ctypes.string_at(text.value).decode("utf-8"))
+            data = json.loads(ctypes.string_at(text).decode("utf-8"))
         finally:
             self._lib.kanari_free(text)
         return Evaluation(verdict=data["verdict"], applied=bool(data.get("applied", False)), data=data)
@@ -404,7 +404,7 @@ class Store:
         with self._call() as h:
             self._check(component(h, v, n, ctypes.byref(data), ctypes.byref(size)), h)
         try:
-            return ctypes.string_at(data.value, size.value) if size.value else b""
+            return ctypes.string_at(data, size.value) if size.value else b""
         finally:
             self._lib.kanari_free(data)
 
@@ -415,7 +415,7 @@ class Store:
         with self._call() as h:
             self._check(model(h, v, ctypes.byref(text)), h)
         try:
-            return ctypes.string_at(text.value)
+            return ctypes.string_at(text)
         finally:
             self._lib.kanari_free(text)
 
@@ -437,7 +437,8 @@ class Store:
         ``version add`` with --config/--model/--param) as a new dict.
         Cached by full id like ``component``."""
         # "" is no component's name: the canonical JSON, cached beside them.
-        return json.loads(self._cached(version, "", lambda: self._fetch_model(version)))
+        config: Dict[str, Any] = json.loads(self._cached(version, "", lambda: self._fetch_model(version)))
+        return config
 
     def get_prompt(
         self,

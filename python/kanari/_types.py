@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Literal, Mapping, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 Arm = Literal["stable", "canary"]
 
@@ -90,7 +90,7 @@ class Evaluation:
     data: Dict[str, Any] = field(repr=False)
 
     @property
-    def reasons(self) -> list:
+    def reasons(self) -> List[str]:
         return list(self.data.get("reasons", []))
 
 

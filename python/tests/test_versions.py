@@ -24,6 +24,7 @@ def test_components_are_the_checkout_bytes(setup: Setup):
             assert "system.md" in files and "model.json" in files
             for name, data in files.items():
                 assert store.component(version, name) == data, name
+                assert CLI
                 cat = subprocess.run([CLI, "--state", setup.state, "version", "cat", version[:8], name],
                                      capture_output=True, check=True).stdout
                 assert cat == data, name
@@ -124,5 +125,6 @@ def test_get_prompt_on_another_track(setup: Setup):
     other = add_version(setup.state, setup.work, "other track\n", "--track", "agents")
     with kanari.Store(setup.state) as store:
         p = store.get_prompt("system.md", key="user-1", track="agents")
+        assert p.route is not None
         assert (p.text, p.version, p.route.arm) == ("other track\n", other, "stable")
         assert p.config == {}
