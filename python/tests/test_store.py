@@ -268,11 +268,13 @@ def test_evaluate_verdicts_equal_the_cli(setup: Setup):
 
 
 def test_evaluate_promote_applied(setup: Setup):
-    with kanari.Store(setup.state) as store:
+    with kanari.Store(setup.state, actor="release-bot") as store:
         store.record_many([kanari.Outcome(f"c-{i}", True, version="canary") for i in range(20)] +
                           [kanari.Outcome(f"s-{i}", True, version="stable") for i in range(20)])
         ev = store.evaluate(apply=True)
         assert (ev.verdict, ev.applied) == ("PROMOTE", True)
+        (event,) = setup.cli_json("history", "--limit", "1")
+        assert (event["action"], event["actor"]) == ("promoted", "release-bot")
         assert store.route("user-1") == kanari.Route(setup.canary, "stable", None, False, None)
         assert store.evaluate(track="nope").verdict == "NO_CANARY"
         with pytest.raises(kanari.UsageError, match="track"):
