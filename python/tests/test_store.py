@@ -28,15 +28,15 @@ def test_missing_store_is_operational_with_the_library_message(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_create_makes_a_store_the_cli_reads(tmp_path):
-    state = tmp_path / "new"
+def test_create_makes_a_store_the_cli_reads(location: str):
+    state = location
     with kanari.Store(state, create=True, actor="py") as store:
         # No version yet: the track has no stable.
         with pytest.raises(kanari.NotFoundError) as e:
             store.route("user-1")
         assert e.value.status == 4
         assert "no stable version" in e.value.message
-    assert json.loads(run_cli(str(state), "track", "list", "--json").stdout) == []
+    assert json.loads(run_cli(state, "track", "list", "--json").stdout) == []
 
 
 def test_context_manager_closes_and_later_calls_raise(setup: Setup):
