@@ -171,8 +171,13 @@ public:
   int root_line() const { return m_root_line; }
 
   void OnDocumentStart(const ::YAML::Mark& mark) override {
-    if (++m_documents > 1)
-      throw Refusal{line_of(mark), "a second YAML document; a config file holds exactly one"};
+    if (++m_documents == 1)
+      return;
+    // yaml-cpp leaves a ',' where a node should start unread and begins a
+    // new document at it, again and again.
+    if (mark.pos >= 0 && static_cast<size_t>(mark.pos) < m_text.size() && m_text[size_t(mark.pos)] == ',')
+      throw Refusal{line_of(mark), "not valid YAML: a ',' outside [...] and {...}"};
+    throw Refusal{line_of(mark), "a second YAML document; a config file holds exactly one"};
   }
   void OnDocumentEnd() override {}
 
@@ -312,9 +317,15 @@ private:
 };
 
 // yaml-cpp's syntax check: every event ignored.
+// It stops at a second document, which the builder refuses: yaml-cpp would
+// start one document after another at a stray ',' and never finish.
 class Syntax final : public ::YAML::EventHandler {
 public:
-  void OnDocumentStart(const ::YAML::Mark&) override {}
+  struct SecondDocument {};
+  void OnDocumentStart(const ::YAML::Mark&) override {
+    if (++m_documents > 1)
+      throw SecondDocument{};
+  }
   void OnDocumentEnd() override {}
   void OnNull(const ::YAML::Mark&, ::YAML::anchor_t) override {}
   void OnAlias(const ::YAML::Mark&, ::YAML::anchor_t) override {}
@@ -324,6 +335,9 @@ public:
   void OnSequenceEnd() override {}
   void OnMapStart(const ::YAML::Mark&, const std::string&, ::YAML::anchor_t, ::YAML::EmitterStyle::value) override {}
   void OnMapEnd() override {}
+
+private:
+  int m_documents = 0;
 };
 
 void read_documents(std::string_view text, ::YAML::EventHandler& handler) {
@@ -406,6 +420,8 @@ Result<nlohmann::json> parse_yaml(std::string_view text, const std::string& what
   try {
     Syntax syntax;
     read_documents(text, syntax);
+  } catch (const Syntax::SecondDocument&) {
+    // the builder stops there too
   } catch (const ::YAML::DeepRecursion& e) {
     return usage_error(what + " line " + std::to_string(e.mark.line + 1) +
                        ": mappings and sequences nested 500 or more deep");

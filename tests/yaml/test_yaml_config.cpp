@@ -276,6 +276,11 @@ TEST_CASE("yaml config: bad bytes and bad syntax are refused with their line") {
   check_refused("a: 'it''\n", 1, "is never closed");
   check_same("a: \"x\\\\\"\nb: 'it''s'\nc: ''''\nd: \"\\\"\"\n", R"({"a": "x\\", "b": "it's", "c": "'", "d": "\""})");
   check_refused("a:\n\tb: 1\n", 2, "not valid YAML");
+  // yaml-cpp alone would read these forever, one empty document after another.
+  check_refused(",\n", 1, "not valid YAML: a ',' outside");
+  check_refused("\"x\"\n,\n", 2, "not valid YAML: a ',' outside");
+  check_refused("|\n  x\n, y\n", 3, "not valid YAML: a ',' outside");
+  check_refused("a: 1\n---\n,\n", 2, "a second YAML document");
   std::string deep = "a: " + std::string(600, '[') + std::string(600, ']') + "\n";
   check_refused(deep, 1, "nested 500 or more deep");
   std::string ok = "a: " + std::string(400, '[') + std::string(400, ']') + "\n";
