@@ -9,6 +9,7 @@
 #include <yaml-cpp/parser.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -216,7 +217,7 @@ public:
     if (at_key()) {
       if (!v.is_string())
         throw Refusal{line, "the key " + quote_for_message(value) + " is " + kind_of(v) +
-                                ", not a string; quote it (\"" + value + "\": ...) to make it one"};
+                                ", not a string; quote it to make it one"};
       auto& frame = m_stack.back();
       std::string key = v.get<std::string>();
       if (frame.value.contains(key))
