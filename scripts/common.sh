@@ -7,8 +7,8 @@ BUILD_DIR=${BUILD_DIR:-$KANARI_ROOT/build}
 
 # Everything the build and the default test suite need.
 KANARI_PACKAGES=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev
-                 libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev libssl-dev openssl doctest-dev python3
-                 python3-pytest)
+                 libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev openssl doctest-dev
+                 python3 python3-pytest)
 # What only the tests use: Prometheus' own text-format parser for the
 # metrics test, zsh to check its completion script, groff and man for the
 # man page, dpkg-dev (dpkg-shlibdeps) and file for `cpack -G DEB`.

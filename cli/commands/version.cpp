@@ -7,6 +7,7 @@
 #include "rollout/versions.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
+#include "yaml/yaml_config.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -47,11 +48,21 @@ Result<std::pair<std::string, std::string>> split_name_file(const std::string& a
   return std::pair(arg.substr(0, eq), arg.substr(eq + 1));
 }
 
+// --config FILE: YAML when FILE ends in .yaml or .yml, else (and on stdin)
+// JSON; either way a JSON object (docs/hashing.md).
+Result<json> read_config(const std::string& path, Context& ctx) {
+  const std::string what = "--config file '" + path + "'";
+  if (!yaml::is_yaml_path(path))
+    return read_json_object(ctx, path, "--config", what, R"({"model": "m-1"})");
+  auto text = read_input(ctx, path, "--config");
+  KANARI_TRY(text);
+  return yaml::parse_yaml(*text, what);
+}
+
 Result<json> build_model(const AddOptions& o, Context& ctx) {
   json model = json::object();
   if (!o.config.empty()) {
-    auto parsed =
-        read_json_object(ctx, o.config, "--config", "--config file '" + o.config + "'", R"({"model": "m-1"})");
+    auto parsed = read_config(o.config, ctx);
     KANARI_TRY(parsed);
     model = std::move(*parsed);
   }
@@ -365,7 +376,10 @@ void setup_version(CLI::App& app, Registry& reg) {
   a->add_option("--file", add->other_files, "any other file as NAME=FILE (raw bytes)");
   a->add_option("--model", add->model, "the model id (sets the model config's \"model\" key)");
   a->add_option("--param", add->params, "a model parameter KEY=VALUE; JSON scalars parse (0.2 is a number)");
-  a->add_option("--config", add->config, "a JSON object used as the model config; --param and --model override it");
+  a->add_option(
+      "--config", add->config,
+      "the model config: a JSON object, or a YAML mapping if the file name ends in .yaml or .yml (YAML 1.2 core "
+      "schema; anchors, tags and non-string keys refused); --param and --model override it");
   a->add_option("--label", add->label, "a short label (metadata, not hashed)");
   a->add_option("--message", add->message, "a description (metadata, not hashed)");
   reg.on(a, add, run_add);
