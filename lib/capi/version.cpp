@@ -34,12 +34,12 @@ extern "C" {
 
 KANARI_API kanari_status kanari_component(kanari_store* store, const char* version, const char* name, char** data,
                                           size_t* len) {
-  if (!store)
-    return capi::fail(nullptr, KANARI_USAGE, "kanari_component: store must not be NULL");
   if (data)
     *data = nullptr;
   if (len)
     *len = 0;
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_component: store must not be NULL");
   return capi::guarded(store, [&]() -> Result<int> {
     if (!data || !len)
       return usage_error("kanari_component: data and len must not be NULL");
@@ -56,10 +56,10 @@ KANARI_API kanari_status kanari_component(kanari_store* store, const char* versi
 }
 
 KANARI_API kanari_status kanari_model(kanari_store* store, const char* version, char** json) {
-  if (!store)
-    return capi::fail(nullptr, KANARI_USAGE, "kanari_model: store must not be NULL");
   if (json)
     *json = nullptr;
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_model: store must not be NULL");
   return capi::guarded(store, [&]() -> Result<int> {
     if (!json)
       return usage_error("kanari_model: json must not be NULL");

@@ -178,7 +178,8 @@ public:
     // new document at it, again and again.
     if (mark.pos >= 0 && static_cast<size_t>(mark.pos) < m_text.size() && m_text[size_t(mark.pos)] == ',')
       throw Refusal{line_of(mark), "not valid YAML: a ',' outside [...] and {...}"};
-    throw Refusal{line_of(mark), "a second YAML document; a config file holds exactly one"};
+    throw Refusal{line_of(mark), "a second YAML document, or a line indented less than the node it belongs to; a "
+                                 "config file holds exactly one document"};
   }
   void OnDocumentEnd() override {}
 
@@ -192,6 +193,12 @@ public:
 
   void OnNull(const ::YAML::Mark& mark, ::YAML::anchor_t anchor) override {
     check_anchor(mark, anchor);
+    // yaml-cpp reads `[1,,2]` and `[,]` as holding nulls; YAML has no empty
+    // entries in a flow sequence.
+    if (!m_stack.empty() && m_stack.back().value.is_array() && mark.pos >= 0 &&
+        static_cast<size_t>(mark.pos) < m_text.size() &&
+        (m_text[size_t(mark.pos)] == ',' || m_text[size_t(mark.pos)] == ']'))
+      throw Refusal{line_of(mark), "not valid YAML: an empty entry in a [...] sequence (write null for a null)"};
     if (at_key())
       throw Refusal{line_of(mark), "a null key (empty, ~ or null); keys must be strings, quote it (\"null\": ...)"};
     attach(nullptr, line_of(mark));
@@ -202,8 +209,9 @@ public:
     check_anchor(mark, anchor);
     const int line = line_of(mark);
     if (!is_valid_utf8(value))
-      throw Refusal{line,
-                    "the scalar " + quote_for_message(value) + " is not valid UTF-8 (an escape of a lone surrogate?)"};
+      throw Refusal{line, "the scalar " + quote_for_message(value) +
+                              " is not valid UTF-8: the escapes \\N and \\_ and escapes of lone surrogates are not "
+                              "supported; write \\u0085 or \\u00A0 for the first two"};
     json v;
     if (tag == "?") {
       v = resolve_plain(value, line);
@@ -348,6 +356,32 @@ void read_documents(std::string_view text, ::YAML::EventHandler& handler) {
   }
 }
 
+// yaml-cpp reads a file that declares `%YAML 1.1` by the same rules as any
+// other, but its author meant 1.1's, where `yes`, `on` and `010` are a
+// boolean, a boolean and eight: refuse every version but 1.2 rather than
+// read such a file into another config than the one written.
+std::optional<Refusal> check_version_directive(std::string_view text) {
+  int line = 1;
+  for (size_t pos = 0; pos < text.size(); ++line) {
+    const size_t end = text.find('\n', pos);
+    std::string_view l = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    if (l.substr(0, 5) == "%YAML") {
+      std::string_view rest = l.substr(5);
+      while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+        rest.remove_prefix(1);
+      const std::string_view version = rest.substr(0, rest.find_first_of(" \t\r#"));
+      if (version != "1.2")
+        return Refusal{line, "the file declares %YAML " + quote_for_message(version) +
+                                 "; only YAML 1.2 is read (1.1 reads yes, on and 010 otherwise): write %YAML 1.2 "
+                                 "or leave the directive out"};
+    }
+    if (end == std::string_view::npos)
+      break;
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
 // YAML's characters: valid UTF-8 of the printable set (tab, line breaks,
 // U+0020..U+007E, U+0085, U+00A0 and up except surrogates and U+FFFE/U+FFFF).
 // Returns the 1-based line of the first other byte, with what it is.
@@ -409,6 +443,8 @@ Result<nlohmann::json> parse_yaml(std::string_view text, const std::string& what
   if (text.substr(0, 3) == "\xEF\xBB\xBF")
     text.remove_prefix(3);
   if (auto bad = check_characters(text))
+    return refused(*bad);
+  if (auto bad = check_version_directive(text))
     return refused(*bad);
   auto not_yaml = [&](const ::YAML::Exception& e) {
     std::string msg = escape_invalid_utf8(e.msg);

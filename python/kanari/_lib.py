@@ -142,6 +142,12 @@ def load() -> ctypes.CDLL:
                 except OSError as e:
                     tried.append(f"{path}: {e}")
                     continue
+                # kanari_component came last (ABI 1.1): a library without it
+                # is older than the structs declared here (libkanari.so.0
+                # has no outcome metrics) or not libkanari at all.
+                if not hasattr(lib, "kanari_component"):
+                    tried.append(f"{path}: has no kanari_component, so it is not libkanari 0.2.0 or newer")
+                    continue
                 _declare(lib)
                 _lib = lib
                 break

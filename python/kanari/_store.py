@@ -38,12 +38,21 @@ def _text(value: Optional[str], what: str) -> Optional[bytes]:
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UsageError(_lib.USAGE, f"{what} must be a number, not {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise UsageError(_lib.USAGE, f"{what} {value} is beyond the range of a double") from None
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _integer(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(_lib.USAGE, f"{what} must be an integer, not {type(value).__name__}")
+    # ctypes would cut a larger int to its low 64 bits without a word.
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise UsageError(_lib.USAGE, f"{what} {value} does not fit in 64 bits")
     return value
 
 
@@ -166,7 +175,8 @@ class Store:
         self._cond = threading.Condition()
         self._active = 0
         self._closing = False
-        self._cache: "OrderedDict[Tuple[str, str], bytes]" = OrderedDict()
+        # (full id, component name), or (full id, None) for the model JSON.
+        self._cache: "OrderedDict[Tuple[str, Optional[str]], bytes]" = OrderedDict()
         self._cache_bytes = 0
         self._cache_size = max(0, int(cache_size))
         self.location = os.fspath(location)
@@ -369,8 +379,9 @@ class Store:
         lists the version's components). Cached by full id (see Store)."""
         return self._cached(version, name, lambda: self._fetch(version, name))
 
-    def _cached(self, version: str, name: str, fetch: Callable[[], bytes]) -> bytes:
-        """fetch(), cached under (version, name) when version is a full id."""
+    def _cached(self, version: str, name: Optional[str], fetch: Callable[[], bytes]) -> bytes:
+        """fetch(), cached under (version, name) when version is a full id
+        (name None: the model configuration)."""
         cacheable = self._cache_size > 0 and isinstance(version, str) and _FULL_ID.fullmatch(version) is not None
         if cacheable:
             with self._cond:
@@ -436,8 +447,9 @@ class Store:
         """The model configuration of ``version`` (the JSON object given to
         ``version add`` with --config/--model/--param) as a new dict.
         Cached by full id like ``component``."""
-        # "" is no component's name: the canonical JSON, cached beside them.
-        config: Dict[str, Any] = json.loads(self._cached(version, "", lambda: self._fetch_model(version)))
+        # Cached beside the components under the name None, which no
+        # component has.
+        config: Dict[str, Any] = json.loads(self._cached(version, None, lambda: self._fetch_model(version)))
         return config
 
     def get_prompt(

@@ -103,7 +103,9 @@ class Prompt:
     ``Store.get_prompt`` returns it.
 
     ``name`` is the component name, ``text`` its content, ``version`` the
-    full id it came from and ``config`` the version's model configuration
+    version it came from (the routed full id when fetched by key, the
+    reference as given when fetched by ``version=``) and ``config`` the
+    version's model configuration
     (the JSON object of ``version add --config/--model/--param``). ``route``
     is the routing decision when the prompt was fetched by key, else None.
     """

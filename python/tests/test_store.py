@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -180,11 +181,39 @@ def test_record_errors(setup: Setup):
             store.record("t-1", True, version="stable", at=datetime(2027, 1, 1))
         with pytest.raises(kanari.UsageError, match="tokens"):
             store.record("t-1", True, version="stable", tokens=1.5)  # type: ignore[arg-type]
+        # ctypes would keep the low 64 bits (2**64 + 5 stored as 5).
+        with pytest.raises(kanari.UsageError, match="does not fit in 64 bits"):
+            store.record("t-1", True, version="stable", tokens=2**64 + 5)
+        with pytest.raises(kanari.UsageError, match="does not fit in 64 bits"):
+            store.record("t-1", True, version="stable", at=2**64 + 1_800_000_000_000)
+        with pytest.raises(kanari.UsageError, match="does not fit in 64 bits"):
+            store.record_many([{"task": "t-1", "passed": True, "version": "stable", "tokens": -(2**63) - 1}])
+        with pytest.raises(kanari.UsageError, match="beyond the range of a double"):
+            store.record("t-1", True, version="stable", latency_ms=10**400)
         with pytest.raises(kanari.UsageError, match="passed"):
             store.record("t-1", 1, version="stable")  # type: ignore[arg-type]
         with pytest.raises(kanari.UsageError):
             store.record("", True, version="stable")
     assert setup.cli_json("canary", "status")["stable_stats"]["n"] == 0
+
+
+def test_a_library_without_the_api_is_refused_when_loaded(tmp_path):
+    # A libkanari older than the package (libkanari.so.0, whose outcomes have
+    # no metrics) or another library altogether must not be called with the
+    # package's structs: loading it fails, naming what is missing.
+    import ctypes.util
+    import subprocess
+    import sys
+
+    other = ctypes.util.find_library("m")
+    assert other
+    env = dict(os.environ, KANARI_LIBRARY=other)
+    done = subprocess.run([sys.executable, "-c", f"import kanari; kanari.Store({str(tmp_path)!r}, create=True)"],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "kanari.OperationalError" in done.stderr or "OperationalError" in done.stderr
+    assert "kanari_component" in done.stderr
+    assert not (tmp_path / "kanari.db").exists()
 
 
 def test_record_at_datetime_and_milliseconds(setup: Setup):

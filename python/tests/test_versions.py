@@ -89,7 +89,10 @@ def test_full_ids_are_cached_and_bounded(setup: Setup):
         assert all(len(v) == 64 for v, _ in store._cache)
         # The model configuration is cached beside the components.
         assert store.model(setup.stable) == store.model(setup.stable)
-        assert (setup.stable, "") in store._cache
+        assert (setup.stable, None) in store._cache
+        # ...under a key no component name can take.
+        with pytest.raises(kanari.NotFoundError, match="has no component ''"):
+            store.component(setup.stable, "")
     with kanari.Store(setup.state, cache_size=0) as store:
         store.component(setup.stable, "system.md")
         assert not store._cache

@@ -158,10 +158,17 @@ TEST_CASE("capi: kanari_component and kanari_model give what version cat prints"
   CHECK(kanari_component(h, nullptr, "model.json", &data, &len) == KANARI_USAGE);
   CHECK(kanari_component(h, v.a.c_str(), nullptr, &data, &len) == KANARI_USAGE);
   CHECK(kanari_component(h, v.a.c_str(), "model.json", nullptr, &len) == KANARI_USAGE);
+  data = reinterpret_cast<char*>(1);
+  len = 7;
   CHECK(kanari_component(nullptr, v.a.c_str(), "model.json", &data, &len) == KANARI_USAGE);
+  CHECK(data == nullptr);
+  CHECK(len == 0);
   model = reinterpret_cast<char*>(1);
   CHECK(kanari_model(h, "ffff", &model) == KANARI_NOT_FOUND);
   CHECK(model == nullptr);
   CHECK(kanari_model(h, v.a.c_str(), nullptr) == KANARI_USAGE);
+  model = reinterpret_cast<char*>(1);
+  CHECK(kanari_model(nullptr, v.a.c_str(), &model) == KANARI_USAGE);
+  CHECK(model == nullptr);
   kanari_close(h);
 }

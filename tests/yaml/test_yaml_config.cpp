@@ -287,6 +287,30 @@ TEST_CASE("yaml config: bad bytes and bad syntax are refused with their line") {
   CHECK(parse_yaml(ok, "x.yaml").ok());
 }
 
+TEST_CASE("yaml config: only YAML 1.2 is read, and flow sequences have no empty entries") {
+  // A file written for YAML 1.1 means another config (yes is true there).
+  check_refused("%YAML 1.1\n---\na: yes\n", 1, "declares %YAML '1.1'; only YAML 1.2 is read");
+  check_refused("# a comment\n%YAML 1.3\n---\na: 1\n", 2, "declares %YAML '1.3'");
+  check_refused("%YAML\n---\na: 1\n", 1, "declares %YAML ''");
+  check_same("%YAML 1.2 # the version\n---\na: yes\n", R"({"a": "yes"})");
+  check_same("%YAML\t1.2\r\n---\r\na: on\r\n", R"({"a": "on"})");
+  // yaml-cpp alone reads these as nulls.
+  check_refused("a: [1,,2]\n", 1, "an empty entry in a [...] sequence");
+  check_refused("a: [,]\n", 1, "an empty entry");
+  check_refused("b: 1\na: [1, , 2]\n", 2, "an empty entry");
+  check_refused("a: [1,,]\n", 1, "an empty entry");
+  check_refused("a:\n  - [x,\n     ,y]\n", 3, "an empty entry");
+  check_same("a: [1, 2,]\nb: [1, null, ~, '']\nc: []\n", R"({"a": [1, 2], "b": [1, null, null, ""], "c": []})");
+  check_same("a:\n- \n- 1\n", R"({"a": [null, 1]})");
+  check_same("a: {b: , c: 1}\n", R"({"a": {"b": null, "c": 1}})");
+  // Two escapes yaml-cpp turns into bytes that are not UTF-8.
+  check_refused("a: \"\\N\"\n", 1, "the escapes \\N and \\_");
+  check_refused("a: 1\nb: \"x\\_y\"\n", 2, "write \\u0085 or \\u00A0");
+  check_same("a: \"\\u0085\\u00A0\"\n", R"({"a": "\u0085\u00a0"})");
+  // A line indented less than its node ends the document.
+  check_refused("- a\nb: 1\n", 2, "a line indented less than the node it belongs to");
+}
+
 TEST_CASE("yaml config: which --config paths are YAML") {
   CHECK(is_yaml_path("config.yaml"));
   CHECK(is_yaml_path(".sdd/config.yaml"));
