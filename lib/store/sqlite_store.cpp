@@ -1141,6 +1141,19 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
                              std::to_string(latest) +
                              ", but it is read-only, so it cannot be upgraded here; "
                              "open it once where it is writable, or read it with the kanari that wrote it");
+  // A migration that rebuilds a table (0008) drops it under the rows that
+  // refer to it. SQLite's procedure: foreign keys off around the
+  // transaction, and foreign_key_check inside it before the commit.
+  db.exec("PRAGMA foreign_keys = OFF");
+  struct ForeignKeysBack {
+    Database& db;
+    ~ForeignKeysBack() {
+      try {
+        db.exec("PRAGMA foreign_keys = ON");
+      } catch (...) { // the connection is failing anyway; its next use says so
+      }
+    }
+  } foreign_keys_back{db};
   for (const auto& m : migrations) {
     if (m.number <= version)
       continue;
@@ -1149,6 +1162,9 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
     if (pragma_int(db, "PRAGMA user_version") >= m.number)
       continue;
     db.exec(m.sql);
+    if (db.prepare("PRAGMA foreign_key_check").step())
+      return operational_error(where + ": migration " + m.name +
+                               " would leave rows that refer to nothing; nothing was changed; run `kanari doctor`");
     db.exec(("PRAGMA user_version = " + std::to_string(m.number)).c_str());
     db.exec(("PRAGMA application_id = " + std::to_string(k_application_id)).c_str());
     txn.commit();

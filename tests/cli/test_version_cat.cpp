@@ -10,6 +10,10 @@
 
 #include <fstream>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace kanari::test;
 using nlohmann::json;
@@ -116,6 +120,48 @@ TEST_CASE("version cat: usage errors") {
   auto shadowed = v.cli.json({"version", "add", "--file", "model.json=" + d.file("m.bin", "not the model\n")})["id"]
                       .get<std::string>();
   CHECK(v.cli({"version", "cat", shadowed, "model.json"}).code == 2);
+}
+
+namespace {
+
+// The peak resident memory (KiB) of `kanari --state STATE version cat REF
+// NAME` run as a process of its own.
+long cat_peak_kib(const std::string& state, const std::string& ref, const std::string& name) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(fd, 1);
+    ::execl(KANARI_BINARY, "kanari", "--state", state.c_str(), "version", "cat", ref.c_str(), name.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  REQUIRE(::wait4(pid, &status, 0, &usage) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return usage.ru_maxrss;
+}
+
+} // namespace
+
+// Reading a prompt reads that prompt: not the other blobs of the store (an
+// SQLite store of schema 7 read every record it compared keys with, so a
+// 3-byte prompt beside a 200 MB file cost 200 MB).
+TEST_CASE("version cat: reading a small component does not read a large one beside it") {
+  Versions v;
+  const long before = cat_peak_kib(v.cli.state(), v.a, "roles/backend.md");
+  std::string big(48 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4096)
+    big[i] = static_cast<char>(i / 4096); // not one run of a byte
+  v.cli.ok({"version", "add", "--file", "big.bin=" + v.cli.dir().file("big.bin", big), "--prompt",
+            "roles/backend.md=" + v.cli.dir().file("a2.md", "You are the backend agent.\n")});
+  big.clear();
+  big.shrink_to_fit();
+  const long after = cat_peak_kib(v.cli.state(), v.a, "roles/backend.md");
+  INFO("peak before the large file: " << before << " KiB, after: " << after << " KiB");
+  CHECK(after < before + 16 * 1024);
 }
 
 TEST_CASE("capi: kanari_component and kanari_model give what version cat prints") {

@@ -306,6 +306,40 @@ TEST_CASE("store: foreign keys are enforced on kanari's connection") {
   CHECK_FALSE(s->stable_of("default").has_value()); // rolled back with the failure
 }
 
+// Schema 8 rebuilt blobs as a rowid table: in a WITHOUT ROWID table,
+// finding one blob read the records of others whole (a 3-byte prompt beside
+// a 200 MB file took 0.7 s and 200 MB). The rebuild drops the table the
+// components refer to, so it runs with foreign keys off; they must be back
+// on afterwards, on the very connection that migrated.
+TEST_CASE("store: a schema-7 store gets its blobs in a rowid table, references and foreign keys intact") {
+  test::Cli cli;
+  cli.ok({"init"});
+  const std::string id = cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n"), "--file",
+                                   "b.bin=" + cli.dir().file("b.bin", std::string("\0\1\2", 3))})["id"];
+  const auto db = db_file(cli.state());
+  sqlite_value(db, "PRAGMA foreign_keys = OFF; BEGIN; "
+                   "CREATE TABLE blobs_old (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID; "
+                   "INSERT INTO blobs_old SELECT sha256, data FROM blobs; DROP TABLE blobs; "
+                   "ALTER TABLE blobs_old RENAME TO blobs; PRAGMA user_version = 7; COMMIT;");
+  REQUIRE(sqlite_value(db, "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'blobs'") == "1");
+
+  auto s = open_store(cli.state()); // migrates
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::sqlite_migrations().back().number));
+  CHECK(sqlite_value(db, "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'blobs'") == "0");
+  CHECK(sqlite_value(db, "SELECT count(*) FROM blobs") == "2");
+  CHECK(sqlite_value(db, "PRAGMA foreign_key_check").empty());
+  CHECK_THROWS_AS((void)s->write([&]() -> Result<void> {
+    s->ensure_track("default", 1);
+    s->set_stable("default", std::string(64, 'a')); // no such version
+    return {};
+  }),
+                  store::StoreFailure);
+  s.reset();
+  CHECK(cli.ok({"version", "cat", id, "a.md"}).out == "hello\n");
+  CHECK(cli.ok({"version", "cat", id, "b.bin"}).out == std::string("\0\1\2", 3));
+  cli.ok({"doctor"});
+}
+
 TEST_CASE("store: a version round-trips with its components and blobs") {
   test::TempDir dir;
   auto s = init_store(dir.str());
