@@ -146,11 +146,15 @@ TEST_CASE("version add --config: YAML refusals name the file and line and write 
 
 TEST_CASE("version add --config: YAML that holds no mapping is refused and writes nothing") {
   Repo r;
-  for (const auto& [name, content, mention] : std::vector<std::tuple<std::string, std::string, std::string>>{
+  // A tuple, not a structured binding: clang refuses a binding captured by INFO.
+  for (const auto& c : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"empty.yaml", "", "holds no YAML document"},
            {"comment.yaml", "# nothing yet\n", "holds no YAML document"},
            {"null.yaml", "~\n", "holds an empty YAML document"},
            {"list.yaml", "- model: m\n", "line 1: the top level must be a mapping"}}) {
+    const std::string& name = std::get<0>(c);
+    const std::string& content = std::get<1>(c);
+    const std::string& mention = std::get<2>(c);
     auto path = r.file(name, content);
     const auto before = test::store_snapshot(r.cli.state());
     auto out = r.cli({"version", "add", "--config", path});
