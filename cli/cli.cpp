@@ -99,6 +99,7 @@ int run(const std::vector<std::string>& args, const Io& io) {
   setup_version(app, reg);
   setup_canary(app, reg);
   setup_route(app, reg);
+  setup_session(app, reg);
   setup_record(app, reg);
   setup_history(app, reg);
   setup_track(app, reg);

@@ -12,6 +12,7 @@
 #include "rollout/tracks.hpp"
 #include "util/time.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace kanari::cli {
@@ -106,6 +107,46 @@ void print_deliveries(std::ostream& h, const rollout::DeliverySummary& d, bool c
   h << "  (`kanari hook log`)\n";
 }
 
+// Sessions: live pins per arm, draining ones, and the share of the step's
+// session requests each arm served (docs/routing.md, "Sessions").
+json sessions_json(const rollout::SessionSummary& s) {
+  auto share = [&](std::int64_t n) {
+    return s.served() == 0 ? json(nullptr)
+                           : json(std::round(1e6 * static_cast<double>(n) / static_cast<double>(s.served())) / 1e4);
+  };
+  return {{"pinned", {{"stable", s.pinned_stable}, {"canary", s.pinned_canary}, {"previous", s.pinned_previous}}},
+          {"draining", s.draining},
+          {"drain_until", s.drain_until ? json(format_rfc3339(*s.drain_until)) : json(nullptr)},
+          {"requests", {{"stable", s.served_stable}, {"canary", s.served_canary}, {"previous", s.served_previous}}},
+          {"served_percentage",
+           {{"stable", share(s.served_stable)}, {"canary", share(s.served_canary)}, {"previous", share(s.served_previous)}}}};
+}
+
+void print_sessions(std::ostream& h, const rollout::Status& st) {
+  const auto& s = st.sessions;
+  if (s.pinned() == 0 && s.served() == 0)
+    return;
+  h << "sessions " << s.pinned_stable << " pinned to stable, " << s.pinned_canary << " to canary";
+  if (s.pinned_previous)
+    h << ", " << s.pinned_previous << " to a previous version";
+  if (s.draining)
+    h << " (" << s.draining << " draining until " << format_rfc3339(*s.drain_until) << ")";
+  h << "\n";
+  if (st.rollout && s.served() > 0) {
+    char line[160];
+    const auto pct = [&](std::int64_t n) { return 100.0 * static_cast<double>(n) / static_cast<double>(s.served()); };
+    std::snprintf(line, sizeof line, "served   %.1f %% canary, %.1f %% stable", pct(s.served_canary), pct(s.served_stable));
+    h << line;
+    if (s.served_previous) {
+      std::snprintf(line, sizeof line, ", %.1f %% previous", pct(s.served_previous));
+      h << line;
+    }
+    h << " of " << s.served() << " session requests this step (configured: "
+      << rollout::percentage_json(st.rollout->steps_bp.at(static_cast<size_t>(st.rollout->step))).dump()
+      << " % canary)\n";
+  }
+}
+
 } // namespace
 
 json status_json(const rollout::Status& st) {
@@ -137,7 +178,8 @@ json status_json(const rollout::Status& st) {
           {"metrics", rollout::gated_metrics_json(st.policy, st.samples)},
           {"paired", rollout::paired_json(st.samples)},
           {"last_rollout", last_rollout_json(st)},
-          {"deliveries", deliveries_json(st.deliveries)}};
+          {"deliveries", deliveries_json(st.deliveries)},
+          {"sessions", sessions_json(st.sessions)}};
 }
 
 namespace {
@@ -193,6 +235,7 @@ void print_status(Context& ctx, const rollout::Status& st) {
         h << " by " << st.last_end->actor << ": " << st.last_end->reason;
       h << "\n";
     }
+    print_sessions(h, st);
     print_deliveries(h, st.deliveries, ctx.colour());
     return;
   }
@@ -232,6 +275,7 @@ void print_status(Context& ctx, const rollout::Status& st) {
   auto w = waiting_for(st);
   h << "\ngate     " << gate::to_string(st.policy.method) << ", min " << st.policy.min_samples
     << " canary tasks per step; " << (w ? "waiting for " + *w : "enough data: run `kanari canary evaluate`") << "\n";
+  print_sessions(h, st);
   print_deliveries(h, st.deliveries, ctx.colour());
 }
 

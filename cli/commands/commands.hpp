@@ -6,6 +6,7 @@
 
 #include "context.hpp"
 #include "rollout/evaluate.hpp"
+#include "rollout/sessions.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -39,6 +40,7 @@ void setup_doctor(CLI::App& app, Registry& reg);
 void setup_store(CLI::App& app, Registry& reg);
 void setup_hook(CLI::App& app, Registry& reg);
 void setup_track(CLI::App& app, Registry& reg);
+void setup_session(CLI::App& app, Registry& reg);
 
 void setup_version_signing(CLI::App& version, Registry& reg);
 
@@ -48,6 +50,8 @@ void setup_wait(CLI::App& canary, Registry& reg);
 
 // Shared by verbs: a REF resolved on the context's track.
 Result<std::string> resolve(Context& ctx, const std::string& ref);
+// A session as `session show --json` prints it (docs/cli.md).
+nlohmann::json session_json(const std::string& track, const rollout::SessionView& v);
 // `canary status` as JSON (docs/cli.md) and as a table.
 nlohmann::json status_json(const rollout::Status& st);
 void print_status(Context& ctx, const rollout::Status& st);

@@ -21,6 +21,7 @@ struct RecordOptions {
   bool pass = false;
   bool fail = false;
   std::optional<std::string> version;
+  std::optional<std::string> session;
   std::string latency_ms, cost, tokens, score;
   std::optional<std::string> error;
   std::string at;
@@ -68,7 +69,7 @@ Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
 
 Result<int> run_record(const RecordOptions& o, Context& ctx) {
   if (!o.jsonl.empty()) {
-    if (o.task || o.pass || o.fail || o.version || !o.latency_ms.empty() || !o.cost.empty() || !o.tokens.empty() ||
+    if (o.task || o.pass || o.fail || o.version || o.session || !o.latency_ms.empty() || !o.cost.empty() || !o.tokens.empty() ||
         !o.score.empty() || o.error || !o.at.empty() || !o.metrics.empty())
       return usage_error("--jsonl takes every field from its lines; give no --task/--pass/--fail/... with it");
     std::ifstream file;
@@ -119,6 +120,7 @@ Result<int> run_record(const RecordOptions& o, Context& ctx) {
   in.track = ctx.g.track;
   in.task = *o.task;
   in.version_ref = o.version;
+  in.session = o.session;
   in.pass = o.pass;
   auto latency = number_flag(o.latency_ms, "--latency-ms", Sign::non_negative);
   KANARI_TRY(latency);
@@ -172,6 +174,9 @@ void setup_record(CLI::App& app, Registry& reg) {
   r->add_option("--version", o->version,
                 "the version REF it ran with (default: the assignment from `route --task`); a version of an ended "
                 "rollout is stored as a late outcome, counted in no gate window");
+  r->add_option("--session", o->session,
+                "the session it ran in: recorded against the version `route --session` pinned it to (even after the "
+                "session ended or expired); not with --version");
   r->add_option("--latency-ms", o->latency_ms, "latency in milliseconds (>= 0)");
   r->add_option("--cost", o->cost, "cost (>= 0, any unit, used consistently)");
   r->add_option("--tokens", o->tokens, "tokens used (whole number >= 0)");
@@ -185,7 +190,7 @@ void setup_record(CLI::App& app, Registry& reg) {
                 "when it ran, RFC 3339 (default: now; at most 10 minutes ahead of this host's clock). An outcome dated "
                 "before its window opened is stored as backdated and counts in no gate window");
   r->add_option("--jsonl", o->jsonl,
-                "many outcomes, one JSON object per line (- = stdin): task, pass, version, track, latency_ms, "
+                "many outcomes, one JSON object per line (- = stdin): task, pass, version, session, track, latency_ms, "
                 "cost, tokens, score, error, at, metrics (an object of names and numbers); all or nothing");
   r->add_flag("--skip-invalid", o->skip_invalid, "with --jsonl: store the valid lines and report the invalid ones");
   reg.on(r, o, run_record);

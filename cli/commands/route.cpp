@@ -1,7 +1,9 @@
-// kanari route --key KEY [--task ID] | --keys FILE|-
+// kanari route --key KEY [--task ID] | --session ID [--task ID] | --keys FILE|-
 #include "commands.hpp"
 
 #include "rollout/routing.hpp"
+#include "rollout/sessions.hpp"
+#include "util/time.hpp"
 #include "util/strings.hpp"
 
 #include <filesystem>
@@ -15,6 +17,7 @@ namespace {
 
 struct RouteOptions {
   std::optional<std::string> key;
+  std::optional<std::string> session;
   std::optional<std::string> task;
   std::string keys;
 };
@@ -86,11 +89,49 @@ Result<int> route_many(const RouteOptions& o, Context& ctx, rollout::Context& li
   return 0;
 }
 
+json opt_time(const std::optional<TimeMs>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+
+// route --session ID [--task T]: the pinned version (docs/routing.md, "Sessions").
+Result<int> route_session(const RouteOptions& o, Context& ctx) {
+  auto lib = ctx.lib();
+  KANARI_TRY(lib);
+  auto r = rollout::route_session(**lib, ctx.g.track, *o.session, o.task);
+  KANARI_TRY(r);
+  const auto& d = r->decision;
+  const auto& p = r->pin;
+  if (ctx.g.json) {
+    ctx.print_json({{"track", ctx.g.track},
+                    {"session", p.session},
+                    {"version", d.version},
+                    {"arm", rollout::to_string(r->arm)},
+                    {"bucket", d.bucket ? json(*d.bucket) : json(nullptr)},
+                    {"shadow", d.shadow},
+                    {"pinned", r->pinned},
+                    {"moved", r->moved},
+                    {"moved_from", r->moved ? json(*p.moved_from) : json(nullptr)},
+                    {"state", rollout::to_string(p.state)},
+                    {"pinned_at", format_rfc3339(p.pinned_at)},
+                    {"expires_at", format_rfc3339(p.expires_at)},
+                    {"drain_until", opt_time(p.state == rollout::SessionState::draining ? p.drain_until : std::nullopt)},
+                    {"requests", p.requests}});
+  } else {
+    ctx.human() << p.session << "\t" << rollout::to_string(r->arm) << "\t" << d.version << (d.shadow ? "\tshadow" : "")
+                << (r->moved ? "\tmoved" : "") << "\n";
+  }
+  return 0;
+}
+
 Result<int> run_route(const RouteOptions& o, Context& ctx) {
-  if (o.key.has_value() == !o.keys.empty())
-    return usage_error("give --key KEY or --keys FILE (- for standard input)");
-  if (o.task && !o.key)
-    return usage_error("--task goes with --key (one task per routed key)");
+  if ((o.key.has_value() + o.session.has_value() + !o.keys.empty()) != 1)
+    return usage_error("give one of --key KEY, --session ID or --keys FILE (- for standard input)");
+  if (o.task && !o.key && !o.session)
+    return usage_error("--task goes with --key or --session (one task per routed request)");
+  if (o.session) {
+    KANARI_TRY(rollout::validate_session_id(*o.session));
+    if (o.task)
+      KANARI_TRY(rollout::validate_task_id(*o.task));
+    return route_session(o, ctx);
+  }
   if (o.key)
     KANARI_TRY(validate_key(*o.key));
   if (o.task)
@@ -114,7 +155,11 @@ Result<int> run_route(const RouteOptions& o, Context& ctx) {
 void setup_route(CLI::App& app, Registry& reg) {
   auto opts = std::make_shared<RouteOptions>();
   auto* r = app.add_subcommand("route", "Which version serves a key now (sticky per key; docs/routing.md)");
-  r->add_option("--key", opts->key, "the user or session key");
+  r->add_option("--key", opts->key, "the user or request key: the same key gets the same arm while the percentage holds");
+  r->add_option("--session", opts->session,
+                "a conversation's id (1 to 256 bytes of UTF-8, no NUL): routed like a key the first time, then "
+                "pinned to that version until `session end` or idle past the policy's session_ttl_seconds; "
+                "prints \"moved\" when a rollback moved it to the stable");
   r->add_option("--task", opts->task, "remember the assignment for this task id, so `record --task` needs no version");
   r->add_option("--keys", opts->keys,
                 "route many keys, one per line (- = stdin); prints key<TAB>arm<TAB>version (JSON Lines with --json)");

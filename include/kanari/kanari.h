@@ -28,7 +28,7 @@
  *   version functions may be added, never changed or removed, and no struct
  *   changes layout; anything else bumps it (and the SONAME). Every function
  *   carries the symbol version of the release that added it (KANARI_1.0,
- *   KANARI_1.1, marked "(ABI 1.1)" below), so a program that needs a newer
+ *   KANARI_1.1, KANARI_1.2, marked "(ABI 1.1)", "(ABI 1.2)" below), so a program that needs a newer
  *   function fails to load against an older library, naming the version.
  */
 #ifndef KANARI_KANARI_H
@@ -61,7 +61,10 @@ typedef enum kanari_status {
   KANARI_CONFLICT = 5     /* not allowed in the current state */
 } kanari_status;
 
-typedef enum kanari_arm { KANARI_ARM_STABLE = 0, KANARI_ARM_CANARY = 1 } kanari_arm;
+/* KANARI_ARM_PREVIOUS only from kanari_route_session: a session kept on a
+ * version that is neither arm now (an old stable after a promotion, a
+ * rolled-back canary draining). */
+typedef enum kanari_arm { KANARI_ARM_STABLE = 0, KANARI_ARM_CANARY = 1, KANARI_ARM_PREVIOUS = 2 } kanari_arm;
 
 typedef enum kanari_verdict {
   KANARI_VERDICT_PROMOTE = 0,
@@ -133,6 +136,32 @@ KANARI_API kanari_status kanari_route(kanari_store* store, const char* track, co
 KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* track, const char* const* keys, size_t n,
                                            kanari_route_decision* out);
 
+/* ---- sessions (docs/routing.md, "Sessions") ----------------------------------- */
+
+typedef struct kanari_session_route {
+  kanari_route_decision decision;   /* the pinned version; arm may be KANARI_ARM_PREVIOUS */
+  int pinned;                       /* 1: this call pinned the session (new, ended or expired) */
+  int moved;                        /* 1: a rollback moved it to the stable: reset the conversation */
+  char moved_from[KANARI_ID_SIZE];  /* the version it was moved from; "" unless moved */
+  int draining;                     /* 1: pinned to a rolled-back canary until drain_until_ms */
+  int64_t requests;                 /* the session's requests since it was pinned, this one included */
+  int64_t expires_at_ms;            /* idle until then, the session is over */
+  int64_t drain_until_ms;           /* 0 unless draining */
+} kanari_session_route;
+
+/* Routes `session` (1 to 256 bytes of UTF-8) on `track` (NULL: "default")
+ * as `kanari route --session ID [--task T]` does: like a key on its first
+ * request, then the version it is pinned to until kanari_session_end or idle
+ * past the policy's session_ttl_seconds. Always reads and writes the store
+ * (the pin, its expiry, the request count), in one transaction. (ABI 1.2) */
+KANARI_API kanari_status kanari_route_session(kanari_store* store, const char* track, const char* session,
+                                              const char* task, kanari_session_route* out);
+
+/* Ends `session` on `track`: its next route pins it afresh. KANARI_NOT_FOUND
+ * when it was never routed; ending an ended or expired one changes nothing.
+ * (ABI 1.2) */
+KANARI_API kanari_status kanari_session_end(kanari_store* store, const char* track, const char* session);
+
 /* ---- the outcome ledger (docs/cli.md `record`) ------------------------------ */
 
 /* kanari_outcome.has: which optional fields are set */
@@ -177,6 +206,12 @@ typedef struct kanari_record_summary {
 /* Stores one outcome. `summary` may be NULL. */
 KANARI_API kanari_status kanari_record(kanari_store* store, const kanari_outcome* outcome,
                                        kanari_record_summary* summary);
+
+/* Stores one outcome against the version `session` is pinned to (as
+ * `kanari record --task T --session ID`); outcome->version must be NULL.
+ * KANARI_NOT_FOUND when the session was never routed. (ABI 1.2) */
+KANARI_API kanari_status kanari_record_session(kanari_store* store, const kanari_outcome* outcome, const char* session,
+                                               kanari_record_summary* summary);
 
 /* Stores `n` outcomes in one transaction: all or nothing. On invalid input
  * nothing is stored and the message names the index ("outcome 3: ..."). */

@@ -94,6 +94,27 @@ KANARI_API kanari_status kanari_record(kanari_store* store, const kanari_outcome
   });
 }
 
+KANARI_API kanari_status kanari_record_session(kanari_store* store, const kanari_outcome* outcome, const char* session,
+                                               kanari_record_summary* summary) {
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_record_session: store must not be NULL");
+  return capi::guarded(store, [&]() -> Result<int> {
+    if (!outcome || !session)
+      return usage_error("kanari_record_session: outcome and session must not be NULL");
+    if (outcome->version)
+      return usage_error("kanari_record_session: the outcome's version must be NULL: a session records against "
+                         "its pinned version");
+    auto in = capi::to_input(*outcome);
+    KANARI_TRY(in);
+    in->session = session;
+    KANARI_TRY(rollout::validate_outcome(*in));
+    auto s = rollout::record_one(*store->ctx, *in);
+    KANARI_TRY(s);
+    capi::summarise(*s, summary);
+    return KANARI_OK;
+  });
+}
+
 KANARI_API kanari_status kanari_record_batch(kanari_store* store, const kanari_outcome* outcomes, size_t n,
                                              kanari_record_summary* summary) {
   if (!store)

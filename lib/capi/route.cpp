@@ -1,4 +1,5 @@
-// kanari_route and kanari_route_many: routing through the C API.
+// kanari_route, kanari_route_many, kanari_route_session and
+// kanari_session_end: routing through the C API.
 //
 // A single route reads the track's routing table (its stable and open
 // rollout: one read transaction of two indexed lookups) on every call, so a
@@ -10,6 +11,7 @@
 // reads once for a whole batch.
 #include "capi/handle.hpp"
 
+#include "rollout/sessions.hpp"
 #include "util/strings.hpp"
 
 #include <cstring>
@@ -122,6 +124,48 @@ KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* trac
     const rollout::Router* router = tr->router ? &*tr->router : nullptr;
     for (size_t i = 0; i < n; ++i)
       capi::fill(out[i], rollout::decide(tr->table, router, keys[i]));
+    return KANARI_OK;
+  });
+}
+
+KANARI_API kanari_status kanari_route_session(kanari_store* store, const char* track, const char* session,
+                                              const char* task, kanari_session_route* out) {
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_route_session: store must not be NULL");
+  return capi::guarded(store, [&]() -> Result<int> {
+    if (!out)
+      return usage_error("kanari_route_session: out must not be NULL");
+    if (!session)
+      return usage_error("kanari_route_session: session must not be NULL");
+    auto t = capi::track_arg(track);
+    KANARI_TRY(t);
+    auto r = rollout::route_session(*store->ctx, *t, session, task ? std::optional<std::string>(task) : std::nullopt);
+    KANARI_TRY(r);
+    *out = kanari_session_route{};
+    capi::fill(out->decision, r->decision);
+    if (r->arm == rollout::SessionArm::previous)
+      out->decision.arm = KANARI_ARM_PREVIOUS;
+    out->pinned = r->pinned ? 1 : 0;
+    out->moved = r->moved ? 1 : 0;
+    capi::copy_id(out->moved_from, r->moved ? *r->pin.moved_from : std::string());
+    out->draining = r->pin.state == rollout::SessionState::draining ? 1 : 0;
+    out->requests = r->pin.requests;
+    out->expires_at_ms = r->pin.expires_at;
+    out->drain_until_ms = out->draining ? r->pin.drain_until.value_or(0) : 0;
+    return KANARI_OK;
+  });
+}
+
+KANARI_API kanari_status kanari_session_end(kanari_store* store, const char* track, const char* session) {
+  if (!store)
+    return capi::fail(nullptr, KANARI_USAGE, "kanari_session_end: store must not be NULL");
+  return capi::guarded(store, [&]() -> Result<int> {
+    if (!session)
+      return usage_error("kanari_session_end: session must not be NULL");
+    auto t = capi::track_arg(track);
+    KANARI_TRY(t);
+    auto r = rollout::end_session(*store->ctx, *t, session);
+    KANARI_TRY(r);
     return KANARI_OK;
   });
 }

@@ -13,10 +13,11 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 17> k_policy_keys = {
-    "alpha",           "consecutive", "max_regression",     "max_step_seconds",  "method",     "metrics",
-    "min_pass_rate",   "min_samples", "min_stable_samples", "min_step_seconds",  "on_timeout", "paired_alpha",
-    "planned_samples", "regression",  "require_approval",   "require_signature", "steps"};
+constexpr std::array<std::string_view, 20> k_policy_keys = {
+    "alpha",           "consecutive",   "drain_seconds",       "max_regression",    "max_step_seconds",
+    "method",          "metrics",       "min_pass_rate",       "min_samples",       "min_stable_samples",
+    "min_step_seconds", "on_rollback",  "on_timeout",          "paired_alpha",      "planned_samples",
+    "regression",      "require_approval", "require_signature", "session_ttl_seconds", "steps"};
 
 constexpr std::array<std::string_view, 11> k_metric_keys = {"metric",      "aggregate", "direction",      "max",
                                                             "min",         "max_ratio", "max_regression", "target",
@@ -105,6 +106,8 @@ constexpr std::array<std::pair<std::string_view, OnFail>, 2> k_on_fails = {
     {{"rollback", OnFail::rollback}, {"hold", OnFail::hold}}};
 constexpr std::array<std::pair<std::string_view, OnTimeout>, 3> k_on_timeouts = {
     {{"hold", OnTimeout::hold}, {"rollback", OnTimeout::rollback}, {"promote", OnTimeout::promote}}};
+constexpr std::array<std::pair<std::string_view, OnRollback>, 2> k_on_rollbacks = {
+    {{"cut", OnRollback::cut}, {"drain", OnRollback::drain}}};
 constexpr std::array<std::pair<std::string_view, Approval>, 3> k_approvals = {
     {{"none", Approval::none}, {"final", Approval::final_step}, {"every", Approval::every}}};
 
@@ -497,6 +500,21 @@ Result<Policy> parse_policy(const json& j) {
     KANARI_TRY(x);
     p.planned_samples = *x;
   }
+  if (j.contains("session_ttl_seconds")) {
+    auto x = get_int(j.at("session_ttl_seconds"), "session_ttl_seconds", 1, k_max_seconds);
+    KANARI_TRY(x);
+    p.session_ttl_seconds = *x;
+  }
+  if (j.contains("on_rollback")) {
+    auto o = get_enum(j.at("on_rollback"), "on_rollback", k_on_rollbacks);
+    KANARI_TRY(o);
+    p.on_rollback = *o;
+  }
+  if (j.contains("drain_seconds")) {
+    auto x = get_int(j.at("drain_seconds"), "drain_seconds", 0, k_max_seconds);
+    KANARI_TRY(x);
+    p.drain_seconds = *x;
+  }
   if (j.contains("require_signature") && !j.at("require_signature").is_null()) {
     const json& v = j.at("require_signature");
     const std::string_view expect = "null or a non-empty array of trusted public keys, each \"ed25519:\" and 64 "
@@ -558,6 +576,9 @@ json policy_to_json(const Policy& p) {
   j["alpha"] = p.alpha;
   j["planned_samples"] = p.planned_samples;
   j["require_signature"] = p.require_signature.empty() ? json(nullptr) : json(p.require_signature);
+  j["session_ttl_seconds"] = p.session_ttl_seconds;
+  j["on_rollback"] = to_string(p.on_rollback);
+  j["drain_seconds"] = p.drain_seconds;
   return j;
 }
 
@@ -566,6 +587,7 @@ std::string_view to_string(Regression r) { return name_of(r, k_regressions); }
 std::string_view to_string(OnFail f) { return name_of(f, k_on_fails); }
 std::string_view to_string(OnTimeout t) { return name_of(t, k_on_timeouts); }
 std::string_view to_string(Approval a) { return name_of(a, k_approvals); }
+std::string_view to_string(OnRollback o) { return name_of(o, k_on_rollbacks); }
 std::string_view to_string(Aggregate a) { return name_of(a, k_aggregates); }
 std::string_view to_string(Direction d) { return name_of(d, k_directions); }
 

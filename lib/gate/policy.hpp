@@ -26,6 +26,9 @@ enum class Regression { absolute, relative };
 enum class OnFail { rollback, hold };
 enum class OnTimeout { hold, rollback, promote };
 enum class Approval { none, final_step, every }; // JSON: "none" | "final" | "every"
+// What a rollback does to the sessions pinned to the canary
+// (docs/routing.md, "Sessions").
+enum class OnRollback { cut, drain };
 
 enum class Aggregate { mean, rate, p50, p90, p95, p99, max }; // JSON: "mean", "rate", "p50", ...
 enum class Direction { lower_is_better, higher_is_better };
@@ -89,6 +92,12 @@ struct Policy {
   // these keys ("ed25519:" + 64 lowercase hex; docs/security.md). Empty:
   // no signature required. JSON: "require_signature": [keys] or null.
   std::vector<std::string> require_signature;
+  // Sessions (docs/routing.md): a pin made while this rollout is open
+  // lasts this long idle; a rollback cuts the canary's pins (their next
+  // route moves them to the stable) or lets them drain for drain_seconds.
+  std::int64_t session_ttl_seconds = 3600;
+  OnRollback on_rollback = OnRollback::cut;
+  std::int64_t drain_seconds = 900;
 
   std::int64_t effective_min_stable_samples() const;
   bool operator==(const Policy&) const = default;
@@ -129,6 +138,7 @@ std::string_view to_string(Regression r);
 std::string_view to_string(OnFail f);
 std::string_view to_string(OnTimeout t);
 std::string_view to_string(Approval a);
+std::string_view to_string(OnRollback o);
 std::string_view to_string(Aggregate a);
 std::string_view to_string(Direction d);
 

@@ -547,6 +547,28 @@ std::string render_html(const RolloutReport& r) {
       std::string("<p class=\"legend\"><span><span class=\"swatch\" style=\"background:") + k_canary_colour +
       "\"></span>canary</span> <span><span class=\"swatch\" style=\"background:" + k_stable_colour +
       "\"></span>stable</span> ";
+  std::int64_t session_requests = 0;
+  for (const auto& sp : r.steps)
+    session_requests += sp.session_stable + sp.session_canary + sp.session_previous;
+  if (session_requests > 0) {
+    s += "<h2>Session requests per step</h2>\n<p class=\"sub\">Requests <code>route --session</code> served in "
+         "each step. A session stays on the version it was pinned to, so the canary's actual share lags the "
+         "step's percentage; &ldquo;previous&rdquo; is a version that was neither arm.</p>\n"
+         "<table class=\"arms\">\n<thead><tr><th>step</th><th class=\"num\">configured</th>"
+         "<th class=\"num\">requests</th><th class=\"num\">canary</th><th class=\"num\">stable</th>"
+         "<th class=\"num\">previous</th></tr></thead>\n<tbody>\n";
+    for (const auto& sp : r.steps) {
+      const std::int64_t n = sp.session_stable + sp.session_canary + sp.session_previous;
+      auto share = [&](std::int64_t k) {
+        return n == 0 ? std::string("-") : num(100.0 * static_cast<double>(k) / static_cast<double>(n), 1) + " %";
+      };
+      s += "<tr><td>" + std::to_string(sp.step + 1) + (sp.shadow ? " (shadow)" : "") + "</td><td class=\"num\">" +
+           html_escape(pct_text(sp.bp)) + "</td><td class=\"num\">" + std::to_string(n) + "</td><td class=\"num\">" +
+           share(sp.session_canary) + "</td><td class=\"num\">" + share(sp.session_stable) +
+           "</td><td class=\"num\">" + share(sp.session_previous) + "</td></tr>\n";
+    }
+    s += "</tbody>\n</table>\n";
+  }
   s += "<h2>Pass rate over time</h2>\n" + legend + "<span>" +
        html_escape(num(static_cast<double>(r.bucket_ms) / 1000.0, 0)) +
        " s buckets; a dot is a bucket's pass rate, the band its Wilson 95 % interval; dashed lines are step "

@@ -2,6 +2,7 @@
 
 #include "rollout/evaluate.hpp"
 #include "rollout/lifecycle.hpp"
+#include "rollout/sessions.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -110,6 +111,15 @@ void declare(Builder& b) {
   b.family("kanari_hook_deliveries", k_gauge,
            "Notifications by hook and state: pending (not taken yet, being retried), failed (given up after "
            "24 h), delivered; of the exported tracks' events.");
+  b.family("kanari_sessions_pinned", k_gauge,
+           "Live sessions (not ended, not expired) pinned to the arm's version; previous: a version that is neither "
+           "arm now.");
+  b.family("kanari_sessions_draining", k_gauge, "Live sessions of a rolled-back canary still draining.");
+  b.family("kanari_session_requests", k_gauge,
+           "Requests `route --session` served on the arm in the open rollout's current step.");
+  b.family("kanari_session_request_share", k_gauge,
+           "Share of the current step's session requests served on the arm (absent before the first), beside "
+           "kanari_rollout_percentage.");
   b.family("kanari_transitions_total", k_counter, "Events of the track with the action, ever.");
   b.family("kanari_last_transition_timestamp_seconds", k_gauge,
            "When the track's newest event with the action was written, in seconds since the Unix epoch.");
@@ -237,8 +247,20 @@ Result<std::vector<MetricFamily>> gather_metrics(rollout::Context& ctx, const st
       if (stable)
         b.add("kanari_stable_info", {{"track", track}, {"version", *stable}}, 1);
       add_transitions(b, track, ctx.store.events(track, std::nullopt));
+      const auto sessions = rollout::session_summary(ctx, track, stable, open);
+      for (auto [arm, n] : {std::pair{"stable", sessions.pinned_stable}, std::pair{"canary", sessions.pinned_canary},
+                            std::pair{"previous", sessions.pinned_previous}})
+        b.add("kanari_sessions_pinned", {{"track", track}, {"arm", arm}}, static_cast<double>(n));
+      b.add("kanari_sessions_draining", {{"track", track}}, static_cast<double>(sessions.draining));
       if (!open)
         continue;
+      for (auto [arm, n] : {std::pair{"stable", sessions.served_stable}, std::pair{"canary", sessions.served_canary},
+                            std::pair{"previous", sessions.served_previous}}) {
+        b.add("kanari_session_requests", {{"track", track}, {"arm", arm}}, static_cast<double>(n));
+        if (sessions.served() > 0)
+          b.add("kanari_session_request_share", {{"track", track}, {"arm", arm}},
+                static_cast<double>(n) / static_cast<double>(sessions.served()));
+      }
       b.add("kanari_rollout_step", {{"track", track}}, static_cast<double>(open->step));
       b.add("kanari_rollout_steps", {{"track", track}}, static_cast<double>(open->steps_bp.size()));
       b.add("kanari_rollout_step_started_timestamp_seconds", {{"track", track}},

@@ -24,6 +24,12 @@
 //   kanari_rollout_percentage, kanari_rollout_step, kanari_rollout_steps,
 //   kanari_rollout_step_started_timestamp_seconds, kanari_rollout_info
 //   (rollout, stable, canary ids as labels), kanari_stable_info.
+// Per track, sessions (docs/routing.md, "Sessions"):
+//   kanari_sessions_pinned{arm="stable"|"canary"|"previous"}, kanari_sessions_draining
+//   kanari_session_requests{arm}, kanari_session_request_share{arm}
+//                                      with an open rollout: what its current
+//                                      step served per arm, beside
+//                                      kanari_rollout_percentage
 // Per track, from its events:
 //   kanari_transitions_total{action}   events with that action, ever (the
 //                                      lifecycle's actions always, at 0

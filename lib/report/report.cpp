@@ -212,6 +212,10 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
         rep.events.push_back(std::move(e));
     std::reverse(rep.events.begin(), rep.events.end()); // oldest first
     rep.steps = step_spans(*ro, rep.events, end);
+    for (auto& span : rep.steps)
+      for (const auto& a : ctx.store.session_requests(ro->id, span.step))
+        (a.arm == "canary" ? span.session_canary : a.arm == "stable" ? span.session_stable : span.session_previous) =
+            a.requests;
     rep.markers = markers(*ro, rep.events);
     return {};
   });
@@ -284,7 +288,9 @@ json report_json(const RolloutReport& r) {
                      {"percentage", rollout::percentage_json(s.bp)},
                      {"shadow", s.shadow},
                      {"from", format_rfc3339(s.from)},
-                     {"to", format_rfc3339(s.to)}});
+                     {"to", format_rfc3339(s.to)},
+                     {"session_requests",
+                      {{"stable", s.session_stable}, {"canary", s.session_canary}, {"previous", s.session_previous}}}});
   json metrics = json::array();
   for (const auto& m : r.metrics) {
     auto arm = [](const MetricArm& a) {

@@ -55,6 +55,9 @@ struct StepSpan {
   bool shadow = false; // a shadow step: the canary mirrored, not served
   TimeMs from = 0;
   TimeMs to = 0;
+  // Requests `route --session` served in the step per arm (docs/routing.md,
+  // "Sessions"): pinned sessions make the canary's actual share lag `bp`.
+  std::int64_t session_stable = 0, session_canary = 0, session_previous = 0;
 };
 
 // One event of the rollout as the timeline marks it.

@@ -232,6 +232,7 @@ Result<Status> track_status(Context& ctx, const std::string& track) {
         }
     }
     st.deliveries = delivery_summary(ctx, track);
+    st.sessions = session_summary(ctx, track, st.stable, st.rollout);
     return {};
   });
   KANARI_TRY(r);

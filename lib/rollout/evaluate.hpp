@@ -8,6 +8,7 @@
 #include "gate/gate.hpp"
 #include "rollout/context.hpp"
 #include "rollout/hooks.hpp"
+#include "rollout/sessions.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,7 @@ struct Status {
   std::optional<store::EventRecord> last_end; // the event that ended `last`
   // Notifications of the track's events not delivered yet (docs/hooks.md).
   DeliverySummary deliveries;
+  SessionSummary sessions; // docs/routing.md, "Sessions"
 };
 Result<Status> track_status(Context& ctx, const std::string& track);
 

@@ -3,6 +3,7 @@
 #include "gate/policy.hpp"
 
 #include "rollout/outcome_line.hpp"
+#include "rollout/sessions.hpp"
 #include "rollout/versions.hpp"
 #include "util/rereadable_input.hpp"
 #include "util/strings.hpp"
@@ -49,6 +50,16 @@ public:
         it = t.refs.emplace(key, *id).first;
       }
       version = it->second;
+    } else if (in.session) {
+      // The version the session is pinned to, even when it has ended or
+      // expired since: the task ran on it.
+      auto pin = m_ctx.store.get_session(in.track, *in.session);
+      if (!pin)
+        return not_found_error("session " + quote_for_message(*in.session) + " has never been routed on track '" +
+                               in.track + "'; route it with `kanari route --session ID`, or pass --version");
+      m_assigned = std::move(pin->version_id);
+      version = m_assigned;
+      assigned_rollout = pin->rollout_id;
     } else {
       auto a = m_ctx.store.get_assignment(in.track, in.task);
       if (!a)
@@ -324,6 +335,11 @@ Result<void> validate_outcome(const OutcomeInput& in) {
     return usage_error("score must be a finite number");
   if (in.error && (in.error->empty() || in.error->size() > 256 || !is_valid_utf8(*in.error)))
     return usage_error("error must be 1 to 256 bytes of UTF-8");
+  if (in.session) {
+    KANARI_TRY(validate_session_id(*in.session));
+    if (in.version_ref)
+      return usage_error("give a version or a session, not both: a session records against its pinned version");
+  }
   return validate_metrics(in.metrics);
 }
 
@@ -334,14 +350,14 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
   unsigned seen = 0; // one bit per known key, to refuse repeats
   using Kind = JsonScalar::Kind;
   auto r = parse_flat_object(line, [&](const std::string& k, JsonScalar& v) -> Result<void> {
-    static constexpr std::string_view k_keys[] = {"task",   "pass",  "version", "track", "latency_ms", "cost",
-                                                  "tokens", "score", "error",   "at",    "metrics"};
+    static constexpr std::string_view k_keys[] = {"task",  "pass",  "version", "track",   "latency_ms", "cost",
+                                                  "tokens", "score", "error",  "at",      "metrics",    "session"};
     size_t index = 0;
     while (index < std::size(k_keys) && k_keys[index] != k)
       ++index;
     if (index == std::size(k_keys))
       return usage_error("unknown key " + quote_for_message(k, 40) +
-                         "; allowed: task, pass, version, track, latency_ms, cost, tokens, score, error, at, metrics");
+                         "; allowed: task, pass, version, session, track, latency_ms, cost, tokens, score, error, at, metrics");
     if (seen & (1u << index))
       return usage_error("the key \"" + k + "\" appears twice");
     seen |= 1u << index;
@@ -412,6 +428,11 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
       o.metrics.reserve(v.members.size());
       for (auto& [name, value] : v.members)
         o.metrics.push_back({std::move(name), value});
+      break;
+    case 11:
+      if (v.kind != Kind::string)
+        return usage_error("\"session\" must be a string (a session id)");
+      o.session = std::move(v.text);
       break;
     }
     return {};

@@ -36,7 +36,8 @@ namespace kanari::rollout {
 struct OutcomeInput {
   std::string track;
   std::string task;
-  std::optional<std::string> version_ref; // none: the task's routed assignment
+  std::optional<std::string> version_ref; // none: the session's version, or the task's routed assignment
+  std::optional<std::string> session;     // record against the version the session is pinned to
   bool pass = false;
   std::optional<double> latency_ms;
   std::optional<double> cost;

@@ -3,7 +3,9 @@
 #include "core/canonical_json.hpp"
 #include "crypto/sha256.hpp"
 #include "rollout/audit.hpp"
+#include "rollout/sessions.hpp"
 #include "rollout/signatures.hpp"
+#include "util/time.hpp"
 
 namespace kanari::rollout {
 
@@ -225,13 +227,28 @@ Result<void> apply_promote(Context& ctx, store::RolloutRecord& r, bool full, con
   return {};
 }
 
+// The pins to a version taken out (by a rollback or an undo) are cut or
+// drain as the rollout's policy says (the default, cut, when its stored
+// policy cannot be read); the event's evidence says how many.
+json release_pins(Context& ctx, const store::RolloutRecord& r, const std::string& version, TimeMs now) {
+  auto policy = read_stored_policy(r);
+  const gate::Policy p = policy.ok() ? *policy : gate::Policy{};
+  const std::int64_t n = release_sessions(ctx, r.track, version, p, now);
+  if (n == 0)
+    return json::object();
+  json s = {{"pinned", n}, {"on_rollback", gate::to_string(p.on_rollback)}};
+  if (p.on_rollback == gate::OnRollback::drain)
+    s["drain_until"] = format_rfc3339(now + p.drain_seconds * 1000);
+  return {{"sessions", s}};
+}
+
 void apply_rollback(Context& ctx, store::RolloutRecord& r, const std::string& reason, const json& evidence) {
   r.state = store::RolloutState::rolled_back;
   r.ended_at = transition_time(ctx, r.track);
   ctx.store.update_rollout(r);
   append_event(ctx,
                {"rolled_back", r.track, r.id, r.canary, reason.empty() ? "canary rolled back" : reason,
-                merge(rollout_evidence(r), evidence)},
+                merge(merge(rollout_evidence(r), release_pins(ctx, r, r.canary, *r.ended_at)), evidence)},
                r.ended_at);
 }
 
@@ -281,10 +298,14 @@ Result<store::RolloutRecord> undo_promotion(Context& ctx, const TransitionInput&
       return conflict_error("cannot undo: the stable has changed since rollout " + std::to_string(r.id) +
                             " was promoted; start a rollout of the version you want instead");
     ctx.store.set_stable(in.track, r.stable);
+    const TimeMs now = transition_time(ctx, in.track);
     append_event(ctx,
                  {"stable_set", in.track, std::nullopt, r.stable,
                   in.reason.empty() ? "undo of rollout " + std::to_string(r.id) + "'s promotion" : in.reason,
-                  merge(json{{"undo_of", r.id}, {"version", r.stable}, {"previous_stable", r.canary}}, in.evidence)});
+                  merge(merge(json{{"undo_of", r.id}, {"version", r.stable}, {"previous_stable", r.canary}},
+                              release_pins(ctx, r, r.canary, now)),
+                        in.evidence)},
+                 now);
     return {};
   });
   KANARI_TRY(result);

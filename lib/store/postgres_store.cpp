@@ -600,6 +600,127 @@ public:
     return Assignment{st.get_text(0, 0), arm_from(st.text(0, 1)), st.get_opt_int(0, 2)};
   }
 
+// As in sqlite_store.cpp.
+#define KANARI_SESSION_SELECT                                                                                          \
+  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"   \
+  " s.drain_until, s.requests, m.id, s.ended_at"                                                                       \
+  " FROM sessions s JOIN versions v ON v.no = s.version_no LEFT JOIN versions m ON m.no = s.moved_from"
+
+  static SessionRecord read_session(const std::string& track, const pg::Result& st, int row) {
+    SessionRecord r;
+    r.track = track;
+    r.session = st.get_text(row, 0);
+    r.version_id = st.get_text(row, 1);
+    r.arm = arm_from(st.text(row, 2));
+    r.rollout_id = st.get_opt_int(row, 3);
+    r.state = session_state_from_string(st.text(row, 4)).value_or(SessionState::ended);
+    r.pinned_at = st.get_int(row, 5);
+    r.last_seen_at = st.get_int(row, 6);
+    r.ttl_seconds = st.get_int(row, 7);
+    r.expires_at = st.get_int(row, 8);
+    r.drain_until = st.get_opt_int(row, 9);
+    r.requests = st.get_int(row, 10);
+    r.moved_from = st.get_opt_text(row, 11);
+    r.ended_at = st.get_opt_int(row, 12);
+    return r;
+  }
+
+  std::optional<SessionRecord> get_session(const std::string& track, const std::string& session) override {
+    auto st = m_conn.query(KANARI_SESSION_SELECT
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.session = $2",
+                           Params().add(track).add(session));
+    if (st.rows() == 0)
+      return std::nullopt;
+    return read_session(track, st, 0);
+  }
+
+  void put_session(const SessionRecord& r) override {
+    m_conn.query(
+        "INSERT INTO sessions (track_no, session, version_no, arm, rollout_id, state, pinned_at, last_seen_at,"
+        " ttl_seconds, expires_at, drain_until, requests, moved_from, ended_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (track_no, session) DO UPDATE SET version_no = excluded.version_no, arm = excluded.arm,"
+        " rollout_id = excluded.rollout_id, state = excluded.state, pinned_at = excluded.pinned_at,"
+        " last_seen_at = excluded.last_seen_at, ttl_seconds = excluded.ttl_seconds, expires_at = excluded.expires_at,"
+        " drain_until = excluded.drain_until, requests = excluded.requests, moved_from = excluded.moved_from,"
+        " ended_at = excluded.ended_at",
+        Params()
+            .add(track_no(r.track))
+            .add(r.session)
+            .add(version_no(r.version_id))
+            .add(to_string(r.arm))
+            .add(r.rollout_id)
+            .add(to_string(r.state))
+            .add(r.pinned_at)
+            .add(r.last_seen_at)
+            .add(r.ttl_seconds)
+            .add(r.expires_at)
+            .add(r.drain_until)
+            .add(r.requests)
+            .add(r.moved_from ? std::optional(version_no(*r.moved_from)) : std::nullopt)
+            .add(r.ended_at));
+  }
+
+  std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
+                             std::optional<TimeMs> drain_until, TimeMs now) override {
+    return m_conn
+        .query("UPDATE sessions SET state = $1, drain_until = $2"
+               " WHERE version_no = $3 AND track_no = $4 AND expires_at > $5 AND state IN ('active', 'draining')",
+               Params().add(to_string(state)).add(drain_until).add(version_no(version_id)).add(track_no(track)).add(now))
+        .affected();
+  }
+
+  std::vector<SessionRecord> live_sessions(const std::string& track, TimeMs now, std::int64_t limit,
+                                           const std::vector<std::string>& versions, bool except) override {
+    if (versions.size() > 2)
+      throw std::logic_error("live_sessions: at most two versions");
+    std::vector<SessionRecord> out;
+    // No version id is empty: '' matches none.
+    m_conn.for_each(KANARI_SESSION_SELECT
+                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at > $2"
+                    "   AND s.state <> 'ended' AND ($6 = 0 OR (v.id = $4 OR v.id = $5) = ($7 = 0))"
+                    " ORDER BY s.expires_at DESC, s.session LIMIT $3",
+                    Params()
+                        .add(track)
+                        .add(now)
+                        .add(limit)
+                        .add(versions.size() > 0 ? versions[0] : std::string())
+                        .add(versions.size() > 1 ? versions[1] : std::string())
+                        .add(!versions.empty())
+                        .add(except),
+                    [&](const pg::Result& r, int i) { out.push_back(read_session(track, r, i)); });
+    return out;
+  }
+
+  std::vector<SessionCount> session_counts(const std::string& track, TimeMs now) override {
+    std::vector<SessionCount> out;
+    m_conn.for_each("SELECT v.id, s.state, max(s.drain_until), count(*)"
+                    "  FROM sessions s JOIN versions v ON v.no = s.version_no"
+                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at > $2"
+                    "   AND s.state <> 'ended'"
+                    " GROUP BY v.id, s.state ORDER BY v.id, s.state",
+                    Params().add(track).add(now), [&](const pg::Result& r, int i) {
+                      out.push_back({r.get_text(i, 0),
+                                     session_state_from_string(r.text(i, 1)).value_or(SessionState::ended),
+                                     r.get_opt_int(i, 2), r.get_int(i, 3)});
+                    });
+    return out;
+  }
+
+  void count_session_request(std::int64_t rollout_id, std::int64_t step, std::string_view arm) override {
+    m_conn.query("INSERT INTO session_requests (rollout_id, step, arm, requests) VALUES ($1, $2, $3, 1)"
+                 " ON CONFLICT (rollout_id, step, arm) DO UPDATE SET requests = session_requests.requests + 1",
+                 Params().add(rollout_id).add(step).add(arm));
+  }
+
+  std::vector<ArmRequests> session_requests(std::int64_t rollout_id, std::int64_t step) override {
+    std::vector<ArmRequests> out;
+    m_conn.for_each("SELECT arm, requests FROM session_requests WHERE rollout_id = $1 AND step = $2 ORDER BY arm",
+                    Params().add(rollout_id).add(step),
+                    [&](const pg::Result& r, int i) { out.push_back({r.get_text(i, 0), r.get_int(i, 1)}); });
+    return out;
+  }
+
   std::optional<EventRecord> last_event() override {
     auto st = m_conn.query("SELECT " KANARI_EVENT_COLUMNS " FROM events ORDER BY seq DESC LIMIT 1");
     if (st.rows() == 0)

@@ -50,6 +50,23 @@ std::optional<RolloutState> rollout_state_from_string(std::string_view s) {
 
 std::string_view to_string(Arm a) { return a == Arm::canary ? "canary" : "stable"; }
 
+std::string_view to_string(SessionState s) {
+  switch (s) {
+  case SessionState::active: return "active";
+  case SessionState::draining: return "draining";
+  case SessionState::cut: return "cut";
+  case SessionState::ended: return "ended";
+  }
+  return "active";
+}
+
+std::optional<SessionState> session_state_from_string(std::string_view s) {
+  for (auto state : {SessionState::active, SessionState::draining, SessionState::cut, SessionState::ended})
+    if (to_string(state) == s)
+      return state;
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr int k_application_id = 0x4B4E5231; // "KNR1", in the file's header
@@ -585,6 +602,122 @@ public:
     if (!st.step())
       return std::nullopt;
     return Assignment{st.get_text(0), arm_from(st.get_text_view(1)), st.get_opt_int(2)};
+  }
+
+// The columns read_session reads, from sessions s joined with versions v
+// (the pinned version) and m (the one a cut moved it from).
+#define KANARI_SESSION_SELECT                                                                                          \
+  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"   \
+  " s.drain_until, s.requests, m.id, s.ended_at"                                                                       \
+  " FROM sessions s JOIN versions v ON v.no = s.version_no LEFT JOIN versions m ON m.no = s.moved_from"
+
+  SessionRecord read_session(const std::string& track, Statement& st) {
+    SessionRecord r;
+    r.track = track;
+    r.session = st.get_text(0);
+    r.version_id = st.get_text(1);
+    r.arm = arm_from(st.get_text_view(2));
+    r.rollout_id = st.get_opt_int(3);
+    r.state = session_state_from_string(st.get_text_view(4)).value_or(SessionState::ended);
+    r.pinned_at = st.get_int(5);
+    r.last_seen_at = st.get_int(6);
+    r.ttl_seconds = st.get_int(7);
+    r.expires_at = st.get_int(8);
+    r.drain_until = st.get_opt_int(9);
+    r.requests = st.get_int(10);
+    r.moved_from = st.get_opt_text(11);
+    r.ended_at = st.get_opt_int(12);
+    return r;
+  }
+
+  std::optional<SessionRecord> get_session(const std::string& track, const std::string& session) override {
+    auto st = m_db.prepare(KANARI_SESSION_SELECT
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.session = ?2");
+    st.bind(1, track).bind(2, session);
+    if (!st.step())
+      return std::nullopt;
+    return read_session(track, st);
+  }
+
+  void put_session(const SessionRecord& r) override {
+    m_db.prepare("INSERT OR REPLACE INTO sessions (track_no, session, version_no, arm, rollout_id, state, pinned_at,"
+                 " last_seen_at, ttl_seconds, expires_at, drain_until, requests, moved_from, ended_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+        .bind(1, track_no(r.track))
+        .bind(2, r.session)
+        .bind(3, version_no(r.version_id))
+        .bind(4, to_string(r.arm))
+        .bind(5, r.rollout_id)
+        .bind(6, to_string(r.state))
+        .bind(7, r.pinned_at)
+        .bind(8, r.last_seen_at)
+        .bind(9, r.ttl_seconds)
+        .bind(10, r.expires_at)
+        .bind(11, r.drain_until)
+        .bind(12, r.requests)
+        .bind(13, r.moved_from ? std::optional(version_no(*r.moved_from)) : std::nullopt)
+        .bind(14, r.ended_at)
+        .run();
+  }
+
+  std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
+                             std::optional<TimeMs> drain_until, TimeMs now) override {
+    auto st = m_db.prepare("UPDATE sessions SET state = ?1, drain_until = ?2"
+                           " WHERE version_no = ?3 AND track_no = ?4 AND expires_at > ?5"
+                           "   AND state IN ('active', 'draining')");
+    st.bind(1, to_string(state)).bind(2, drain_until).bind(3, version_no(version_id)).bind(4, track_no(track)).bind(5, now);
+    st.run();
+    return m_db.changes();
+  }
+
+  std::vector<SessionRecord> live_sessions(const std::string& track, TimeMs now, std::int64_t limit,
+                                           const std::vector<std::string>& versions, bool except) override {
+    if (versions.size() > 2)
+      throw std::logic_error("live_sessions: at most two versions");
+    auto st = m_db.prepare(KANARI_SESSION_SELECT
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at > ?2"
+                           "   AND s.state <> 'ended' AND (?6 = 0 OR (v.id = ?4 OR v.id = ?5) = (?7 = 0))"
+                           " ORDER BY s.expires_at DESC, s.session LIMIT ?3");
+    // No version id is empty: '' matches none.
+    st.bind(1, track).bind(2, now).bind(3, limit);
+    st.bind(4, versions.size() > 0 ? versions[0] : std::string()).bind(5, versions.size() > 1 ? versions[1] : "");
+    st.bind(6, !versions.empty()).bind(7, except);
+    std::vector<SessionRecord> out;
+    while (st.step())
+      out.push_back(read_session(track, st));
+    return out;
+  }
+
+  std::vector<SessionCount> session_counts(const std::string& track, TimeMs now) override {
+    std::vector<SessionCount> out;
+    auto st = m_db.prepare("SELECT v.id, s.state, max(s.drain_until), count(*)"
+                           "  FROM sessions s JOIN versions v ON v.no = s.version_no"
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at > ?2"
+                           "   AND s.state <> 'ended'"
+                           " GROUP BY v.id, s.state ORDER BY v.id, s.state");
+    st.bind(1, track).bind(2, now);
+    while (st.step())
+      out.push_back({st.get_text(0), session_state_from_string(st.get_text_view(1)).value_or(SessionState::ended),
+                     st.get_opt_int(2), st.get_int(3)});
+    return out;
+  }
+
+  void count_session_request(std::int64_t rollout_id, std::int64_t step, std::string_view arm) override {
+    m_db.prepare("INSERT INTO session_requests (rollout_id, step, arm, requests) VALUES (?1, ?2, ?3, 1)"
+                 " ON CONFLICT (rollout_id, step, arm) DO UPDATE SET requests = requests + 1")
+        .bind(1, rollout_id)
+        .bind(2, step)
+        .bind(3, arm)
+        .run();
+  }
+
+  std::vector<ArmRequests> session_requests(std::int64_t rollout_id, std::int64_t step) override {
+    std::vector<ArmRequests> out;
+    auto st = m_db.prepare("SELECT arm, requests FROM session_requests WHERE rollout_id = ?1 AND step = ?2 ORDER BY arm");
+    st.bind(1, rollout_id).bind(2, step);
+    while (st.step())
+      out.push_back({st.get_text(0), st.get_int(1)});
+    return out;
   }
 
   std::optional<EventRecord> last_event() override {

@@ -94,6 +94,25 @@ public:
   virtual void put_assignment(const std::string& track, const std::string& task, const Assignment& a, TimeMs now) = 0;
   virtual std::optional<Assignment> get_assignment(const std::string& track, const std::string& task) = 0;
 
+  // Sessions (docs/routing.md, "Sessions"): one row per (track, session),
+  // written whole by put_session (insert or replace).
+  virtual std::optional<SessionRecord> get_session(const std::string& track, const std::string& session) = 0;
+  virtual void put_session(const SessionRecord& s) = 0;
+  // Sets `state` (and drain_until) on the track's live pins to `version_id`
+  // (active or draining, expires_at > now); returns how many.
+  virtual std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
+                                     std::optional<TimeMs> drain_until, TimeMs now) = 0;
+  // The track's live pins (not ended, expires_at > now), the latest to
+  // expire first, at most `limit`: all of them, those pinned to one of
+  // `versions`, or (with `except`) those pinned to none of them.
+  virtual std::vector<SessionRecord> live_sessions(const std::string& track, TimeMs now, std::int64_t limit,
+                                                   const std::vector<std::string>& versions = {},
+                                                   bool except = false) = 0;
+  virtual std::vector<SessionCount> session_counts(const std::string& track, TimeMs now) = 0;
+  // Adds one to the requests served on `arm` in the rollout's step.
+  virtual void count_session_request(std::int64_t rollout_id, std::int64_t step, std::string_view arm) = 0;
+  virtual std::vector<ArmRequests> session_requests(std::int64_t rollout_id, std::int64_t step) = 0; // by arm
+
   // Events: append-only, one hash chain over the store.
   virtual std::optional<EventRecord> last_event() = 0;
   // The time of the track's newest event (a transition never stores an

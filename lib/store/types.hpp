@@ -128,6 +128,49 @@ struct Assignment {
   std::optional<std::int64_t> rollout_id;
 };
 
+// A session pinned to a version (docs/routing.md, "Sessions").
+enum class SessionState {
+  active,   // served its pinned version
+  draining, // pinned to a rolled-back canary, served it until drain_until
+  cut,      // pinned to a rolled-back canary; its next route moves it to the stable
+  ended,    // `session end`; its next route pins it afresh
+};
+std::string_view to_string(SessionState s);
+std::optional<SessionState> session_state_from_string(std::string_view s);
+
+struct SessionRecord {
+  std::string track;
+  std::string session;
+  std::string version_id;
+  Arm arm = Arm::stable;                  // the arm it was pinned to
+  std::optional<std::int64_t> rollout_id; // the rollout open when it was pinned
+  SessionState state = SessionState::active;
+  TimeMs pinned_at = 0;
+  TimeMs last_seen_at = 0;
+  std::int64_t ttl_seconds = 0;
+  TimeMs expires_at = 0; // last_seen_at + ttl_seconds; idle past it, the session is over
+  std::optional<TimeMs> drain_until;
+  std::int64_t requests = 0;
+  std::optional<std::string> moved_from; // the version a cut moved it from
+  std::optional<TimeMs> ended_at;
+  bool operator==(const SessionRecord&) const = default;
+};
+
+// Live pins (not ended, not expired) of a track per version and state.
+struct SessionCount {
+  std::string version_id;
+  SessionState state = SessionState::active;
+  std::optional<TimeMs> drain_until; // the latest, for draining ones
+  std::int64_t sessions = 0;
+};
+
+// Requests `route --session` served in a step, per arm: "stable",
+// "canary", or "previous" (a version that is neither, kept by its pins).
+struct ArmRequests {
+  std::string arm;
+  std::int64_t requests = 0;
+};
+
 // A metric whose aggregates a sample should carry: a built-in field
 // ("pass", "latency_ms", "cost", "tokens", "score", "error") or a recorded
 // metric's name. `percentiles`: also the nearest-rank p50, p90, p95, p99.

@@ -18,7 +18,7 @@ NotFoundError (4), ConflictError (5).
 
 from ._errors import ConflictError, KanariError, NotFoundError, OperationalError, UsageError
 from ._store import Store
-from ._types import Arm, Evaluation, Outcome, Prompt, RecordSummary, Route
+from ._types import Arm, Evaluation, Outcome, Prompt, RecordSummary, Route, SessionRoute
 
 __version__ = "0.2.0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "Prompt",
     "RecordSummary",
     "Route",
+    "SessionRoute",
     "Store",
     "UsageError",
     "library_version",

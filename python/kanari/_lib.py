@@ -31,6 +31,7 @@ ID_SIZE = 65
 # kanari_status: the CLI's exit codes.
 OK, NEGATIVE, USAGE, OPERATIONAL, NOT_FOUND, CONFLICT = 0, 1, 2, 3, 4, 5
 ARM_CANARY = 1
+ARM_PREVIOUS = 2
 HAS_LATENCY_MS, HAS_COST, HAS_TOKENS, HAS_SCORE, HAS_AT = 1, 2, 4, 8, 16
 OPEN_CREATE = 1
 EVALUATE_APPLY = 1
@@ -44,6 +45,19 @@ class RouteDecision(ctypes.Structure):
         ("bucket", ctypes.c_int32),
         ("shadow", ctypes.c_int),
         ("canary", ctypes.c_char * ID_SIZE),
+    ]
+
+
+class SessionRoute(ctypes.Structure):
+    _fields_ = [
+        ("decision", RouteDecision),
+        ("pinned", ctypes.c_int),
+        ("moved", ctypes.c_int),
+        ("moved_from", ctypes.c_char * ID_SIZE),
+        ("draining", ctypes.c_int),
+        ("requests", ctypes.c_int64),
+        ("expires_at_ms", ctypes.c_int64),
+        ("drain_until_ms", ctypes.c_int64),
     ]
 
 
@@ -107,6 +121,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     if hasattr(lib, "kanari_model"):
         lib.kanari_model.argtypes = [P, S, PP]
         lib.kanari_model.restype = C
+    if hasattr(lib, "kanari_route_session"):  # ABI 1.2
+        lib.kanari_route_session.argtypes = [P, S, S, S, ctypes.POINTER(SessionRoute)]
+        lib.kanari_route_session.restype = C
+        lib.kanari_session_end.argtypes = [P, S, S]
+        lib.kanari_session_end.restype = C
+        lib.kanari_record_session.argtypes = [P, ctypes.POINTER(Outcome), S, ctypes.POINTER(RecordSummary)]
+        lib.kanari_record_session.restype = C
 
 
 def _candidates() -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 
 from . import _lib
 from ._errors import OperationalError, UsageError, error_for
-from ._types import Evaluation, Outcome, Prompt, RecordSummary, Route
+from ._types import Arm, Evaluation, Outcome, Prompt, RecordSummary, Route, SessionRoute
 
 _FULL_ID = re.compile(r"[0-9a-f]{64}")
 _OUTCOME_KEYS = {f for f in Outcome.__dataclass_fields__}
@@ -125,6 +125,26 @@ def _route(r: _lib.RouteDecision) -> Route:
         bucket=None if r.bucket < 0 else int(r.bucket),
         shadow=bool(r.shadow),
         canary=canary or None,
+    )
+
+
+def _session_route(r: _lib.SessionRoute, session: str) -> SessionRoute:
+    d = r.decision
+    arm: Arm = "canary" if d.arm == _lib.ARM_CANARY else "previous" if d.arm == _lib.ARM_PREVIOUS else "stable"
+    return SessionRoute(
+        version=d.version.decode("ascii"),
+        arm=arm,
+        bucket=None if d.bucket < 0 else int(d.bucket),
+        shadow=bool(d.shadow),
+        canary=d.canary.decode("ascii") or None,
+        session=session,
+        pinned=bool(r.pinned),
+        moved=bool(r.moved),
+        moved_from=r.moved_from.decode("ascii") or None,
+        draining=bool(r.draining),
+        requests=int(r.requests),
+        expires_at_ms=int(r.expires_at_ms),
+        drain_until_ms=int(r.drain_until_ms) if r.draining else None,
     )
 
 
@@ -287,6 +307,34 @@ class Store:
             self._check(self._lib.kanari_route_many(h, t, array, len(encoded), out), h)
         return [_route(r) for r in out]
 
+    def route_session(self, session: str, *, track: Optional[str] = None, task: Optional[str] = None) -> SessionRoute:
+        """Which version serves ``session`` (a conversation's id, 1 to 256
+        bytes of UTF-8) on ``track``, as ``kanari route --session ID``: routed
+        like a key on its first request, then pinned to that version for
+        its lifetime, whatever the percentage or a promotion does, until
+        ``end_session`` or idle past the policy's ``session_ttl_seconds``.
+
+        When the result's ``moved`` is True a rollback took the session off
+        its canary: start the conversation over on the new version (its
+        memory, tool state and context format belong to ``moved_from``).
+        With ``task``, the assignment is remembered for ``record(task, ...)``.
+        Every call writes (the pin's expiry and request count)."""
+        s, t, tk = _text(session, "session"), _text(track, "track"), _text(task, "task")
+        route_session = self._function("kanari_route_session")
+        out = _lib.SessionRoute()
+        with self._call() as h:
+            self._check(route_session(h, t, s, tk, ctypes.byref(out)), h)
+        return _session_route(out, session)
+
+    def end_session(self, session: str, *, track: Optional[str] = None) -> None:
+        """Ends ``session`` (``kanari session end ID``): its next route pins it
+        afresh. Raises NotFoundError when it was never routed; ending an
+        ended or expired session does nothing."""
+        s, t = _text(session, "session"), _text(track, "track")
+        end = self._function("kanari_session_end")
+        with self._call() as h:
+            self._check(end(h, t, s), h)
+
     # ---- the outcome ledger ---------------------------------------------------
 
     def record(
@@ -303,10 +351,13 @@ class Store:
         error: Optional[str] = None,
         at: Union[datetime, int, None] = None,
         metrics: Optional[Mapping[str, float]] = None,
+        session: Optional[str] = None,
     ) -> RecordSummary:
         """Stores one outcome (``kanari record``); the fields are those of
         ``Outcome``. The arm is derived from the version: without
-        ``version``, the one ``route(..., task=task)`` assigned.
+        ``version``, the one ``route(..., task=task)`` assigned, or with
+        ``session`` the version the session is pinned to (``kanari record
+        --session``; not with ``version``).
 
         A repeat with the same fields counts as a duplicate, one with
         different fields as a conflict (first write wins); neither raises.
@@ -317,6 +368,12 @@ class Store:
         c = _lib.Outcome()
         _fill(c, o, keep)
         s = _lib.RecordSummary()
+        if session is not None:
+            pinned = _text(session, "session")
+            record_session = self._function("kanari_record_session")
+            with self._call() as h:
+                self._check(record_session(h, ctypes.byref(c), pinned, ctypes.byref(s)), h)
+            return _summary(s)
         with self._call() as h:
             self._check(self._lib.kanari_record(h, ctypes.byref(c), ctypes.byref(s)), h)
         return _summary(s)
@@ -460,20 +517,23 @@ class Store:
         version: Optional[str] = None,
         track: Optional[str] = None,
         task: Optional[str] = None,
+        session: Optional[str] = None,
     ) -> Prompt:
         """Prompt ``name`` with its model configuration, from the version
         that serves ``key`` now (routed as ``route(key, track=, task=)``: the
         result's ``route`` says which arm) or from an explicit ``version``
         (a full id or a unique prefix; "stable"/"canary" are refused, since
         text and configuration are two reads: route by key to follow them).
-        Give exactly one of ``key`` and ``version``.
+        With ``session`` instead, from the version the session is pinned to
+        (``route_session``; the result's ``route.moved`` says when a rollback
+        moved it). Give exactly one of ``key``, ``session`` and ``version``.
 
             p = store.get_prompt("system.md", key=user_id, task=task_id)
             reply = llm(system=p.compile(user=name), **p.config)
             store.record(task_id, ok)        # the routed version, remembered
         """
-        if (key is None) == (version is None):
-            raise UsageError(_lib.USAGE, "get_prompt needs exactly one of key= and version=")
+        if sum(x is not None for x in (key, version, session)) != 1:
+            raise UsageError(_lib.USAGE, "get_prompt needs exactly one of key=, session= and version=")
         if version in ("stable", "canary"):
             # Text and configuration are two reads; a promotion between them
             # would mix two versions. Routing names one full id.
@@ -484,6 +544,9 @@ class Store:
         route: Optional[Route] = None
         if key is not None:
             route = self.route(key, track=track, task=task)
+            version = route.version
+        elif session is not None:
+            route = self.route_session(session, track=track, task=task)
             version = route.version
         assert version is not None
         # By key the version is a full id: a second read hits the cache.

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
-Arm = Literal["stable", "canary"]
+# "previous" only for a session: a version that is neither arm now (an old
+# stable after a promotion, a rolled-back canary draining).
+Arm = Literal["stable", "canary", "previous"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,30 @@ class Route:
     @property
     def is_canary(self) -> bool:
         return self.arm == "canary"
+
+
+@dataclass(frozen=True)
+class SessionRoute(Route):
+    """Which version serves a session (``kanari route --session ID``): the
+    version it is pinned to, for its lifetime (docs/routing.md, "Sessions").
+
+    ``pinned`` is True when this call pinned it (a new, ended or expired
+    session). ``moved`` is True when a rollback moved it from ``moved_from``
+    to the stable: the conversation's context and memory belong to the old
+    version, so start it over. ``draining`` is True while it stays on a
+    rolled-back canary until ``drain_until_ms``. ``requests`` counts its
+    requests since it was pinned; idle past ``expires_at_ms`` it is over.
+    Times are milliseconds since the Unix epoch.
+    """
+
+    session: str = ""
+    pinned: bool = False
+    moved: bool = False
+    moved_from: Optional[str] = None
+    draining: bool = False
+    requests: int = 0
+    expires_at_ms: int = 0
+    drain_until_ms: Optional[int] = None
 
 
 @dataclass

@@ -548,3 +548,66 @@ TEST_CASE("capi: errors are status codes with messages, never exceptions") {
   kanari_free(nullptr);
   CHECK(std::string(kanari_version()) == KANARI_VERSION_STRING);
 }
+
+TEST_CASE("capi: sessions are pinned, cut by a rollback, recorded against their pin and ended (ABI 1.2)") {
+  World w("50");
+  // Conversations of three turns each: every turn the same version.
+  std::string on_canary, on_stable;
+  for (int i = 0; on_canary.empty() || on_stable.empty(); ++i) {
+    const std::string s = "conv-" + std::to_string(i);
+    kanari_session_route first{};
+    REQUIRE(kanari_route_session(w.h, nullptr, s.c_str(), nullptr, &first) == KANARI_OK);
+    CHECK(first.pinned == 1);
+    CHECK(first.requests == 1);
+    // The CLI sees the same pin.
+    CHECK(w.cli.json({"session", "show", s})["version"] == first.decision.version);
+    for (int turn = 2; turn <= 3; ++turn) {
+      kanari_session_route next{};
+      REQUIRE(kanari_route_session(w.h, nullptr, s.c_str(), nullptr, &next) == KANARI_OK);
+      CHECK(std::string(next.decision.version) == first.decision.version);
+      CHECK(next.pinned == 0);
+      CHECK(next.moved == 0);
+      CHECK(next.requests == turn);
+      CHECK(next.expires_at_ms > 0);
+    }
+    (first.decision.arm == KANARI_ARM_CANARY ? on_canary : on_stable) = s;
+  }
+
+  // record against the pin; a version beside the session is refused.
+  kanari_outcome o = outcome("capi-session-task", true);
+  kanari_record_summary sum{};
+  REQUIRE(kanari_record_session(w.h, &o, on_canary.c_str(), &sum) == KANARI_OK);
+  CHECK(sum.inserted == 1);
+  CHECK(w.cli.json({"canary", "status"})["canary_stats"]["n"] == 1);
+  kanari_outcome versioned = outcome("capi-session-task-2", true, "stable");
+  CHECK(kanari_record_session(w.h, &versioned, on_canary.c_str(), &sum) == KANARI_USAGE);
+  CHECK(kanari_record_session(w.h, &o, "never-routed", &sum) == KANARI_NOT_FOUND);
+
+  // A rollback by another process cuts the canary's session: the next route
+  // moves it to the stable and says so, once.
+  w.cli.ok({"canary", "rollback"});
+  kanari_session_route moved{};
+  REQUIRE(kanari_route_session(w.h, nullptr, on_canary.c_str(), nullptr, &moved) == KANARI_OK);
+  CHECK(moved.moved == 1);
+  CHECK(std::string(moved.moved_from) == w.b);
+  CHECK(std::string(moved.decision.version) == w.a);
+  CHECK(moved.decision.arm == KANARI_ARM_STABLE);
+  REQUIRE(kanari_route_session(w.h, nullptr, on_canary.c_str(), nullptr, &moved) == KANARI_OK);
+  CHECK(moved.moved == 0);
+
+  REQUIRE(kanari_session_end(w.h, nullptr, on_stable.c_str()) == KANARI_OK);
+  CHECK(w.cli.json({"session", "show", on_stable})["state"] == "ended");
+  CHECK(kanari_session_end(w.h, nullptr, "never-routed") == KANARI_NOT_FOUND);
+
+  // Bad input: usage errors, nothing written.
+  kanari_session_route r{};
+  const std::string before = store_snapshot(w.cli.state());
+  CHECK(kanari_route_session(w.h, nullptr, "", nullptr, &r) == KANARI_USAGE);
+  CHECK(kanari_route_session(w.h, nullptr, std::string(257, 'x').c_str(), nullptr, &r) == KANARI_USAGE);
+  CHECK(kanari_route_session(w.h, nullptr, "\xff", nullptr, &r) == KANARI_USAGE);
+  CHECK(kanari_route_session(w.h, nullptr, nullptr, nullptr, &r) == KANARI_USAGE);
+  CHECK(kanari_route_session(w.h, nullptr, "s", nullptr, nullptr) == KANARI_USAGE);
+  CHECK(kanari_route_session(nullptr, nullptr, "s", nullptr, &r) == KANARI_USAGE);
+  CHECK(std::string(kanari_last_error(nullptr)).find("store must not be NULL") != std::string::npos);
+  CHECK(store_snapshot(w.cli.state()) == before);
+}

@@ -308,8 +308,8 @@ TEST_CASE("shadow steps: a store migrated from before keeps an all-shadow rollou
       number = m.number;
   REQUIRE(number > 1);
   const std::string db = w.cli.state() + "/" + store::k_db_file;
-  sqlite_value(db, "ALTER TABLE rollouts DROP COLUMN shadow_steps; DROP TABLE hook_attempts; DROP TABLE deliveries;"
-                   " DROP TABLE hooks");
+  sqlite_value(db, "DROP TABLE session_requests; DROP TABLE sessions; ALTER TABLE rollouts DROP COLUMN shadow_steps;"
+                   " DROP TABLE hook_attempts; DROP TABLE deliveries; DROP TABLE hooks");
   sqlite_value(db, test::on_postgresql() ? "DELETE FROM kanari_schema WHERE version >= " + std::to_string(number)
                                          : "PRAGMA user_version = " + std::to_string(number - 1));
   REQUIRE(sqlite_value(db, "SELECT count(*) FROM rollouts") == "2");

@@ -174,11 +174,14 @@ TEST_CASE("policy: the stored form has every key and round-trips") {
   for (const char* key :
        {"min_samples", "min_stable_samples", "max_regression", "regression", "method", "steps", "min_step_seconds",
         "max_step_seconds", "on_timeout", "consecutive", "require_approval", "metrics", "alpha", "planned_samples",
-        "require_signature", "min_pass_rate", "paired_alpha"}) {
+        "require_signature", "min_pass_rate", "paired_alpha", "session_ttl_seconds", "on_rollback", "drain_seconds"}) {
     INFO(key);
     CHECK(full.contains(key));
   }
-  CHECK(full.size() == 17);
+  CHECK(full.size() == 20);
+  CHECK(full.at("session_ttl_seconds") == 3600);
+  CHECK(full.at("on_rollback") == "cut");
+  CHECK(full.at("drain_seconds") == 900);
   CHECK(full.at("require_signature").is_null());
   CHECK(full.at("max_regression").dump() == "0.1");
   CHECK(full.at("min_stable_samples").is_null());
@@ -300,4 +303,18 @@ TEST_CASE("policy: a long non-ASCII value is cut at a character in error message
       CHECK(m.substr(m.size() - 3) == "...");
     }
   }
+}
+
+TEST_CASE("policy: the session keys (docs/routing.md) parse, round-trip and refuse what is out of range") {
+  const Policy p = parsed(json::parse(R"({"session_ttl_seconds": 60, "on_rollback": "drain", "drain_seconds": 0})"));
+  CHECK(p.session_ttl_seconds == 60);
+  CHECK(p.on_rollback == OnRollback::drain);
+  CHECK(p.drain_seconds == 0);
+  CHECK(parsed(policy_to_json(p)) == p);
+  CHECK(error_of(json::parse(R"({"session_ttl_seconds": -1})")).find("'session_ttl_seconds'") != std::string::npos);
+  CHECK(error_of(json::parse(R"({"session_ttl_seconds": 0})")).find("'session_ttl_seconds'") != std::string::npos);
+  CHECK(error_of(json::parse(R"({"session_ttl_seconds": 1.5})")).find("'session_ttl_seconds'") != std::string::npos);
+  CHECK(error_of(json::parse(R"({"drain_seconds": -5})")).find("'drain_seconds'") != std::string::npos);
+  CHECK(error_of(json::parse(R"({"on_rollback": "keep"})")) ==
+        "policy key 'on_rollback' must be \"cut\" or \"drain\", got \"keep\"");
 }

@@ -82,6 +82,21 @@ public:
                  (t, task, a, now))
   KANARI_FORWARD(std::optional<store::Assignment>, get_assignment, (const std::string& t, const std::string& task),
                  (t, task))
+  KANARI_FORWARD(std::optional<store::SessionRecord>, get_session, (const std::string& t, const std::string& s),
+                 (t, s))
+  KANARI_FORWARD(void, put_session, (const store::SessionRecord& s), (s))
+  KANARI_FORWARD(std::int64_t, mark_sessions,
+                 (const std::string& t, const std::string& v, store::SessionState st, std::optional<TimeMs> until,
+                  TimeMs now),
+                 (t, v, st, until, now))
+  KANARI_FORWARD(std::vector<store::SessionRecord>, live_sessions,
+                 (const std::string& t, TimeMs now, std::int64_t limit, const std::vector<std::string>& versions,
+                  bool except),
+                 (t, now, limit, versions, except))
+  KANARI_FORWARD(std::vector<store::SessionCount>, session_counts, (const std::string& t, TimeMs now), (t, now))
+  KANARI_FORWARD(void, count_session_request, (std::int64_t id, std::int64_t step, std::string_view arm),
+                 (id, step, arm))
+  KANARI_FORWARD(std::vector<store::ArmRequests>, session_requests, (std::int64_t id, std::int64_t step), (id, step))
   KANARI_FORWARD(std::optional<store::EventRecord>, last_event, (), ())
   KANARI_FORWARD(std::optional<TimeMs>, last_event_time, (const std::string& t), (t))
   KANARI_FORWARD(void, insert_event, (const store::EventRecord& e), (e))

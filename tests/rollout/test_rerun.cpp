@@ -12,6 +12,7 @@
 #include "rollout/ledger.hpp"
 #include "rollout/lifecycle.hpp"
 #include "rollout/routing.hpp"
+#include "rollout/sessions.hpp"
 #include "rollout/signatures.hpp"
 #include "rollout/versions.hpp"
 
@@ -134,6 +135,25 @@ json scenario(rollout::Context& ctx) {
   auto summary = [](const Result<rollout::RecordSummary>& r) {
     return result<rollout::RecordSummary>(r, summary_json);
   };
+  // Sessions (at 100 %, so salt-independent too): a pin, its request count and the task's assignment once each.
+  auto session_route = [&](const std::string& name, const char* session, const char* task) {
+    out[name] = result<rollout::SessionRoute>(
+        rollout::route_session(ctx, "default", session, task ? std::optional<std::string>(task) : std::nullopt),
+        [](const auto& r) {
+          return json{{"version", r.decision.version}, {"arm", rollout::to_string(r.arm)}, {"pinned", r.pinned},
+                      {"moved", r.moved},           {"requests", r.pin.requests}};
+        });
+  };
+  for (int turn = 1; turn <= 3; ++turn)
+    session_route("route --session turn " + std::to_string(turn), "conv-1", turn == 1 ? "c1" : nullptr);
+  session_route("route --session other", "conv-2", nullptr);
+  auto in_session = outcome("c2", std::nullopt, true);
+  in_session.session = "conv-2";
+  out["record --session"] = summary(rollout::record_one(ctx, in_session));
+  out["record an assigned task of a session"] = summary(rollout::record_one(ctx, outcome("c1", std::nullopt, true)));
+  out["session end"] = result<rollout::SessionView>(rollout::end_session(ctx, "default", "conv-2"), [](const auto& v) {
+    return json{{"state", v.state}, {"requests", v.pin.requests}};
+  });
   out["record r1"] = summary(rollout::record_one(ctx, outcome("r1", std::nullopt, true)));
   out["record s1"] = summary(rollout::record_one(ctx, outcome("s1", "stable", true)));
   out["record r1 again"] = summary(rollout::record_one(ctx, outcome("r1", std::nullopt, true)));
@@ -173,6 +193,7 @@ json scenario(rollout::Context& ctx) {
   out["resume"] = result<rollout::RolloutRecord>(rollout::resume(ctx, now), rollout_json);
   out["approve"] = result<rollout::RolloutRecord>(rollout::approve(ctx, now), rollout_json);
   out["rollback"] = result<rollout::RolloutRecord>(rollout::rollback(ctx, now), rollout_json);
+  session_route("route --session after the rollback", "conv-1", nullptr);
   out["rollback again"] = result<rollout::RolloutRecord>(rollout::rollback(ctx, now), rollout_json);
   out["evaluate --apply, idle"] =
       result<rollout::Evaluation>(rollout::evaluate_track(ctx, "default", rollout::Apply::yes),

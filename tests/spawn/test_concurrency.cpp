@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 using namespace kanari;
 using kanari::test::Spawned;
@@ -288,5 +289,43 @@ TEST_CASE("concurrency: routing with --task while recording: every assignment an
     const auto a = st->get_assignment("default", "routed-" + std::to_string(p));
     REQUIRE(a.has_value());
     CHECK(a->version_id == json::parse(results[static_cast<size_t>(p)].out).at("version"));
+  }
+}
+
+// Several hosts routing one new session at the same instant (docs/routing.md,
+// "Sessions"): exactly one of them pins it, and every one of them serves
+// the version that pin names. Each process is a host as far as the store
+// is concerned: a connection of its own.
+TEST_CASE("concurrency: hosts routing a new session at the same instant pin it once") {
+  Store s("50");
+  constexpr int k_rounds = 20, k_hosts = 4;
+  for (int round = 0; round < k_rounds; ++round) {
+    const std::string session = "race-" + std::to_string(round);
+    std::vector<Launch> launches;
+    for (int h = 0; h < k_hosts; ++h)
+      launches.push_back(s.launch({"--json", "route", "--session", session, "--task", session + "-host" +
+                                                                                          std::to_string(h)}));
+    const auto results = run_together(launches);
+    int pinned = 0;
+    std::set<std::string> versions, pinned_at;
+    std::set<std::int64_t> requests;
+    for (const auto& r : results) {
+      INFO(session << ": " << r.err);
+      REQUIRE(r.code == 0);
+      const json j = json::parse(r.out);
+      pinned += j.at("pinned").get<bool>();
+      versions.insert(j.at("version").get<std::string>());
+      pinned_at.insert(j.at("pinned_at").get<std::string>());
+      requests.insert(j.at("requests").get<std::int64_t>());
+    }
+    CAPTURE(session);
+    CHECK(pinned == 1);
+    CHECK(versions.size() == 1);
+    CHECK(pinned_at.size() == 1);
+    CHECK(requests == std::set<std::int64_t>{1, 2, 3, 4}); // each host's request counted once
+    const auto pin = s.open()->get_session("default", session);
+    REQUIRE(pin);
+    CHECK(pin->requests == k_hosts);
+    CHECK(pin->version_id == *versions.begin());
   }
 }

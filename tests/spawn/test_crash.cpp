@@ -328,3 +328,76 @@ TEST_CASE("crash: kill -9 during imports, evaluations and transitions") {
   INFO(doctor.err);
   CHECK(doctor.code == 0);
 }
+
+// kill -9 at a random instant of `route --session S --task T` (docs/routing.md,
+// "Sessions"): the pin, its request count and the task's assignment commit
+// together, so after each kill the session has all three or none, and a
+// pinned session's next route serves its pin.
+TEST_CASE("crash: kill -9 during route --session leaves each pin whole or absent") {
+  const long iterations = env_number("KANARI_CRASH_SESSION_ITERATIONS", k_under_asan ? 20 : 60);
+  const auto seed = static_cast<std::uint32_t>(env_number("KANARI_CRASH_SEED", std::random_device{}()));
+  MESSAGE("session crash test: " << iterations << " iterations, KANARI_CRASH_SEED=" << seed);
+  std::mt19937 rng(seed);
+  TempDir dir;
+  const std::string state = new_store_location(dir);
+  auto kanari = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--state", state, "--actor", "tester"});
+    return test::spawn_kanari(args);
+  };
+  REQUIRE(kanari({"init"}).code == 0);
+  REQUIRE(kanari({"version", "add", "--prompt", "p.md=" + dir.file("a.md", "a\n")}).code == 0);
+  auto added = kanari({"--json", "version", "add", "--prompt", "p.md=" + dir.file("b.md", "b\n")});
+  REQUIRE(added.code == 0);
+  const std::string canary = nlohmann::json::parse(added.out).at("id");
+  REQUIRE(kanari({"canary", "start", "--version", canary, "--percentage", "50"}).code == 0);
+
+  std::vector<long> runs;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(kanari({"route", "--session", "warm-" + std::to_string(i)}).code == 0);
+    runs.push_back(static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()));
+  }
+  std::sort(runs.begin(), runs.end());
+  const long command_ms = std::max(10L, runs[2]);
+
+  std::int64_t pins = 5; // the warm-up sessions
+  int kills = 0;
+  for (long i = 0; i < iterations; ++i) {
+    const std::string session = "k-" + std::to_string(i), task = session + "-task";
+    const long ms = std::uniform_int_distribution<long>(0, 2 * command_ms)(rng);
+    INFO("iteration " << i << ", kill after " << ms << " ms, KANARI_CRASH_SEED=" << seed);
+    const pid_t pid = start_kanari({"--state", state, "--actor", "tester", "route", "--session", session, "--task", task});
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    kills += WIFSIGNALED(status);
+
+    auto opened = store::open(state, store::OpenMode::existing);
+    REQUIRE(opened.ok());
+    store::Store& st = **opened;
+    const auto pin = st.get_session("default", session);
+    const auto assignment = st.get_assignment("default", task);
+    CHECK(pin.has_value() == assignment.has_value());
+    if (pin) {
+      ++pins;
+      CHECK(pin->requests == 1);
+      CHECK(pin->pinned_at == pin->last_seen_at);
+      CHECK(pin->expires_at == pin->last_seen_at + pin->ttl_seconds * 1000);
+      if (assignment)
+        CHECK(assignment->version_id == pin->version_id);
+    } else {
+      CHECK_FALSE(WIFEXITED(status)); // only a kill leaves no pin
+    }
+    // Every committed route counted one request, and no other.
+    std::int64_t served = 0;
+    for (const auto& a : st.session_requests(1, 0))
+      served += a.requests;
+    CHECK(served == pins);
+    CHECK(st.verify().empty());
+  }
+  MESSAGE("killed " << kills << " of " << iterations << " routes mid-command");
+  CHECK(kills > 0);
+  CHECK(pins > 5);
+}
