@@ -143,7 +143,7 @@ void print_sessions(std::ostream& h, const rollout::Status& st) {
     }
     h << " of " << s.served() << " session requests this step (configured: "
       << rollout::percentage_json(st.rollout->steps_bp.at(static_cast<size_t>(st.rollout->step))).dump()
-      << " % canary)\n";
+      << " % canary" << (st.rollout->shadow_step() ? ", mirrored: a shadow step serves the stable" : "") << ")\n";
   }
 }
 

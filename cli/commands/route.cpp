@@ -108,7 +108,7 @@ Result<int> route_session(const RouteOptions& o, Context& ctx) {
                     {"shadow", d.shadow},
                     {"pinned", r->pinned},
                     {"moved", r->moved},
-                    {"moved_from", r->moved ? json(*p.moved_from) : json(nullptr)},
+                    {"moved_from", p.moved_from ? json(*p.moved_from) : json(nullptr)},
                     {"state", rollout::to_string(p.state)},
                     {"pinned_at", format_rfc3339(p.pinned_at)},
                     {"expires_at", format_rfc3339(p.expires_at)},

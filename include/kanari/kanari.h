@@ -108,8 +108,8 @@ KANARI_API void kanari_close(kanari_store* store);
 
 /* How long (milliseconds) a route call may reuse a track's routing table
  * (stable, rollout, salt, percentage) before reading it again. 0, the
- * default, reads it on every call, so a route always reflects the rollout as
- * committed; a positive value trades that for speed: after a promote or
+ * default, makes a route always reflect the rollout as committed (on SQLite
+ * the table is read again only after a commit, so that costs little); a positive value trades that for speed: after a promote or
  * rollback by another process the handle may route by the old table for up
  * to `ms`. Calls on this handle that change the rollout clear the cache. */
 KANARI_API kanari_status kanari_set_route_cache_ms(kanari_store* store, int64_t ms);
@@ -141,8 +141,8 @@ KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* trac
 typedef struct kanari_session_route {
   kanari_route_decision decision;   /* the pinned version; arm may be KANARI_ARM_PREVIOUS */
   int pinned;                       /* 1: this call pinned the session (new, ended or expired) */
-  int moved;                        /* 1: a rollback moved it to the stable: reset the conversation */
-  char moved_from[KANARI_ID_SIZE];  /* the version it was moved from; "" unless moved */
+  int moved;                        /* 1: it has another version than before: reset the conversation */
+  char moved_from[KANARI_ID_SIZE];  /* the version its last move took it from ("" if never moved) */
   int draining;                     /* 1: pinned to a rolled-back canary until drain_until_ms */
   int64_t requests;                 /* the session's requests since it was pinned, this one included */
   int64_t expires_at_ms;            /* idle until then, the session is over */

@@ -53,6 +53,10 @@ struct kanari_store {
     std::string router_salt;
     std::int64_t router_bp = -1;
     kanari::TimeMs loaded_at = 0;
+    // The store's commit stamp taken before `table` was read: while the
+    // store's stamp still equals it, nothing has committed since and the
+    // table is current (route cache 0).
+    std::optional<kanari::store::CommitStamp> stamp;
   };
   std::map<std::string, Track, std::less<>> tracks;
   std::int64_t route_cache_ms = 0;

@@ -1,10 +1,11 @@
 // kanari_route, kanari_route_many, kanari_route_session and
 // kanari_session_end: routing through the C API.
 //
-// A single route reads the track's routing table (its stable and open
-// rollout: one read transaction of two indexed lookups) on every call, so a
-// decision always reflects the rollout as committed, even one changed a
-// moment ago by another process. What is cached is the Router: the SHA-256
+// A single route reflects the rollout as committed, even one changed a
+// moment ago by another process: the track's routing table (its stable and
+// open rollout) is read again whenever anything has committed to the store
+// since it was last read (Store::commit_stamp; on a backend without stamps,
+// on every call). What is cached is the Router: the SHA-256
 // state of "salt:" is computed once per rollout and step, so per key only
 // the key itself is hashed. kanari_set_route_cache_ms() lets a caller that
 // can tolerate a bounded delay skip the read as well; kanari_route_many()
@@ -42,13 +43,24 @@ void fill(kanari_route_decision& out, const rollout::RouteDecision& d) {
   copy_id(out.canary, d.canary.value_or(""));
 }
 
-// The track's routing table, read now (or reused within the cache time), and
-// a Router for its rollout.
+// The track's routing table as committed now, and a Router for its rollout.
+// Without a route cache the table is read again only when the store's
+// commit stamp has changed since it was read: a few nanoseconds per call on
+// SQLite, where any commit by any process changes the stamp; a backend
+// without stamps is read on every call. With a route cache the table is
+// reused within the cache time.
 Result<kanari_store::Track*> routing_for(kanari_store& h, const std::string& track) {
   auto it = h.tracks.find(track);
   const TimeMs now = h.route_cache_ms > 0 ? h.clock.now_ms() : 0;
-  if (it != h.tracks.end() && h.route_cache_ms > 0 && now - it->second.loaded_at < h.route_cache_ms)
-    return &it->second;
+  std::optional<store::CommitStamp> stamp;
+  if (h.route_cache_ms > 0) {
+    if (it != h.tracks.end() && now - it->second.loaded_at < h.route_cache_ms)
+      return &it->second;
+  } else {
+    stamp = h.store->commit_stamp();
+    if (stamp && it != h.tracks.end() && it->second.stamp == stamp)
+      return &it->second;
+  }
   auto table = rollout::load_routing_table(*h.ctx, track);
   if (!table.ok()) {
     if (it != h.tracks.end())
@@ -60,6 +72,7 @@ Result<kanari_store::Track*> routing_for(kanari_store& h, const std::string& tra
   auto& t = it->second;
   t.table = std::move(*table);
   t.loaded_at = now;
+  t.stamp = stamp;
   if (!t.table.rollout) {
     t.router.reset();
   } else if (!t.router || t.router_salt != t.table.rollout->salt || t.router_bp != t.table.threshold_bp()) {
@@ -147,7 +160,7 @@ KANARI_API kanari_status kanari_route_session(kanari_store* store, const char* t
       out->decision.arm = KANARI_ARM_PREVIOUS;
     out->pinned = r->pinned ? 1 : 0;
     out->moved = r->moved ? 1 : 0;
-    capi::copy_id(out->moved_from, r->moved ? *r->pin.moved_from : std::string());
+    capi::copy_id(out->moved_from, r->pin.moved_from.value_or(""));
     out->draining = r->pin.state == rollout::SessionState::draining ? 1 : 0;
     out->requests = r->pin.requests;
     out->expires_at_ms = r->pin.expires_at;

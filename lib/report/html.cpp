@@ -532,6 +532,11 @@ std::string render_html(const RolloutReport& r) {
                             " &middot; recorded after the rollout ended for tasks routed before; in no window");
   meta("backdated outcomes", "canary " + count(r.backdated_canary) + ", stable " + count(r.backdated_stable) +
                                  " &middot; dated before the window they would fall in; in no window");
+  if (r.sessions.pinned() > 0)
+    meta("sessions now", std::to_string(r.sessions.pinned_stable) + " pinned to the stable, " +
+                             std::to_string(r.sessions.pinned_canary) + " to the canary, " +
+                             std::to_string(r.sessions.pinned_previous) + " to a previous version (" +
+                             std::to_string(r.sessions.draining) + " draining)");
   s += "</table>\n";
 
   s += "<h2>Outcomes per arm</h2>\n<p class=\"sub\">Every outcome the rollout's windows counted, all steps "

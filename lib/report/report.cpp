@@ -212,6 +212,7 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
         rep.events.push_back(std::move(e));
     std::reverse(rep.events.begin(), rep.events.end()); // oldest first
     rep.steps = step_spans(*ro, rep.events, end);
+    rep.sessions = rollout::session_summary(ctx, track, ctx.store.stable_of(track), ctx.store.open_rollout(track));
     for (auto& span : rep.steps)
       for (const auto& a : ctx.store.session_requests(ro->id, span.step))
         (a.arm == "canary" ? span.session_canary : a.arm == "stable" ? span.session_stable : span.session_previous) =
@@ -271,6 +272,21 @@ json arm_summary_json(const ArmCount& s, const LatencyArm& l) {
 
 } // namespace
 
+namespace {
+
+// The share of a step's session requests each arm served, in percent
+// (null before the first), beside the step's configured percentage.
+json served_percentage(const StepSpan& s) {
+  const std::int64_t n = s.session_stable + s.session_canary + s.session_previous;
+  auto share = [&](std::int64_t k) {
+    return n == 0 ? json(nullptr) : json(std::round(1e6 * static_cast<double>(k) / static_cast<double>(n)) / 1e4);
+  };
+  return {{"stable", share(s.session_stable)}, {"canary", share(s.session_canary)},
+          {"previous", share(s.session_previous)}};
+}
+
+} // namespace
+
 json report_json(const RolloutReport& r) {
   const auto& ro = r.rollout;
   json steps = json::array();
@@ -290,7 +306,8 @@ json report_json(const RolloutReport& r) {
                      {"from", format_rfc3339(s.from)},
                      {"to", format_rfc3339(s.to)},
                      {"session_requests",
-                      {{"stable", s.session_stable}, {"canary", s.session_canary}, {"previous", s.session_previous}}}});
+                      {{"stable", s.session_stable}, {"canary", s.session_canary}, {"previous", s.session_previous}}},
+                     {"served_percentage", served_percentage(s)}});
   json metrics = json::array();
   for (const auto& m : r.metrics) {
     auto arm = [](const MetricArm& a) {
@@ -340,6 +357,13 @@ json report_json(const RolloutReport& r) {
           {"latency_log_scale", r.latency.log_scale},
           {"metrics", metrics},
           {"timeline", spans},
+          {"sessions",
+           {{"pinned",
+             {{"stable", r.sessions.pinned_stable},
+              {"canary", r.sessions.pinned_canary},
+              {"previous", r.sessions.pinned_previous}}},
+            {"draining", r.sessions.draining},
+            {"drain_until", r.sessions.drain_until ? json(format_rfc3339(*r.sessions.drain_until)) : json(nullptr)}}},
           {"markers", marks}};
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include "rollout/context.hpp"
+#include "rollout/sessions.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -105,6 +106,9 @@ struct RolloutReport {
   std::vector<StepSpan> steps;
   std::vector<Marker> markers;
   std::vector<store::EventRecord> events; // the rollout's, oldest first
+  // The track's sessions now (docs/routing.md, "Sessions"): live pins per
+  // arm and the draining ones.
+  rollout::SessionSummary sessions;
 };
 
 inline constexpr int k_default_buckets = 24;

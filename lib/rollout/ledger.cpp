@@ -57,9 +57,12 @@ public:
       if (!pin)
         return not_found_error("session " + quote_for_message(*in.session) + " has never been routed on track '" +
                                in.track + "'; route it with `kanari route --session ID`, or pass --version");
+      // Its arm follows from the version as for --version: the open
+      // rollout's canary or the stable, else a late outcome of the last
+      // rollout the version was an arm of (an old stable's, a rolled-back
+      // canary's), as the route that served it reported.
       m_assigned = std::move(pin->version_id);
       version = m_assigned;
-      assigned_rollout = pin->rollout_id;
     } else {
       auto a = m_ctx.store.get_assignment(in.track, in.task);
       if (!a)

@@ -14,10 +14,14 @@ Result<void> no_such_session(const std::string& track, const std::string& sessio
                          "'; route it with `kanari route --session ID`");
 }
 
-// The TTL of a pin made now: the open rollout's policy's, or the default
-// when none is open (or its stored policy cannot be read: `canary
-// evaluate` reports that; routing goes on).
-std::int64_t pin_ttl_seconds(const std::optional<store::RolloutRecord>& rollout) {
+// The TTL of a pin made now: that of the policy of the open rollout, or
+// with none open of the track's latest one (a team's TTL holds between
+// rollouts too); the default for a track that never had one, or whose
+// stored policy cannot be read (`canary evaluate` reports that; routing
+// goes on).
+std::int64_t pin_ttl_seconds(Context& ctx, const std::string& track,
+                             const std::optional<store::RolloutRecord>& open) {
+  const auto rollout = open ? open : ctx.store.latest_rollout(track);
   if (rollout)
     if (auto p = read_stored_policy(*rollout); p.ok())
       return p->session_ttl_seconds;
@@ -72,7 +76,7 @@ SessionArm session_arm(std::string_view version, const std::optional<std::string
 std::string_view visible_state(const SessionRecord& s, TimeMs now) {
   if (s.state == SessionState::ended)
     return "ended";
-  if (s.expires_at <= now)
+  if (s.expires_at < now) // idle longer than its TTL
     return "expired";
   if (s.state == SessionState::draining && s.drain_until && *s.drain_until <= now)
     return "cut";
@@ -105,10 +109,12 @@ Result<SessionRoute> route_session(Context& ctx, const std::string& track, const
       ++pin->requests;
       out.pin = std::move(*pin);
     } else {
-      // A new session (or one ended or expired) is routed as a key; a cut
-      // one goes to the stable, told that it moved.
+      // A new or ended session is routed as a key. One a rollback released
+      // (cut, or drained past its deadline, or expired meanwhile) goes to
+      // the stable, never to a newer canary. Whenever a session that was
+      // not ended gets another version, it is told: "moved".
       auto d = decide(table, router ? &*router : nullptr, session);
-      if (state == "cut") {
+      if (pin && (pin->state == SessionState::cut || pin->state == SessionState::draining)) {
         d.version = table.stable;
         d.arm = Arm::stable;
       }
@@ -120,10 +126,10 @@ Result<SessionRoute> route_session(Context& ctx, const std::string& track, const
       fresh.rollout_id = table.rollout ? std::optional(table.rollout->id) : std::nullopt;
       fresh.pinned_at = now;
       fresh.last_seen_at = now;
-      fresh.ttl_seconds = pin_ttl_seconds(table.rollout);
+      fresh.ttl_seconds = pin_ttl_seconds(ctx, track, table.rollout);
       fresh.expires_at = now + fresh.ttl_seconds * k_ms_per_second;
       fresh.requests = 1;
-      if (state == "cut" && pin->version_id != d.version) {
+      if (pin && pin->state != SessionState::ended && pin->version_id != d.version) {
         fresh.moved_from = pin->version_id;
         out.moved = true;
       }

@@ -665,7 +665,7 @@ public:
                              std::optional<TimeMs> drain_until, TimeMs now) override {
     return m_conn
         .query("UPDATE sessions SET state = $1, drain_until = $2"
-               " WHERE version_no = $3 AND track_no = $4 AND expires_at > $5 AND state IN ('active', 'draining')",
+               " WHERE version_no = $3 AND track_no = $4 AND expires_at >= $5 AND state IN ('active', 'draining')",
                Params().add(to_string(state)).add(drain_until).add(version_no(version_id)).add(track_no(track)).add(now))
         .affected();
   }
@@ -677,7 +677,7 @@ public:
     std::vector<SessionRecord> out;
     // No version id is empty: '' matches none.
     m_conn.for_each(KANARI_SESSION_SELECT
-                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at > $2"
+                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at >= $2"
                     "   AND s.state <> 'ended' AND ($6 = 0 OR (v.id = $4 OR v.id = $5) = ($7 = 0))"
                     " ORDER BY s.expires_at DESC, s.session LIMIT $3",
                     Params()
@@ -696,7 +696,7 @@ public:
     std::vector<SessionCount> out;
     m_conn.for_each("SELECT v.id, s.state, max(s.drain_until), count(*)"
                     "  FROM sessions s JOIN versions v ON v.no = s.version_no"
-                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at > $2"
+                    " WHERE s.track_no = (SELECT no FROM tracks WHERE name = $1) AND s.expires_at >= $2"
                     "   AND s.state <> 'ended'"
                     " GROUP BY v.id, s.state ORDER BY v.id, s.state",
                     Params().add(track).add(now), [&](const pg::Result& r, int i) {

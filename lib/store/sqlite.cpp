@@ -171,6 +171,22 @@ Statement Database::prepare(const char* sql) {
   return Statement(*this, stmt);
 }
 
+bool Database::wal_index_header(std::array<std::uint32_t, 24>& out) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(m_db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+      !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+    return false;
+  void volatile* region = nullptr;
+  // Region 0 of 32 KiB holds the header; bExtend 0 maps nothing new.
+  if (file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region) != SQLITE_OK || !region)
+    return false;
+  file->pMethods->xShmBarrier(file);
+  const auto* words = static_cast<const volatile std::uint32_t*>(region);
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = words[i];
+  return true;
+}
+
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_db); }
 int Database::changes() const { return sqlite3_changes(m_db); }
 

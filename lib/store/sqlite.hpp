@@ -8,6 +8,7 @@
 
 #include "store/failure.hpp"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,6 +53,13 @@ public:
   std::int64_t last_insert_rowid() const;
   int changes() const;
   sqlite3* handle() { return m_db; }
+  // The two copies of the WAL-index header in the -shm shared memory (the
+  // format SQLite documents in "WAL-mode File Format"): every commit by any
+  // connection rewrites them (its change counter, frame count, salts and
+  // checksums). Read through the VFS's own xShmMap, so it is the memory
+  // SQLite's locks guard; false when the connection has no such memory
+  // mapped (not in WAL mode, or no transaction has run yet).
+  bool wal_index_header(std::array<std::uint32_t, 24>& out);
   [[noreturn]] void throw_error(std::string_view what) const;
 
   // Between begin_lock_wait() and end_lock_wait() (a Transaction), every

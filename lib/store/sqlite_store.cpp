@@ -209,6 +209,16 @@ public:
     return in_transaction(Transaction::Kind::read, fn);
   }
 
+  // Only a read-write connection shares the -shm every writer updates; a
+  // read-only one may read a private copy refreshed only when a transaction
+  // starts.
+  std::optional<CommitStamp> commit_stamp() override {
+    CommitStamp stamp;
+    if (m_access != Access::read_write || !m_db.wal_index_header(stamp))
+      return std::nullopt;
+    return stamp;
+  }
+
   bool insert_version(const VersionRecord& v, const std::vector<core::Component>& comps) override {
     m_db.prepare("INSERT INTO versions (id, manifest, model, label, message, author, created_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING")
@@ -663,7 +673,7 @@ public:
   std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
                              std::optional<TimeMs> drain_until, TimeMs now) override {
     auto st = m_db.prepare("UPDATE sessions SET state = ?1, drain_until = ?2"
-                           " WHERE version_no = ?3 AND track_no = ?4 AND expires_at > ?5"
+                           " WHERE version_no = ?3 AND track_no = ?4 AND expires_at >= ?5"
                            "   AND state IN ('active', 'draining')");
     st.bind(1, to_string(state)).bind(2, drain_until).bind(3, version_no(version_id)).bind(4, track_no(track)).bind(5, now);
     st.run();
@@ -675,7 +685,7 @@ public:
     if (versions.size() > 2)
       throw std::logic_error("live_sessions: at most two versions");
     auto st = m_db.prepare(KANARI_SESSION_SELECT
-                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at > ?2"
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at >= ?2"
                            "   AND s.state <> 'ended' AND (?6 = 0 OR (v.id = ?4 OR v.id = ?5) = (?7 = 0))"
                            " ORDER BY s.expires_at DESC, s.session LIMIT ?3");
     // No version id is empty: '' matches none.
@@ -692,7 +702,7 @@ public:
     std::vector<SessionCount> out;
     auto st = m_db.prepare("SELECT v.id, s.state, max(s.drain_until), count(*)"
                            "  FROM sessions s JOIN versions v ON v.no = s.version_no"
-                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at > ?2"
+                           " WHERE s.track_no = (SELECT no FROM tracks WHERE name = ?1) AND s.expires_at >= ?2"
                            "   AND s.state <> 'ended'"
                            " GROUP BY v.id, s.state ORDER BY v.id, s.state");
     st.bind(1, track).bind(2, now);

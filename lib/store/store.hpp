@@ -99,10 +99,10 @@ public:
   virtual std::optional<SessionRecord> get_session(const std::string& track, const std::string& session) = 0;
   virtual void put_session(const SessionRecord& s) = 0;
   // Sets `state` (and drain_until) on the track's live pins to `version_id`
-  // (active or draining, expires_at > now); returns how many.
+  // (active or draining, expires_at >= now); returns how many.
   virtual std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
                                      std::optional<TimeMs> drain_until, TimeMs now) = 0;
-  // The track's live pins (not ended, expires_at > now), the latest to
+  // The track's live pins (not ended, expires_at >= now), the latest to
   // expire first, at most `limit`: all of them, those pinned to one of
   // `versions`, or (with `except`) those pinned to none of them.
   virtual std::vector<SessionRecord> live_sessions(const std::string& track, TimeMs now, std::int64_t limit,
@@ -183,6 +183,15 @@ public:
   // RolloutOutcome carries.
   virtual void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;
+
+  // A fingerprint of the store's newest commit by any connection of any
+  // process, read without a transaction in a few nanoseconds: two equal
+  // stamps mean that nothing committed in between, so what was read after
+  // the first is still current. nullopt when the backend has nothing that
+  // cheap (PostgreSQL, an SQLite store opened read-only); callers then read
+  // the store. The C API routes always-current at hashing speed with it
+  // (docs/library.md, "Speed").
+  virtual std::optional<CommitStamp> commit_stamp() { return std::nullopt; }
 
   // How many write transactions this handle has committed: the command
   // line delivers pending notifications after a command that wrote

@@ -6,6 +6,7 @@
 #include "util/clock.hpp"
 #include "util/summary.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -127,6 +128,9 @@ struct Assignment {
   Arm arm = Arm::stable;
   std::optional<std::int64_t> rollout_id;
 };
+
+// A fingerprint of a store's newest commit (Store::commit_stamp).
+using CommitStamp = std::array<std::uint32_t, 24>;
 
 // A session pinned to a version (docs/routing.md, "Sessions").
 enum class SessionState {

@@ -71,4 +71,6 @@ def test_end_session_and_bad_ids(setup: Setup):
         for bad in ("", "x" * 257, "a\x00b"):
             with pytest.raises(kanari.UsageError):
                 store.route_session(bad)
-        assert setup.cli_json("session", "list", "--arm", "canary") is not None
+        listed = setup.cli_json("session", "list")
+        assert {s["session"] for s in listed} == {"to-end"}
+        assert listed[0]["requests"] == 1

@@ -1,7 +1,7 @@
 -- kanari store on PostgreSQL: sessions pinned to a version for their
 -- lifetime, as schema/sqlite/0009_sessions.sql explains. Two hosts routing
--- a new session at once pin it once: the pin is written under the store's
--- write lock, and its primary key would refuse a second one regardless.
+-- a new session at once pin it once: the route reads and writes the pin
+-- under the store's write lock (an advisory lock), one host after the other.
 CREATE TABLE sessions (
   track_no     bigint NOT NULL REFERENCES tracks(no),
   session      text COLLATE "C" NOT NULL,

@@ -611,3 +611,42 @@ TEST_CASE("capi: sessions are pinned, cut by a rollback, recorded against their 
   CHECK(std::string(kanari_last_error(nullptr)).find("store must not be NULL") != std::string::npos);
   CHECK(store_snapshot(w.cli.state()) == before);
 }
+
+// Always-current routing at hashing speed (docs/library.md, "Speed"): with
+// no route cache the handle reads the routing table again only when the
+// store's commit stamp moved. Each change below is made by another process
+// (the real binary), and the very next call must see it; calls in between
+// must not read the store (no transaction: the stamp alone decides).
+TEST_CASE("capi: without a route cache, a change committed by another process is seen by the next call") {
+  World w("30");
+  const std::string state = w.cli.state();
+  auto other_process = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--state", state, "--actor", "other"});
+    const auto r = spawn_kanari(args);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+  };
+  std::string key;
+  kanari_route_decision d{};
+  for (int i = 0; key.empty(); ++i) {
+    const std::string k = "k" + std::to_string(i);
+    REQUIRE(kanari_route(w.h, nullptr, k.c_str(), nullptr, &d) == KANARI_OK);
+    if (d.arm == KANARI_ARM_CANARY)
+      key = k;
+  }
+  for (int round = 0; round < 3; ++round) {
+    other_process({"canary", "rollback"});
+    REQUIRE(kanari_route(w.h, nullptr, key.c_str(), nullptr, &d) == KANARI_OK);
+    CHECK(std::string(d.version) == w.a);
+    CHECK(d.bucket == -1);
+    other_process({"canary", "start", "--version", w.b, "--percentage", "100"});
+    REQUIRE(kanari_route(w.h, nullptr, key.c_str(), nullptr, &d) == KANARI_OK);
+    CHECK(std::string(d.version) == w.b);
+    CHECK(d.arm == KANARI_ARM_CANARY);
+    // A commit that changes no rollout (an outcome) is seen too: the table
+    // is read again and gives the same answer.
+    other_process({"record", "--task", "other-" + std::to_string(round), "--version", "stable", "--pass"});
+    REQUIRE(kanari_route(w.h, nullptr, key.c_str(), nullptr, &d) == KANARI_OK);
+    CHECK(std::string(d.version) == w.b);
+  }
+}

@@ -227,13 +227,107 @@ TEST_CASE("sessions: a pin idle past session_ttl_seconds is over, and each route
     CHECK(r["version"] == t.w.b);
   }
   CHECK(t.cli.json({"session", "show", on_canary})["state"] == "active");
+  // Idle exactly its TTL it lives; a millisecond longer it is over.
   t.cli.clock.advance_ms(60 * k_second);
+  CHECK(t.cli.json({"session", "show", on_canary})["state"] == "active");
+  CHECK(t.cli.json({"session", "list", "--arm", "canary"}).size() == 1);
+  t.cli.clock.advance_ms(1);
   CHECK(t.cli.json({"session", "show", on_canary})["state"] == "expired");
   CHECK(t.cli.json({"session", "list"}).size() == 1); // no-rollout's hour is not over
   const json after = t.route(on_canary);
   CHECK(after["pinned"] == true);
+  CHECK(after["version"] == t.w.b); // routed afresh, the same bucket
   CHECK(after["moved"] == false);
   CHECK(after["requests"] == 1);
+
+  // An expired session that gets another version is told so.
+  t.cli.ok({"canary", "rollback"});
+  t.cli.clock.advance_ms(3601 * k_second);
+  const json moved = t.route(on_canary);
+  CHECK(moved["version"] == t.w.a);
+  CHECK(moved["moved"] == true);
+  CHECK(moved["moved_from"] == t.w.b);
+  // With no rollout open a new pin takes the TTL of the track's latest one.
+  CHECK(t.cli.json({"session", "show", on_canary})["ttl_seconds"] == 60);
+}
+
+TEST_CASE("sessions: a cut session that expires meanwhile goes to the stable, not to a newer canary") {
+  Sessions t;
+  const std::string c = t.w.add("c.txt", "You are agent C.\n");
+  t.cli.ok({"canary", "start", "--version", t.w.b, "--percentage", "100", "--policy",
+            t.policy(R"({"session_ttl_seconds": 60})")});
+  CHECK(t.route("conv")["version"] == t.w.b);
+  t.cli.ok({"canary", "rollback"});
+  t.cli.clock.advance_ms(120 * k_second);
+  t.cli.ok({"canary", "start", "--version", c, "--percentage", "100"});
+  const json r = t.route("conv");
+  CHECK(r["version"] == t.w.a);
+  CHECK(r["moved"] == true);
+  CHECK(r["moved_from"] == t.w.b);
+  // moved is said once; moved_from stays on the pin, for a runtime whose
+  // reply was lost to compare against.
+  const json next = t.route("conv");
+  CHECK(next["moved"] == false);
+  CHECK(next["moved_from"] == t.w.b);
+  CHECK(next["version"] == t.w.a);
+  CHECK(t.route("brand-new")["version"] == c);
+}
+
+TEST_CASE("sessions: undo, evaluate --apply and drain_seconds 0 release the pins they take out") {
+  Sessions t;
+  SUBCASE("canary undo cuts the pins of the version it takes back") {
+    t.cli.ok({"canary", "start", "--version", t.w.b, "--percentage", "100"});
+    CHECK(t.route("u1")["version"] == t.w.b);
+    t.cli.ok({"canary", "promote", "--full"});
+    CHECK(t.route("u2")["version"] == t.w.b); // pinned to b as the stable
+    t.cli.ok({"canary", "undo"});
+    for (const char* s : {"u1", "u2"}) {
+      const json r = t.route(s);
+      CHECK(r["version"] == t.w.a);
+      CHECK(r["moved"] == true);
+    }
+    CHECK(t.cli.json({"history", "--limit", "1"})[0]["evidence"]["sessions"]["pinned"] == 2);
+  }
+  SUBCASE("a rollback by canary evaluate --apply drains as the policy says") {
+    t.cli.ok({"canary", "start", "--version", t.w.b, "--percentage", "100", "--min-samples", "3", "--policy",
+              t.policy(R"({"on_rollback": "drain", "drain_seconds": 120})")});
+    CHECK(t.route("e1")["version"] == t.w.b);
+    t.w.outcomes("stable", 3, 3);
+    t.w.outcomes("canary", 0, 3);
+    CHECK(t.cli({"canary", "evaluate", "--apply"}).code == 1); // ROLLBACK, applied
+    const json r = t.route("e1");
+    CHECK(r["version"] == t.w.b);
+    CHECK(r["state"] == "draining");
+    t.cli.clock.advance_ms(120 * k_second);
+    const json moved = t.route("e1");
+    CHECK(moved["version"] == t.w.a);
+    CHECK(moved["moved"] == true);
+  }
+  SUBCASE("drain_seconds 0 moves them on their next route, as cut does") {
+    t.cli.ok({"canary", "start", "--version", t.w.b, "--percentage", "100", "--policy",
+              t.policy(R"({"on_rollback": "drain", "drain_seconds": 0})")});
+    CHECK(t.route("z1")["version"] == t.w.b);
+    t.cli.ok({"canary", "rollback"});
+    CHECK(t.status()["sessions"]["draining"] == 0);
+    const auto human = t.cli.ok({"route", "--session", "z1"}).out;
+    CHECK(human == "z1\tstable\t" + t.w.a + "\tmoved\n");
+  }
+}
+
+TEST_CASE("sessions: in a shadow step a session is served the stable and mirrored, and keeps the stable after") {
+  Sessions t;
+  t.cli.ok({"canary", "start", "--version", t.w.b, "--steps", "shadow:100,100"});
+  const json r = t.route("sh");
+  CHECK(r["version"] == t.w.a);
+  CHECK(r["arm"] == "stable");
+  CHECK(r["shadow"] == true);
+  CHECK(t.cli.ok({"route", "--session", "sh"}).out == "sh\tstable\t" + t.w.a + "\tshadow\n");
+  CHECK(t.status()["sessions"]["requests"]["stable"] == 2);
+  t.cli.ok({"canary", "promote"}); // the live step at 100 %: new sessions get the canary
+  const json live = t.route("sh");
+  CHECK(live["version"] == t.w.a);
+  CHECK(live["shadow"] == false);
+  CHECK(t.route("sh-new")["version"] == t.w.b);
 }
 
 TEST_CASE("sessions: show, end and list") {

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -361,7 +362,7 @@ TEST_CASE("crash: kill -9 during route --session leaves each pin whole or absent
   std::sort(runs.begin(), runs.end());
   const long command_ms = std::max(10L, runs[2]);
 
-  std::int64_t pins = 5; // the warm-up sessions
+  std::int64_t pins = 0;
   int kills = 0;
   for (long i = 0; i < iterations; ++i) {
     const std::string session = "k-" + std::to_string(i), task = session + "-task";
@@ -374,27 +375,38 @@ TEST_CASE("crash: kill -9 during route --session leaves each pin whole or absent
     REQUIRE(::waitpid(pid, &status, 0) == pid);
     kills += WIFSIGNALED(status);
 
+    // One snapshot: on PostgreSQL a route killed after sending COMMIT may
+    // still commit after this read, so what is checked is that each
+    // snapshot holds whole pins, never that this one has landed yet.
     auto opened = store::open(state, store::OpenMode::existing);
     REQUIRE(opened.ok());
     store::Store& st = **opened;
-    const auto pin = st.get_session("default", session);
-    const auto assignment = st.get_assignment("default", task);
+    std::optional<store::SessionRecord> pin;
+    std::optional<store::Assignment> assignment;
+    std::int64_t served = 0, pinned = 0;
+    REQUIRE(st.read([&]() -> Result<void> {
+                pin = st.get_session("default", session);
+                assignment = st.get_assignment("default", task);
+                for (const auto& a : st.session_requests(1, 0))
+                  served += a.requests;
+                pinned = static_cast<std::int64_t>(
+                    st.live_sessions("default", 0, std::numeric_limits<std::int64_t>::max()).size());
+                return {};
+              })
+              .ok());
     CHECK(pin.has_value() == assignment.has_value());
     if (pin) {
-      ++pins;
       CHECK(pin->requests == 1);
       CHECK(pin->pinned_at == pin->last_seen_at);
       CHECK(pin->expires_at == pin->last_seen_at + pin->ttl_seconds * 1000);
       if (assignment)
         CHECK(assignment->version_id == pin->version_id);
-    } else {
+    } else if (!kanari::test::on_postgresql()) {
       CHECK_FALSE(WIFEXITED(status)); // only a kill leaves no pin
     }
     // Every committed route counted one request, and no other.
-    std::int64_t served = 0;
-    for (const auto& a : st.session_requests(1, 0))
-      served += a.requests;
-    CHECK(served == pins);
+    CHECK(served == pinned);
+    pins = pinned;
     CHECK(st.verify().empty());
   }
   MESSAGE("killed " << kills << " of " << iterations << " routes mid-command");
