@@ -60,6 +60,9 @@ step hook add announce --on promoted,rolled_back --command "cat >> '$work/notifi
 printf 'You are a backend engineer. Be brief.\n' > roles/backend.md
 v3=$(kanari version add roles/backend.md --model m-3 --label v3 --json | sed -n 's/^  "id": "\([0-9a-f]*\)".*/\1/p')
 step canary --prompt-version "${v3:0:8}" --percentage 20
+# Conversations route their session: each is pinned to the version it got.
+printf '\n\033[1m$ kanari route --session conv-N   (N = 1..12)\033[0m\n'
+for n in $(seq 1 12); do kanari route --session "conv-$n"; done
 outcomes stable 9 1 s2 | kanari record --jsonl - -q
 outcomes canary 6 4 c4 | kanari record --jsonl - -q
 set +e
@@ -68,6 +71,8 @@ rc=$?
 set -e
 echo "(evaluate exited $rc: 1 means a rollback was due and applied)"
 [ "$rc" -eq 1 ]
+printf '\nTheir next turn: the canary'"'"'s conversations are moved to the stable, and told so:\n'
+for n in $(seq 1 12); do kanari route --session "conv-$n"; done
 step canary status
 printf '\nThe hook was sent the rollback (notifications.jsonl):\n'
 grep -c '"action":"rolled_back"' "$work/notifications.jsonl"
