@@ -132,6 +132,8 @@ Result<SessionRoute> route_session(Context& ctx, const std::string& track, const
       if (pin && pin->state != SessionState::ended && pin->version_id != d.version) {
         fresh.moved_from = pin->version_id;
         out.moved = true;
+      } else if (pin && pin->state != SessionState::ended) {
+        fresh.moved_from = pin->moved_from; // its last move, still the news a lost reply may have carried
       }
       out.pinned = true;
       out.pin = std::move(fresh);

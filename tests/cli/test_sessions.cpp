@@ -271,6 +271,17 @@ TEST_CASE("sessions: a cut session that expires meanwhile goes to the stable, no
   CHECK(next["moved_from"] == t.w.b);
   CHECK(next["version"] == t.w.a);
   CHECK(t.route("brand-new")["version"] == c);
+  // Pinned afresh after it expires again (the same version), it keeps the
+  // news of its last move; ended, it starts over with none.
+  t.cli.ok({"canary", "rollback"});
+  t.cli.clock.advance_ms(3601 * k_second);
+  const json again = t.route("conv");
+  CHECK(again["pinned"] == true);
+  CHECK(again["moved"] == false);
+  CHECK(again["version"] == t.w.a);
+  CHECK(again["moved_from"] == t.w.b);
+  t.cli.ok({"session", "end", "conv"});
+  CHECK(t.route("conv")["moved_from"].is_null());
 }
 
 TEST_CASE("sessions: undo, evaluate --apply and drain_seconds 0 release the pins they take out") {
