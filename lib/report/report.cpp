@@ -213,9 +213,9 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
     std::reverse(rep.events.begin(), rep.events.end()); // oldest first
     rep.steps = step_spans(*ro, rep.events, end);
     rep.sessions = rollout::session_summary(ctx, track, ctx.store.stable_of(track), ctx.store.open_rollout(track));
-    for (auto& span : rep.steps)
-      for (const auto& a : ctx.store.session_requests(ro->id, span.step))
-        (a.arm == "canary" ? span.session_canary : a.arm == "stable" ? span.session_stable : span.session_previous) =
+    for (auto& step : rep.steps)
+      for (const auto& a : ctx.store.session_requests(ro->id, step.step))
+        (a.arm == "canary" ? step.session_canary : a.arm == "stable" ? step.session_stable : step.session_previous) =
             a.requests;
     rep.markers = markers(*ro, rep.events);
     return {};
