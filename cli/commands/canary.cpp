@@ -119,7 +119,9 @@ json sessions_json(const rollout::SessionSummary& s) {
           {"drain_until", s.drain_until ? json(format_rfc3339(*s.drain_until)) : json(nullptr)},
           {"requests", {{"stable", s.served_stable}, {"canary", s.served_canary}, {"previous", s.served_previous}}},
           {"served_percentage",
-           {{"stable", share(s.served_stable)}, {"canary", share(s.served_canary)}, {"previous", share(s.served_previous)}}}};
+           {{"stable", share(s.served_stable)},
+            {"canary", share(s.served_canary)},
+            {"previous", share(s.served_previous)}}}};
 }
 
 void print_sessions(std::ostream& h, const rollout::Status& st) {
@@ -135,15 +137,16 @@ void print_sessions(std::ostream& h, const rollout::Status& st) {
   if (st.rollout && s.served() > 0) {
     char line[160];
     const auto pct = [&](std::int64_t n) { return 100.0 * static_cast<double>(n) / static_cast<double>(s.served()); };
-    std::snprintf(line, sizeof line, "served   %.1f %% canary, %.1f %% stable", pct(s.served_canary), pct(s.served_stable));
+    std::snprintf(line, sizeof line, "served   %.1f %% canary, %.1f %% stable", pct(s.served_canary),
+                  pct(s.served_stable));
     h << line;
     if (s.served_previous) {
       std::snprintf(line, sizeof line, ", %.1f %% previous", pct(s.served_previous));
       h << line;
     }
     h << " of " << s.served() << " session requests this step (configured: "
-      << rollout::percentage_json(st.rollout->steps_bp.at(static_cast<size_t>(st.rollout->step))).dump()
-      << " % canary" << (st.rollout->shadow_step() ? ", mirrored: a shadow step serves the stable" : "") << ")\n";
+      << rollout::percentage_json(st.rollout->steps_bp.at(static_cast<size_t>(st.rollout->step))).dump() << " % canary"
+      << (st.rollout->shadow_step() ? ", mirrored: a shadow step serves the stable" : "") << ")\n";
   }
 }
 

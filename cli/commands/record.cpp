@@ -69,8 +69,8 @@ Result<int> report(Context& ctx, const rollout::RecordSummary& s) {
 
 Result<int> run_record(const RecordOptions& o, Context& ctx) {
   if (!o.jsonl.empty()) {
-    if (o.task || o.pass || o.fail || o.version || o.session || !o.latency_ms.empty() || !o.cost.empty() || !o.tokens.empty() ||
-        !o.score.empty() || o.error || !o.at.empty() || !o.metrics.empty())
+    if (o.task || o.pass || o.fail || o.version || o.session || !o.latency_ms.empty() || !o.cost.empty() ||
+        !o.tokens.empty() || !o.score.empty() || o.error || !o.at.empty() || !o.metrics.empty())
       return usage_error("--jsonl takes every field from its lines; give no --task/--pass/--fail/... with it");
     std::ifstream file;
     std::istream* in = &ctx.in;

@@ -100,20 +100,21 @@ Result<int> route_session(const RouteOptions& o, Context& ctx) {
   const auto& d = r->decision;
   const auto& p = r->pin;
   if (ctx.g.json) {
-    ctx.print_json({{"track", ctx.g.track},
-                    {"session", p.session},
-                    {"version", d.version},
-                    {"arm", rollout::to_string(r->arm)},
-                    {"bucket", d.bucket ? json(*d.bucket) : json(nullptr)},
-                    {"shadow", d.shadow},
-                    {"pinned", r->pinned},
-                    {"moved", r->moved},
-                    {"moved_from", p.moved_from ? json(*p.moved_from) : json(nullptr)},
-                    {"state", rollout::to_string(p.state)},
-                    {"pinned_at", format_rfc3339(p.pinned_at)},
-                    {"expires_at", format_rfc3339(p.expires_at)},
-                    {"drain_until", opt_time(p.state == rollout::SessionState::draining ? p.drain_until : std::nullopt)},
-                    {"requests", p.requests}});
+    ctx.print_json(
+        {{"track", ctx.g.track},
+         {"session", p.session},
+         {"version", d.version},
+         {"arm", rollout::to_string(r->arm)},
+         {"bucket", d.bucket ? json(*d.bucket) : json(nullptr)},
+         {"shadow", d.shadow},
+         {"pinned", r->pinned},
+         {"moved", r->moved},
+         {"moved_from", p.moved_from ? json(*p.moved_from) : json(nullptr)},
+         {"state", rollout::to_string(p.state)},
+         {"pinned_at", format_rfc3339(p.pinned_at)},
+         {"expires_at", format_rfc3339(p.expires_at)},
+         {"drain_until", opt_time(p.state == rollout::SessionState::draining ? p.drain_until : std::nullopt)},
+         {"requests", p.requests}});
   } else {
     ctx.human() << p.session << "\t" << rollout::to_string(r->arm) << "\t" << d.version << (d.shadow ? "\tshadow" : "")
                 << (r->moved ? "\tmoved" : "") << "\n";
@@ -155,7 +156,8 @@ Result<int> run_route(const RouteOptions& o, Context& ctx) {
 void setup_route(CLI::App& app, Registry& reg) {
   auto opts = std::make_shared<RouteOptions>();
   auto* r = app.add_subcommand("route", "Which version serves a key now (sticky per key; docs/routing.md)");
-  r->add_option("--key", opts->key, "the user or request key: the same key gets the same arm while the percentage holds");
+  r->add_option("--key", opts->key,
+                "the user or request key: the same key gets the same arm while the percentage holds");
   r->add_option("--session", opts->session,
                 "a conversation's id (1 to 256 bytes of UTF-8, no NUL): routed like a key the first time, then "
                 "pinned to that version until `session end` or idle past the policy's session_ttl_seconds; "

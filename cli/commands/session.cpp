@@ -114,17 +114,12 @@ Result<int> run_list(const SessionOptions& o, Context& ctx) {
       << "'.\n";
     return 0;
   }
-  Table table({{"SESSION"},
-               {"VERSION"},
-               {"ARM"},
-               {"STATE"},
-               {"REQUESTS", Table::Align::right},
-               {"LAST SEEN"},
-               {"EXPIRES"}});
+  Table table(
+      {{"SESSION"}, {"VERSION"}, {"ARM"}, {"STATE"}, {"REQUESTS", Table::Align::right}, {"LAST SEEN"}, {"EXPIRES"}});
   for (const auto& v : *list)
-    table.add_row({cell(v.pin.session), v.pin.version_id.substr(0, 12),
-                   std::string(rollout::to_string(v.arm)), std::string(v.state), std::to_string(v.pin.requests),
-                   format_rfc3339(v.pin.last_seen_at), format_rfc3339(v.pin.expires_at)});
+    table.add_row({cell(v.pin.session), v.pin.version_id.substr(0, 12), std::string(rollout::to_string(v.arm)),
+                   std::string(v.state), std::to_string(v.pin.requests), format_rfc3339(v.pin.last_seen_at),
+                   format_rfc3339(v.pin.expires_at)});
   h << table.render(ctx.colour());
   return 0;
 }
@@ -154,7 +149,8 @@ void setup_session(CLI::App& app, Registry& reg) {
   auto* s = app.add_subcommand("session", "Sessions pinned by `route --session` (docs/routing.md, \"Sessions\")");
   s->require_subcommand(1);
   auto show = std::make_shared<SessionOptions>();
-  auto* sh = s->add_subcommand("show", "One session: its version, arm, state, requests and expiry (exit 4: never routed)");
+  auto* sh =
+      s->add_subcommand("show", "One session: its version, arm, state, requests and expiry (exit 4: never routed)");
   sh->add_option("ID", show->session, "the session id")->required();
   reg.on(sh, show, run_show);
   auto end = std::make_shared<SessionOptions>();

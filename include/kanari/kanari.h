@@ -109,9 +109,9 @@ KANARI_API void kanari_close(kanari_store* store);
 /* How long (milliseconds) a route call may reuse a track's routing table
  * (stable, rollout, salt, percentage) before reading it again. 0, the
  * default, makes a route always reflect the rollout as committed (on SQLite
- * the table is read again only after a commit, so that costs little); a positive value trades that for speed: after a promote or
- * rollback by another process the handle may route by the old table for up
- * to `ms`. Calls on this handle that change the rollout clear the cache. */
+ * the table is read again only after a commit, so that costs little); a positive value trades that for speed: after a
+ * promote or rollback by another process the handle may route by the old table for up to `ms`. Calls on this handle
+ * that change the rollout clear the cache. */
 KANARI_API kanari_status kanari_set_route_cache_ms(kanari_store* store, int64_t ms);
 
 /* ---- routing (docs/routing.md) -------------------------------------------------- */
@@ -139,14 +139,14 @@ KANARI_API kanari_status kanari_route_many(kanari_store* store, const char* trac
 /* ---- sessions (docs/routing.md, "Sessions") ----------------------------------- */
 
 typedef struct kanari_session_route {
-  kanari_route_decision decision;   /* the pinned version; arm may be KANARI_ARM_PREVIOUS */
-  int pinned;                       /* 1: this call pinned the session (new, ended or expired) */
-  int moved;                        /* 1: it has another version than before: reset the conversation */
-  char moved_from[KANARI_ID_SIZE];  /* the version its last move took it from ("" if never moved) */
-  int draining;                     /* 1: pinned to a rolled-back canary until drain_until_ms */
-  int64_t requests;                 /* the session's requests since it was pinned, this one included */
-  int64_t expires_at_ms;            /* idle until then, the session is over */
-  int64_t drain_until_ms;           /* 0 unless draining */
+  kanari_route_decision decision;  /* the pinned version; arm may be KANARI_ARM_PREVIOUS */
+  int pinned;                      /* 1: this call pinned the session (new, ended or expired) */
+  int moved;                       /* 1: it has another version than before: reset the conversation */
+  char moved_from[KANARI_ID_SIZE]; /* the version its last move took it from ("" if never moved) */
+  int draining;                    /* 1: pinned to a rolled-back canary until drain_until_ms */
+  int64_t requests;                /* the session's requests since it was pinned, this one included */
+  int64_t expires_at_ms;           /* idle until then, the session is over */
+  int64_t drain_until_ms;          /* 0 unless draining */
 } kanari_session_route;
 
 /* Routes `session` (1 to 256 bytes of UTF-8) on `track` (NULL: "default")

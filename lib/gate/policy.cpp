@@ -13,11 +13,26 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 20> k_policy_keys = {
-    "alpha",           "consecutive",   "drain_seconds",       "max_regression",    "max_step_seconds",
-    "method",          "metrics",       "min_pass_rate",       "min_samples",       "min_stable_samples",
-    "min_step_seconds", "on_rollback",  "on_timeout",          "paired_alpha",      "planned_samples",
-    "regression",      "require_approval", "require_signature", "session_ttl_seconds", "steps"};
+constexpr std::array<std::string_view, 20> k_policy_keys = {"alpha",
+                                                            "consecutive",
+                                                            "drain_seconds",
+                                                            "max_regression",
+                                                            "max_step_seconds",
+                                                            "method",
+                                                            "metrics",
+                                                            "min_pass_rate",
+                                                            "min_samples",
+                                                            "min_stable_samples",
+                                                            "min_step_seconds",
+                                                            "on_rollback",
+                                                            "on_timeout",
+                                                            "paired_alpha",
+                                                            "planned_samples",
+                                                            "regression",
+                                                            "require_approval",
+                                                            "require_signature",
+                                                            "session_ttl_seconds",
+                                                            "steps"};
 
 constexpr std::array<std::string_view, 11> k_metric_keys = {"metric",      "aggregate", "direction",      "max",
                                                             "min",         "max_ratio", "max_regression", "target",

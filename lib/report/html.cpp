@@ -569,8 +569,8 @@ std::string render_html(const RolloutReport& r) {
       };
       s += "<tr><td>" + std::to_string(sp.step + 1) + (sp.shadow ? " (shadow)" : "") + "</td><td class=\"num\">" +
            html_escape(pct_text(sp.bp)) + "</td><td class=\"num\">" + std::to_string(n) + "</td><td class=\"num\">" +
-           share(sp.session_canary) + "</td><td class=\"num\">" + share(sp.session_stable) +
-           "</td><td class=\"num\">" + share(sp.session_previous) + "</td></tr>\n";
+           share(sp.session_canary) + "</td><td class=\"num\">" + share(sp.session_stable) + "</td><td class=\"num\">" +
+           share(sp.session_previous) + "</td></tr>\n";
     }
     s += "</tbody>\n</table>\n";
   }

@@ -215,8 +215,9 @@ Result<RolloutReport> gather_report(rollout::Context& ctx, const std::string& tr
     rep.sessions = rollout::session_summary(ctx, track, ctx.store.stable_of(track), ctx.store.open_rollout(track));
     for (auto& step : rep.steps)
       for (const auto& a : ctx.store.session_requests(ro->id, step.step))
-        (a.arm == "canary" ? step.session_canary : a.arm == "stable" ? step.session_stable : step.session_previous) =
-            a.requests;
+        (a.arm == "canary"   ? step.session_canary
+         : a.arm == "stable" ? step.session_stable
+                             : step.session_previous) = a.requests;
     rep.markers = markers(*ro, rep.events);
     return {};
   });
@@ -281,7 +282,8 @@ json served_percentage(const StepSpan& s) {
   auto share = [&](std::int64_t k) {
     return n == 0 ? json(nullptr) : json(std::round(1e6 * static_cast<double>(k) / static_cast<double>(n)) / 1e4);
   };
-  return {{"stable", share(s.session_stable)}, {"canary", share(s.session_canary)},
+  return {{"stable", share(s.session_stable)},
+          {"canary", share(s.session_canary)},
           {"previous", share(s.session_previous)}};
 }
 

@@ -353,14 +353,15 @@ Result<OutcomeInput> parse_outcome_line(std::string_view line, const std::string
   unsigned seen = 0; // one bit per known key, to refuse repeats
   using Kind = JsonScalar::Kind;
   auto r = parse_flat_object(line, [&](const std::string& k, JsonScalar& v) -> Result<void> {
-    static constexpr std::string_view k_keys[] = {"task",  "pass",  "version", "track",   "latency_ms", "cost",
-                                                  "tokens", "score", "error",  "at",      "metrics",    "session"};
+    static constexpr std::string_view k_keys[] = {"task",   "pass",  "version", "track", "latency_ms", "cost",
+                                                  "tokens", "score", "error",   "at",    "metrics",    "session"};
     size_t index = 0;
     while (index < std::size(k_keys) && k_keys[index] != k)
       ++index;
     if (index == std::size(k_keys))
-      return usage_error("unknown key " + quote_for_message(k, 40) +
-                         "; allowed: task, pass, version, session, track, latency_ms, cost, tokens, score, error, at, metrics");
+      return usage_error(
+          "unknown key " + quote_for_message(k, 40) +
+          "; allowed: task, pass, version, session, track, latency_ms, cost, tokens, score, error, at, metrics");
     if (seen & (1u << index))
       return usage_error("the key \"" + k + "\" appears twice");
     seen |= 1u << index;

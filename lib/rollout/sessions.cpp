@@ -19,8 +19,7 @@ Result<void> no_such_session(const std::string& track, const std::string& sessio
 // rollouts too); the default for a track that never had one, or whose
 // stored policy cannot be read (`canary evaluate` reports that; routing
 // goes on).
-std::int64_t pin_ttl_seconds(Context& ctx, const std::string& track,
-                             const std::optional<store::RolloutRecord>& open) {
+std::int64_t pin_ttl_seconds(Context& ctx, const std::string& track, const std::optional<store::RolloutRecord>& open) {
   const auto rollout = open ? open : ctx.store.latest_rollout(track);
   if (rollout)
     if (auto p = read_stored_policy(*rollout); p.ok())
@@ -153,9 +152,8 @@ Result<SessionRoute> route_session(Context& ctx, const std::string& track, const
       ctx.store.count_session_request(table.rollout->id, table.rollout->step, to_string(out.arm));
     }
     if (task)
-      ctx.store.put_assignment(track, *task,
-                               {d.version, d.arm, table.rollout ? std::optional(table.rollout->id) : std::nullopt},
-                               now);
+      ctx.store.put_assignment(
+          track, *task, {d.version, d.arm, table.rollout ? std::optional(table.rollout->id) : std::nullopt}, now);
     return {};
   });
   KANARI_TRY(r);
@@ -259,8 +257,8 @@ SessionSummary session_summary(Context& ctx, const std::string& track, const std
 std::int64_t release_sessions(Context& ctx, const std::string& track, const std::string& version,
                               const gate::Policy& policy, TimeMs now) {
   if (policy.on_rollback == gate::OnRollback::drain)
-    return ctx.store.mark_sessions(track, version, SessionState::draining,
-                                   now + policy.drain_seconds * k_ms_per_second, now);
+    return ctx.store.mark_sessions(track, version, SessionState::draining, now + policy.drain_seconds * k_ms_per_second,
+                                   now);
   return ctx.store.mark_sessions(track, version, SessionState::cut, std::nullopt, now);
 }
 

@@ -69,15 +69,15 @@ Result<SessionView> end_session(Context& ctx, const std::string& track, const st
                                 bool* was_live = nullptr);
 // session list: the live sessions, most recently seen first, optionally of
 // one arm, at most `limit`.
-Result<std::vector<SessionView>> list_sessions(Context& ctx, const std::string& track,
-                                               std::optional<SessionArm> arm, std::int64_t limit);
+Result<std::vector<SessionView>> list_sessions(Context& ctx, const std::string& track, std::optional<SessionArm> arm,
+                                               std::int64_t limit);
 
 // What `canary status`, `metrics` and `report` show of a track's sessions;
 // read inside the caller's transaction.
 struct SessionSummary {
   std::int64_t pinned_stable = 0, pinned_canary = 0, pinned_previous = 0; // live pins per arm
-  std::int64_t draining = 0;                                               // of pinned_previous
-  std::optional<TimeMs> drain_until;                                       // the last drain deadline
+  std::int64_t draining = 0;                                              // of pinned_previous
+  std::optional<TimeMs> drain_until;                                      // the last drain deadline
   // Requests `route --session` served per arm in the open rollout's step.
   std::int64_t served_stable = 0, served_canary = 0, served_previous = 0;
   std::int64_t pinned() const { return pinned_stable + pinned_canary + pinned_previous; }

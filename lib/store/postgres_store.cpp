@@ -602,7 +602,7 @@ public:
 
 // As in sqlite_store.cpp.
 #define KANARI_SESSION_SELECT                                                                                          \
-  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"   \
+  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"    \
   " s.drain_until, s.requests, m.id, s.ended_at"                                                                       \
   " FROM sessions s JOIN versions v ON v.no = s.version_no LEFT JOIN versions m ON m.no = s.moved_from"
 
@@ -664,9 +664,10 @@ public:
   std::int64_t mark_sessions(const std::string& track, const std::string& version_id, SessionState state,
                              std::optional<TimeMs> drain_until, TimeMs now) override {
     return m_conn
-        .query("UPDATE sessions SET state = $1, drain_until = $2"
-               " WHERE version_no = $3 AND track_no = $4 AND expires_at >= $5 AND state IN ('active', 'draining')",
-               Params().add(to_string(state)).add(drain_until).add(version_no(version_id)).add(track_no(track)).add(now))
+        .query(
+            "UPDATE sessions SET state = $1, drain_until = $2"
+            " WHERE version_no = $3 AND track_no = $4 AND expires_at >= $5 AND state IN ('active', 'draining')",
+            Params().add(to_string(state)).add(drain_until).add(version_no(version_id)).add(track_no(track)).add(now))
         .affected();
   }
 
@@ -716,8 +717,9 @@ public:
   std::vector<ArmRequests> session_requests(std::int64_t rollout_id, std::int64_t step) override {
     std::vector<ArmRequests> out;
     m_conn.for_each("SELECT arm, requests FROM session_requests WHERE rollout_id = $1 AND step = $2 ORDER BY arm",
-                    Params().add(rollout_id).add(step),
-                    [&](const pg::Result& r, int i) { out.push_back({r.get_text(i, 0), r.get_int(i, 1)}); });
+                    Params().add(rollout_id).add(step), [&](const pg::Result& r, int i) {
+                      out.push_back({r.get_text(i, 0), r.get_int(i, 1)});
+                    });
     return out;
   }
 

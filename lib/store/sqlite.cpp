@@ -173,8 +173,8 @@ Statement Database::prepare(const char* sql) {
 
 bool Database::wal_index_header(std::array<std::uint32_t, 24>& out) {
   sqlite3_file* file = nullptr;
-  if (sqlite3_file_control(m_db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
-      !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+  if (sqlite3_file_control(m_db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file || !file->pMethods ||
+      file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
     return false;
   void volatile* region = nullptr;
   // Region 0 of 32 KiB holds the header; bExtend 0 maps nothing new.

@@ -617,7 +617,7 @@ public:
 // The columns read_session reads, from sessions s joined with versions v
 // (the pinned version) and m (the one a cut moved it from).
 #define KANARI_SESSION_SELECT                                                                                          \
-  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"   \
+  "SELECT s.session, v.id, s.arm, s.rollout_id, s.state, s.pinned_at, s.last_seen_at, s.ttl_seconds, s.expires_at,"    \
   " s.drain_until, s.requests, m.id, s.ended_at"                                                                       \
   " FROM sessions s JOIN versions v ON v.no = s.version_no LEFT JOIN versions m ON m.no = s.moved_from"
 
@@ -675,7 +675,11 @@ public:
     auto st = m_db.prepare("UPDATE sessions SET state = ?1, drain_until = ?2"
                            " WHERE version_no = ?3 AND track_no = ?4 AND expires_at >= ?5"
                            "   AND state IN ('active', 'draining')");
-    st.bind(1, to_string(state)).bind(2, drain_until).bind(3, version_no(version_id)).bind(4, track_no(track)).bind(5, now);
+    st.bind(1, to_string(state))
+        .bind(2, drain_until)
+        .bind(3, version_no(version_id))
+        .bind(4, track_no(track))
+        .bind(5, now);
     st.run();
     return m_db.changes();
   }
@@ -723,7 +727,8 @@ public:
 
   std::vector<ArmRequests> session_requests(std::int64_t rollout_id, std::int64_t step) override {
     std::vector<ArmRequests> out;
-    auto st = m_db.prepare("SELECT arm, requests FROM session_requests WHERE rollout_id = ?1 AND step = ?2 ORDER BY arm");
+    auto st =
+        m_db.prepare("SELECT arm, requests FROM session_requests WHERE rollout_id = ?1 AND step = ?2 ORDER BY arm");
     st.bind(1, rollout_id).bind(2, step);
     while (st.step())
       out.push_back({st.get_text(0), st.get_int(1)});

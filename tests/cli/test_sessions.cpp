@@ -384,8 +384,8 @@ TEST_CASE("sessions: record --session records against the pinned version") {
   CHECK(st["stable_stats"]["n"] == stable);
   // JSON Lines take "session" too.
   const std::string s0 = turns.begin()->first;
-  const json batch = t.cli.json({"record", "--jsonl", "-"},
-                                "{\"task\": \"jl-1\", \"pass\": true, \"session\": \"" + s0 + "\"}\n");
+  const json batch =
+      t.cli.json({"record", "--jsonl", "-"}, "{\"task\": \"jl-1\", \"pass\": true, \"session\": \"" + s0 + "\"}\n");
   CHECK(batch["inserted"] == 1);
   CHECK(t.status()["canary_stats"]["n"].get<int>() + t.status()["stable_stats"]["n"].get<int>() == 21);
 
@@ -474,9 +474,9 @@ TEST_CASE("sessions: bad session ids and policies are refused with exit 2 and no
   // Negative, zero and fractional TTLs, and drain times, in a policy.
   t.cli.ok({"canary", "rollback"});
   const std::string idle = kanari::test::store_snapshot(t.cli.state());
-  for (const char* policy : {R"({"session_ttl_seconds": -1})", R"({"session_ttl_seconds": 0})",
-                             R"({"session_ttl_seconds": 2.5})", R"({"drain_seconds": -1})",
-                             R"({"on_rollback": "keep"})"}) {
+  for (const char* policy :
+       {R"({"session_ttl_seconds": -1})", R"({"session_ttl_seconds": 0})", R"({"session_ttl_seconds": 2.5})",
+        R"({"drain_seconds": -1})", R"({"on_rollback": "keep"})"}) {
     const auto r = t.cli({"canary", "start", "--version", t.w.b, "--percentage", "5", "--policy", t.policy(policy)});
     INFO(policy << ": " << r.err);
     CHECK(r.code == 2);

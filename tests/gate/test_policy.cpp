@@ -171,10 +171,26 @@ TEST_CASE("policy: metric validation") {
 
 TEST_CASE("policy: the stored form has every key and round-trips") {
   const json full = policy_to_json(Policy{});
-  for (const char* key :
-       {"min_samples", "min_stable_samples", "max_regression", "regression", "method", "steps", "min_step_seconds",
-        "max_step_seconds", "on_timeout", "consecutive", "require_approval", "metrics", "alpha", "planned_samples",
-        "require_signature", "min_pass_rate", "paired_alpha", "session_ttl_seconds", "on_rollback", "drain_seconds"}) {
+  for (const char* key : {"min_samples",
+                          "min_stable_samples",
+                          "max_regression",
+                          "regression",
+                          "method",
+                          "steps",
+                          "min_step_seconds",
+                          "max_step_seconds",
+                          "on_timeout",
+                          "consecutive",
+                          "require_approval",
+                          "metrics",
+                          "alpha",
+                          "planned_samples",
+                          "require_signature",
+                          "min_pass_rate",
+                          "paired_alpha",
+                          "session_ttl_seconds",
+                          "on_rollback",
+                          "drain_seconds"}) {
     INFO(key);
     CHECK(full.contains(key));
   }

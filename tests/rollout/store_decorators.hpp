@@ -82,8 +82,7 @@ public:
                  (t, task, a, now))
   KANARI_FORWARD(std::optional<store::Assignment>, get_assignment, (const std::string& t, const std::string& task),
                  (t, task))
-  KANARI_FORWARD(std::optional<store::SessionRecord>, get_session, (const std::string& t, const std::string& s),
-                 (t, s))
+  KANARI_FORWARD(std::optional<store::SessionRecord>, get_session, (const std::string& t, const std::string& s), (t, s))
   KANARI_FORWARD(void, put_session, (const store::SessionRecord& s), (s))
   KANARI_FORWARD(std::int64_t, mark_sessions,
                  (const std::string& t, const std::string& v, store::SessionState st, std::optional<TimeMs> until,

@@ -140,8 +140,11 @@ json scenario(rollout::Context& ctx) {
     out[name] = result<rollout::SessionRoute>(
         rollout::route_session(ctx, "default", session, task ? std::optional<std::string>(task) : std::nullopt),
         [](const auto& r) {
-          return json{{"version", r.decision.version}, {"arm", rollout::to_string(r.arm)}, {"pinned", r.pinned},
-                      {"moved", r.moved},           {"requests", r.pin.requests}};
+          return json{{"version", r.decision.version},
+                      {"arm", rollout::to_string(r.arm)},
+                      {"pinned", r.pinned},
+                      {"moved", r.moved},
+                      {"requests", r.pin.requests}};
         });
   };
   for (int turn = 1; turn <= 3; ++turn)

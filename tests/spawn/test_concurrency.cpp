@@ -303,8 +303,8 @@ TEST_CASE("concurrency: hosts routing a new session at the same instant pin it o
     const std::string session = "race-" + std::to_string(round);
     std::vector<Launch> launches;
     for (int h = 0; h < k_hosts; ++h)
-      launches.push_back(s.launch({"--json", "route", "--session", session, "--task", session + "-host" +
-                                                                                          std::to_string(h)}));
+      launches.push_back(
+          s.launch({"--json", "route", "--session", session, "--task", session + "-host" + std::to_string(h)}));
     const auto results = run_together(launches);
     int pinned = 0;
     std::set<std::string> versions, pinned_at;

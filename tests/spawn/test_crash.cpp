@@ -368,7 +368,8 @@ TEST_CASE("crash: kill -9 during route --session leaves each pin whole or absent
     const std::string session = "k-" + std::to_string(i), task = session + "-task";
     const long ms = std::uniform_int_distribution<long>(0, 2 * command_ms)(rng);
     INFO("iteration " << i << ", kill after " << ms << " ms, KANARI_CRASH_SEED=" << seed);
-    const pid_t pid = start_kanari({"--state", state, "--actor", "tester", "route", "--session", session, "--task", task});
+    const pid_t pid =
+        start_kanari({"--state", state, "--actor", "tester", "route", "--session", session, "--task", task});
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -392,8 +393,7 @@ TEST_CASE("crash: kill -9 during route --session leaves each pin whole or absent
                 pinned = static_cast<std::int64_t>(
                     st.live_sessions("default", 0, std::numeric_limits<std::int64_t>::max()).size());
                 return {};
-              })
-              .ok());
+              }).ok());
     CHECK(pin.has_value() == assignment.has_value());
     if (pin) {
       CHECK(pin->requests == 1);
