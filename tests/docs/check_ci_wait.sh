@@ -10,7 +10,9 @@
 #   promote   the canary passes: cron promotes it through every step of
 #             --steps 5,25,50,100, and the CI script must exit 0 only once
 #             the canary is the track's stable.
-# The doc's `--interval 30` is shortened so the whole run takes seconds.
+# The doc's `--interval 30` is shortened so the whole run takes seconds. A
+# wait that never ends fails its scenario: the CI script runs under
+# `timeout 60`, whose exit 124 is neither the 0 nor the 1 expected.
 #   check_ci_wait.sh OPERATIONS.md KANARI_BINARY
 set -euo pipefail
 doc=$1
@@ -131,5 +133,4 @@ for ci in github gitlab; do
   scenario "$ci" promote
 done
 elapsed=$(( $(date +%s) - start ))
-[ "$elapsed" -lt 60 ] || fail "the CI examples took ${elapsed}s"
 echo "ci examples: 4 scenarios in ${elapsed}s (cron: $cron_cmd)"
