@@ -97,6 +97,10 @@ Result<Evaluation> evaluate_track(Context& ctx, const std::string& track, Apply 
     ev.gate.evidence["rollout"] = r.id;
     ev.gate.evidence["step"] = r.step;
     ev.gate.evidence["baseline_top_up"] = ev.samples.baseline_top_up;
+    // Past 100,000 outcomes a window is read from its sums, and its
+    // percentiles from buckets within 0.5 % (docs/gates.md, "Large windows").
+    auto how = [](const store::SampleStats& s) { return s.percentiles_from_buckets ? "buckets" : "exact"; };
+    ev.gate.evidence["percentiles"] = {{"canary", how(ev.samples.canary)}, {"stable", how(ev.samples.baseline)}};
 
     if (apply == Apply::yes) {
       std::string reason;

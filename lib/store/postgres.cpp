@@ -256,4 +256,15 @@ bool Connection::in_transaction() const { return PQtransactionStatus(m_conn) != 
 
 int Connection::server_version() const { return PQserverVersion(m_conn); }
 
+bool Connection::notified() {
+  if (PQconsumeInput(m_conn) == 0)
+    fail(nullptr, "reading notifications");
+  bool any = false;
+  while (PGnotify* n = PQnotifies(m_conn)) {
+    any = true;
+    PQfreemem(n);
+  }
+  return any;
+}
+
 } // namespace kanari::store::pg

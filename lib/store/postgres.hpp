@@ -99,6 +99,10 @@ public:
   bool in_transaction() const;
   int server_version() const;
 
+  // Whether a notification (LISTEN) has arrived since the last call: reads
+  // what the server has sent, without waiting for more.
+  bool notified();
+
   // The failure `r` (or the connection) stands for, as a StoreFailure.
   [[noreturn]] void fail(pg_result* r, std::string_view what) const;
 

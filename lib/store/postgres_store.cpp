@@ -15,6 +15,7 @@
 #include "store/backends.hpp"
 #include "store/hook_text.hpp"
 #include "store/metric_values.hpp"
+#include "store/window_sums.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
 #include "store/store.hpp"
@@ -23,6 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <unordered_map>
 
 namespace kanari::store {
@@ -158,9 +161,13 @@ public:
     for (int attempt = 1;; ++attempt) {
       try {
         // lock_timeout bounds the wait for the store's lock and any row lock.
-        m_stage_ready = false; // the staging table lives for one transaction
         m_conn.exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
-        auto r = finish(fn());
+        m_window_opened.clear();
+        m_window_delta.clear();
+        auto r = fn();
+        if (r.ok())
+          write_window_delta();
+        r = finish(std::move(r));
         if (r.ok())
           count_commit();
         return r;
@@ -333,11 +340,12 @@ public:
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
     m_shadow_history.clear();
+    m_window_opened.clear();
     auto st = m_conn.query("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                            " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
-                           " shadow_steps, first_outcome, step_first_outcome)"
+                           " shadow_steps, first_outcome, step_first_outcome, window_sums)"
                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-                           " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ") RETURNING id",
+                           " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ", 1) RETURNING id",
                            Params()
                                .add(r.track)
                                .add(r.canary)
@@ -359,6 +367,7 @@ public:
   }
 
   void update_rollout(const RolloutRecord& r) override {
+    m_window_opened.clear(); // a new step opens a new window
     m_conn.query("UPDATE rollouts SET step = $2, state = $3, step_started_at = $4, ended_at = $5,"
                  " promote_streak = $6, approved_step = $7, step_first_outcome = CASE WHEN step = $2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = $1",
@@ -393,8 +402,10 @@ public:
     const std::int64_t version = version_no(o.version_id);
     const bool shadow = versions == TaskVersions::several;
     if (!shadow && !had_shadow_rollout(track)) {
-      if (insert_outcome_row(o, track, version, 0, true) == 1)
+      if (insert_outcome_row(o, track, version, 0, true) == 1) {
+        add_to_window(o);
         return {InsertResult::inserted, std::nullopt};
+      }
       if (auto refused = existing_outcome(o, track, version, versions))
         return *refused;
       throw StoreFailure("database: the outcome of task " + o.task +
@@ -404,45 +415,62 @@ public:
     if (auto refused = existing_outcome(o, track, version, versions))
       return *refused;
     insert_outcome_row(o, track, version, shadow ? version : 0, false);
+    add_to_window(o);
     return {InsertResult::inserted, std::nullopt};
   }
 
-  // A batch goes to the server in one COPY into a staging table that lives
-  // for the transaction, then one INSERT ... SELECT ... ON CONFLICT DO
-  // NOTHING in the batch's order: two round trips for a thousand outcomes
-  // where insert_outcome takes one each. What that insert refused (a
-  // repeat, of the store or of the batch itself) is classified one by one
-  // afterwards, as insert_outcome would: the first outcome of a key in the
-  // batch is the one stored. Tracks that had a shadow rollout take the
-  // one-by-one path, as in insert_outcome.
+  // A batch goes to the server as one COPY straight into outcomes, as the
+  // server's own bulk load would. What the store already holds is asked
+  // first, with one indexed lookup per track of the task ids; what repeats
+  // a key of the store, or of the batch itself, stays out of the COPY and
+  // is classified one by one afterwards, as insert_outcome would: the first
+  // outcome of a key in the batch is the one stored. Every writer holds the
+  // store's lock (KANARI_LOCK), so nothing is inserted between the lookup
+  // and the COPY. Tracks that had a shadow rollout take the one-by-one
+  // path, as in insert_outcome.
   std::vector<InsertOutcome> insert_outcomes(const std::vector<PendingOutcome>& batch) override {
     std::vector<InsertOutcome> out(batch.size());
-    std::vector<size_t> fast;
+    // Per outcome: copied (1), classified afterwards (2), or one by one (0).
+    std::vector<char> how(batch.size(), 0);
+    std::unordered_map<std::int64_t, std::unordered_map<std::string_view, size_t>> first; // track -> task -> index
+    size_t fast = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto& p = batch[i];
-      if (p.versions == TaskVersions::one && !had_shadow_rollout(track_no(p.outcome.track)))
-        fast.push_back(i);
+      const std::int64_t track = track_no(p.outcome.track);
+      if (p.versions != TaskVersions::one || had_shadow_rollout(track))
+        continue;
+      ++fast;
+      how[i] = first[track].emplace(p.outcome.task, i).second ? 1 : 2;
     }
-    if (fast.size() < 8) { // not worth a COPY
+    if (fast < 8) { // not worth a COPY
       for (size_t i = 0; i < batch.size(); ++i)
         out[i] = insert_outcome(batch[i].outcome, batch[i].versions);
       return out;
     }
-    if (!m_stage_ready) {
-      m_conn.exec(
-          "CREATE TEMPORARY TABLE IF NOT EXISTS kanari_stage (n bigint, track_no bigint, task text COLLATE \"C\","
-          " version_no bigint, canary bigint, rollout_id bigint, step bigint, pass bigint,"
-          " latency_ms double precision, cost double precision, tokens bigint, score double precision,"
-          " error text COLLATE \"C\", at bigint, excluded bigint, metrics text COLLATE \"C\") ON COMMIT DROP");
-      m_stage_ready = true;
-    } else {
-      m_conn.exec("TRUNCATE kanari_stage");
+    for (auto& [track, tasks] : first) {
+      std::string array = "{";
+      for (const auto& [task, index] : tasks) {
+        array += array.size() > 1 ? ",\"" : "\"";
+        for (char c : task) {
+          if (c == '"' || c == '\\')
+            array += '\\';
+          array += c;
+        }
+        array += '"';
+      }
+      array += '}';
+      auto stored =
+          m_conn.query("SELECT task FROM outcomes WHERE task = ANY ($1::text[]) AND track_no = $2 AND slot = 0",
+                       Params().add(array).add(track));
+      for (int r = 0; r < stored.rows(); ++r)
+        how[tasks.at(stored.text(r, 0))] = 2;
     }
     std::string data;
-    for (const size_t i : fast) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (how[i] != 1)
+        continue;
       const auto& o = batch[i].outcome;
-      data += std::to_string(i);
-      copy_field(data, track_no(o.track));
+      copy_field_first(data, track_no(o.track));
       copy_text(data, o.task);
       copy_field(data, version_no(o.version_id));
       copy_field(data, std::int64_t(o.arm == Arm::canary));
@@ -458,6 +486,7 @@ public:
       else
         data += "\t\\N";
       copy_field(data, o.at);
+      copy_field(data, std::int64_t(0)); // slot
       copy_field(data, static_cast<std::int64_t>(o.counted));
       if (auto m = encode_metrics(o.metrics))
         copy_text(data, *m);
@@ -465,38 +494,26 @@ public:
         data += "\t\\N";
       data += '\n';
     }
-    m_conn.copy_in("COPY kanari_stage FROM STDIN", data);
-    auto inserted = m_conn.query(
-        "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"
-        " score, error, at, slot, excluded, metrics)"
-        " SELECT track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens, score, error,"
-        " at, 0, excluded, metrics FROM kanari_stage ORDER BY n"
-        " ON CONFLICT (task, track_no, slot) DO NOTHING RETURNING task, track_no");
-    // The keys stored; the first outcome of each in the batch is the one.
-    std::unordered_map<std::string, std::int64_t> stored;
-    for (int r = 0; r < inserted.rows(); ++r)
-      stored.emplace(std::to_string(inserted.get_int(r, 1)) + '\t' + inserted.get_text(r, 0), 0);
-    size_t next_fast = 0;
+    if (!data.empty())
+      m_conn.copy_in("COPY outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost,"
+                     " tokens, score, error, at, slot, excluded, metrics) FROM STDIN",
+                     data);
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto& p = batch[i];
-      const bool in_copy = next_fast < fast.size() && fast[next_fast] == i;
-      if (!in_copy) {
+      if (how[i] == 0) {
         out[i] = insert_outcome(p.outcome, p.versions);
-        continue;
-      }
-      ++next_fast;
-      const std::int64_t track = track_no(p.outcome.track);
-      auto it = stored.find(std::to_string(track) + '\t' + p.outcome.task);
-      if (it != stored.end() && it->second++ == 0) {
+      } else if (how[i] == 1) {
         out[i] = {InsertResult::inserted, std::nullopt};
-        continue;
+        add_to_window(p.outcome);
+      } else {
+        auto refused =
+            existing_outcome(p.outcome, track_no(p.outcome.track), version_no(p.outcome.version_id), p.versions);
+        if (!refused)
+          throw StoreFailure("database: the outcome of task " + p.outcome.task +
+                             " was refused by the unique index,"
+                             " but no outcome of that task is stored");
+        out[i] = *refused;
       }
-      auto refused = existing_outcome(p.outcome, track, version_no(p.outcome.version_id), p.versions);
-      if (!refused)
-        throw StoreFailure("database: the outcome of task " + p.outcome.task +
-                           " was refused by the unique index,"
-                           " but no outcome of that task is stored");
-      out[i] = *refused;
     }
     return out;
   }
@@ -506,6 +523,11 @@ public:
     const auto where = rollout_outcomes(q.rollout_id);
     if (!where)
       return s;
+    if (q.top_up == 0 && where->window_sums) {
+      WindowSums sums = window_sums(q, *where);
+      if (sums["pass"].n > q.exact_up_to)
+        return stats_from_sums(sums, q.metrics);
+    }
     const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
     const std::int64_t first = q.step && *q.step == where->step ? where->step_first : where->first;
     const auto params = Params()
@@ -749,6 +771,45 @@ public:
                      .add(e.evidence)
                      .add(e.prev_hash)
                      .add(e.hash));
+    // A hint to every handle routing from this store (commit_stamp): sent
+    // when the transaction commits, never if it rolls back.
+    m_conn.exec("NOTIFY kanari_events");
+  }
+
+  // The newest event's seq: every change of a track's routing (a rollout
+  // started, advanced, paused, ended; a stable set) appends an event in its
+  // transaction. Read at most every k_revision_read, and sooner when a
+  // NOTIFY kanari_events has arrived (checked at most every
+  // k_notify_check) or this handle has committed: a change by another host
+  // is seen within a second, and the calls in between cost a clock read.
+  std::optional<CommitStamp> commit_stamp() override {
+    using namespace std::chrono_literals;
+    static constexpr auto k_notify_check = 20ms, k_revision_read = 500ms;
+    if (m_conn.in_transaction())
+      return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    const bool ours = commits() != m_revision_commits;
+    if (m_revision && !ours && now - m_notify_checked < k_notify_check)
+      return m_revision;
+    m_notify_checked = now;
+    bool read = !m_revision || ours || now - m_revision_read >= k_revision_read;
+    if (!m_listening) {
+      m_conn.exec("LISTEN kanari_events");
+      m_listening = true;
+    } else if (m_conn.notified()) {
+      read = true;
+    }
+    if (read) {
+      const auto seq =
+          static_cast<std::uint64_t>(m_conn.query("SELECT coalesce(max(seq), 0) FROM events").get_int(0, 0));
+      CommitStamp stamp{};
+      stamp[0] = static_cast<std::uint32_t>(seq);
+      stamp[1] = static_cast<std::uint32_t>(seq >> 32);
+      m_revision = stamp;
+      m_revision_read = now;
+      m_revision_commits = commits();
+    }
+    return m_revision;
   }
 
   std::vector<EventRecord> events(const std::string& track, std::optional<std::int64_t> limit) override {
@@ -907,6 +968,10 @@ public:
       for (int i = 0; i < orphans.rows(); ++i)
         out.push_back("outcomes: the row with id " + std::to_string(orphans.get_int(i, 0)) +
                       " refers to a track or version that is not in the store");
+      auto sums = m_conn.query(k_window_sums_check);
+      for (int i = 0; i < sums.rows(); ++i)
+        out.push_back(window_sums_problem(sums.get_int(i, 0), sums.get_int(i, 1) != 0, sums.get_int(i, 2),
+                                          sums.get_int(i, 3), sums.get_int(i, 4)));
       return {};
     });
     if (!r.ok())
@@ -1084,20 +1149,147 @@ private:
 
   struct RolloutOutcomes {
     std::int64_t track, stable, canary, first, step, step_first;
+    bool window_sums; // kept since the rollout started (schema/postgresql/0010_window_sums.sql)
     Params params(std::int64_t rollout_id) const {
       return Params().add(rollout_id).add(stable).add(canary).add(track).add(first);
     }
   };
   std::optional<RolloutOutcomes> rollout_outcomes(std::int64_t rollout_id) {
-    auto st = m_conn.query("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome FROM rollouts r"
-                           " JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
+    auto st = m_conn.query("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome, r.window_sums"
+                           " FROM rollouts r JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
                            " JOIN versions c ON c.id = r.canary WHERE r.id = $1",
                            Params().add(rollout_id));
     if (st.rows() == 0)
       return std::nullopt;
-    return RolloutOutcomes{st.get_int(0, 0), st.get_int(0, 1), st.get_int(0, 2),
-                           st.get_int(0, 3), st.get_int(0, 4), st.get_int(0, 5)};
+    return RolloutOutcomes{st.get_int(0, 0), st.get_int(0, 1), st.get_int(0, 2),     st.get_int(0, 3),
+                           st.get_int(0, 4), st.get_int(0, 5), st.get_int(0, 6) != 0};
   }
+
+  // The window sums of a sample, as in sqlite_store.cpp: one query for the
+  // sums and one for the buckets of the percentiles the sample needs.
+  WindowSums window_sums(const SampleQuery& q, const RolloutOutcomes& where) {
+    const std::int64_t opened = q.step && *q.step == where.step ? where.step_first : -1; // -1: any
+    std::string wanted = "{latency_ms";
+    for (const auto& m : q.metrics)
+      if (m.percentiles)
+        wanted += "," + m.name; // names are [a-z][a-z0-9_]*: nothing to quote
+    wanted += "}";
+    const auto params = Params().add(q.rollout_id).add(q.arm == Arm::canary).add(q.step).add(opened);
+#define KANARI_WINDOW_WHERE                                                                                            \
+  " WHERE rollout_id = $1 AND canary = $2 AND ($3::bigint IS NULL OR step = $3) AND ($4::bigint < 0 OR opened = $4)"
+    WindowSums sums;
+    m_conn.for_each("SELECT name, sum(n)::bigint, sum(nonzero)::bigint, CASE WHEN count(value_sum) = count(*) THEN"
+                    " sum(value_sum) END, max(value_max) FROM window_sums" KANARI_WINDOW_WHERE " GROUP BY name",
+                    params, [&](const pg::Result& r, int i) {
+                      auto& m = sums[r.get_text(i, 0)];
+                      m.n = r.get_int(i, 1);
+                      m.nonzero = r.get_int(i, 2);
+                      m.sum = r.get_opt_double(i, 3).value_or(std::nan(""));
+                      m.max = r.get_double(i, 4);
+                    });
+    m_conn.for_each(
+        "SELECT name, bucket, sum(count)::bigint FROM window_buckets" KANARI_WINDOW_WHERE
+        " AND name = ANY ($5::text[]) GROUP BY name, bucket",
+        Params().add(q.rollout_id).add(q.arm == Arm::canary).add(q.step).add(opened).add(wanted),
+        [&](const pg::Result& r, int i) { sums[r.get_text(i, 0)].buckets[r.get_int(i, 1)] += r.get_int(i, 2); });
+#undef KANARI_WINDOW_WHERE
+    return sums;
+  }
+
+  // As in sqlite_store.cpp: a counted outcome of a rollout that keeps
+  // window sums goes into the transaction's WindowDelta.
+  void add_to_window(const OutcomeRecord& o) {
+    if (o.counted != Counted::yes || !o.rollout_id || !o.step)
+      return;
+    auto it = m_window_opened.find(*o.rollout_id);
+    if (it == m_window_opened.end()) {
+      auto st = m_conn.query("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = $1",
+                             Params().add(*o.rollout_id));
+      std::optional<std::int64_t> opened;
+      if (st.rows() > 0 && st.get_int(0, 1) != 0)
+        opened = st.get_int(0, 0);
+      it = m_window_opened.emplace(*o.rollout_id, opened).first;
+    }
+    if (it->second)
+      m_window_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
+  }
+
+  // Writes the transaction's WindowDelta before it commits: one statement
+  // for the sums and one per few thousand buckets, whatever the batch.
+  void write_window_delta() {
+    if (m_window_delta.empty())
+      return;
+    std::string sums_sql, buckets_sql;
+    Params sums_params, buckets_params;
+    int sums_n = 0, buckets_n = 0;
+    auto placeholders = [](int& next, int count) {
+      std::string out = "(";
+      for (int c = 0; c < count; ++c)
+        out += (c ? ", $" : "$") + std::to_string(++next);
+      return out + ")";
+    };
+    auto flush_buckets = [&] {
+      if (buckets_n == 0)
+        return;
+      m_conn.query(("INSERT INTO window_buckets (rollout_id, canary, step, opened, name, bucket, count) VALUES " +
+                    buckets_sql +
+                    " ON CONFLICT (rollout_id, canary, step, opened, name, bucket) DO UPDATE"
+                    " SET count = window_buckets.count + excluded.count")
+                       .c_str(),
+                   buckets_params);
+      buckets_sql.clear();
+      buckets_params = Params();
+      buckets_n = 0;
+    };
+    for (const auto& e : m_window_delta.entries())
+      for (const auto& [name, m] : e.metrics) {
+        if (m.n == 0)
+          continue;
+        sums_sql += sums_n ? ", " : "";
+        sums_sql += placeholders(sums_n, 9);
+        sums_params.add(e.key.rollout_id)
+            .add(e.key.canary)
+            .add(e.key.step)
+            .add(e.key.opened)
+            .add(name)
+            .add(m.n)
+            .add(m.nonzero)
+            .add(std::isnan(m.sum) ? std::nullopt : std::optional(m.sum))
+            .add(m.max);
+        for (const auto& [bucket, count] : m.buckets) {
+          buckets_sql += buckets_n ? ", " : "";
+          buckets_sql += placeholders(buckets_n, 7);
+          buckets_params.add(e.key.rollout_id)
+              .add(e.key.canary)
+              .add(e.key.step)
+              .add(e.key.opened)
+              .add(name)
+              .add(bucket)
+              .add(count);
+          if (buckets_n > 60000) // a statement takes at most 65,535 parameters
+            flush_buckets();
+        }
+      }
+    flush_buckets();
+    if (sums_n > 0)
+      m_conn.query(("INSERT INTO window_sums (rollout_id, canary, step, opened, name, n, nonzero, value_sum,"
+                    " value_max) VALUES " +
+                    sums_sql +
+                    " ON CONFLICT (rollout_id, canary, step, opened, name) DO UPDATE SET"
+                    " n = window_sums.n + excluded.n, nonzero = window_sums.nonzero + excluded.nonzero,"
+                    " value_sum = window_sums.value_sum + excluded.value_sum,"
+                    " value_max = greatest(window_sums.value_max, excluded.value_max)")
+                       .c_str(),
+                   sums_params);
+    m_window_delta.clear();
+  }
+  WindowDelta m_window_delta;
+  std::unordered_map<std::int64_t, std::optional<std::int64_t>> m_window_opened;
+  // commit_stamp's state.
+  std::optional<CommitStamp> m_revision;
+  std::chrono::steady_clock::time_point m_revision_read, m_notify_checked;
+  std::int64_t m_revision_commits = -1;
+  bool m_listening = false;
 
   std::optional<InsertOutcome> existing_outcome(const OutcomeRecord& o, std::int64_t track, std::int64_t version,
                                                 TaskVersions versions) {
@@ -1205,6 +1397,8 @@ private:
       }
     }
   }
+  // The first field of a row: no tab before it.
+  static void copy_field_first(std::string& out, std::int64_t v) { out += std::to_string(v); }
   static void copy_field(std::string& out, std::int64_t v) {
     out += '\t';
     out += std::to_string(v);
@@ -1222,7 +1416,6 @@ private:
 
   Connection m_conn;
   std::string m_where;
-  bool m_stage_ready = false;
   std::unordered_map<std::int64_t, bool> m_shadow_history;
   std::unordered_map<std::string, std::int64_t> m_track_nos;
   std::unordered_map<std::string, std::int64_t> m_version_nos;

@@ -3,6 +3,7 @@
 #include "store/backends.hpp"
 #include "store/hook_text.hpp"
 #include "store/metric_values.hpp"
+#include "store/window_sums.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/sqlite_files.hpp"
@@ -407,11 +408,12 @@ public:
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
     m_shadow_history.clear();
+    m_window_opened.clear();
     m_db.prepare("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                  " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
-                 " shadow_steps, first_outcome, step_first_outcome)"
+                 " shadow_steps, first_outcome, step_first_outcome, window_sums)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-                 " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ")")
+                 " " KANARI_NEXT_OUTCOME_ID ", " KANARI_NEXT_OUTCOME_ID ", 1)")
         .bind(1, r.track)
         .bind(2, r.canary)
         .bind(3, r.stable)
@@ -433,6 +435,7 @@ public:
   }
 
   void update_rollout(const RolloutRecord& r) override {
+    m_window_opened.clear(); // a new step opens a new window
     m_db.prepare("UPDATE rollouts SET step = ?2, state = ?3, step_started_at = ?4, ended_at = ?5,"
                  " promote_streak = ?6, approved_step = ?7, step_first_outcome = CASE WHEN step = ?2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = ?1")
@@ -482,8 +485,10 @@ public:
     const bool shadow = versions == TaskVersions::several;
     if (!shadow && !had_shadow_rollout(track)) {
       insert_outcome_row(o, track, version, 0, true);
-      if (m_db.changes() == 1)
+      if (m_db.changes() == 1) {
+        add_to_window(o);
         return {InsertResult::inserted, std::nullopt};
+      }
       if (auto refused = existing_outcome(o, track, version, versions))
         return *refused;
       throw StoreFailure("database: the outcome of task " + o.task +
@@ -493,6 +498,7 @@ public:
     if (auto refused = existing_outcome(o, track, version, versions))
       return *refused;
     insert_outcome_row(o, track, version, shadow ? version : 0, false);
+    add_to_window(o);
     return {InsertResult::inserted, std::nullopt};
   }
 
@@ -501,6 +507,11 @@ public:
     const auto where = rollout_outcomes(q.rollout_id);
     if (!where)
       return s;
+    if (q.top_up == 0 && where->window_sums) {
+      WindowSums sums = window_sums(q, *where);
+      if (sums["pass"].n > q.exact_up_to)
+        return stats_from_sums(sums, q.metrics);
+    }
     const std::int64_t version = q.top_up > 0 ? version_no(q.top_up_version) : 0;
     // The current step's window opened at step_first; any other window, at
     // the rollout's start (the step filter does the rest).
@@ -948,6 +959,10 @@ public:
     while (dup.step())
       out.push_back("outcomes: task " + quote_for_message(dup.get_text(1)) + " (rowid " +
                     std::to_string(dup.get_int(0)) + ") has two outcomes for one version");
+    auto sums = m_db.prepare(k_window_sums_check);
+    while (sums.step())
+      out.push_back(window_sums_problem(sums.get_int(0), sums.get_int(1) != 0, sums.get_int(2), sums.get_int(3),
+                                        sums.get_int(4)));
     return out;
   }
 
@@ -1107,20 +1122,124 @@ private:
   // step (schema/sqlite/0003_ledger_by_task.sql).
   struct RolloutOutcomes {
     std::int64_t track, stable, canary, first, step, step_first;
+    bool window_sums; // kept since the rollout started (schema/sqlite/0010_window_sums.sql)
     // The parameters of KANARI_ROLLOUT_OUTCOMES_WHERE.
     void bind(Statement& st, std::int64_t rollout_id) const {
       st.bind(1, rollout_id).bind(2, stable).bind(3, canary).bind(4, track).bind(5, first);
     }
   };
   std::optional<RolloutOutcomes> rollout_outcomes(std::int64_t rollout_id) {
-    auto st = m_db.prepare("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome FROM rollouts r"
-                           " JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
+    auto st = m_db.prepare("SELECT t.no, s.no, c.no, r.first_outcome, r.step, r.step_first_outcome, r.window_sums"
+                           " FROM rollouts r JOIN tracks t ON t.name = r.track JOIN versions s ON s.id = r.stable"
                            " JOIN versions c ON c.id = r.canary WHERE r.id = ?1");
     st.bind(1, rollout_id);
     if (!st.step())
       return std::nullopt;
-    return RolloutOutcomes{st.get_int(0), st.get_int(1), st.get_int(2), st.get_int(3), st.get_int(4), st.get_int(5)};
+    return RolloutOutcomes{st.get_int(0), st.get_int(1), st.get_int(2),     st.get_int(3),
+                           st.get_int(4), st.get_int(5), st.get_int(6) != 0};
   }
+
+  // The window sums of a sample: its rollout and arm, of one step or all,
+  // and for the current step only the outcomes of its window, as the
+  // exact read's `id >= first` has it. Buckets only for the percentiles
+  // the sample needs.
+  WindowSums window_sums(const SampleQuery& q, const RolloutOutcomes& where) {
+    const std::int64_t opened = q.step && *q.step == where.step ? where.step_first : -1; // -1: any
+    auto bind = [&](Statement& st) {
+      st.bind(1, q.rollout_id).bind(2, q.arm == Arm::canary).bind(3, q.step).bind(4, opened);
+    };
+    WindowSums sums;
+    auto st = m_db.prepare("SELECT name, sum(n), sum(nonzero), CASE WHEN count(value_sum) = count(*) THEN"
+                           " sum(value_sum) END, max(value_max) FROM window_sums"
+                           " WHERE rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"
+                           " AND (?4 < 0 OR opened = ?4) GROUP BY name");
+    bind(st);
+    while (st.step()) {
+      auto& m = sums[st.get_text(0)];
+      m.n = st.get_int(1);
+      m.nonzero = st.get_int(2);
+      m.sum = st.get_opt_double(3).value_or(std::nan(""));
+      m.max = st.get_double(4);
+    }
+    std::vector<std::string> wanted{"latency_ms"};
+    for (const auto& m : q.metrics)
+      if (m.percentiles)
+        wanted.push_back(m.name);
+    for (const auto& name : wanted) {
+      auto it = sums.find(name);
+      if (it == sums.end() || !it->second.buckets.empty())
+        continue;
+      auto b = m_db.prepare("SELECT bucket, sum(count) FROM window_buckets"
+                            " WHERE rollout_id = ?1 AND canary = ?2 AND (?3 IS NULL OR step = ?3)"
+                            " AND (?4 < 0 OR opened = ?4) AND name = ?5 GROUP BY bucket");
+      bind(b);
+      b.bind(5, name);
+      while (b.step())
+        it->second.buckets[b.get_int(0)] += b.get_int(1);
+    }
+    return sums;
+  }
+
+  // Adds a counted outcome of a rollout that keeps window sums to the
+  // transaction's WindowDelta, under the window its step has open now.
+  void add_to_window(const OutcomeRecord& o) {
+    if (o.counted != Counted::yes || !o.rollout_id || !o.step)
+      return;
+    auto it = m_window_opened.find(*o.rollout_id);
+    if (it == m_window_opened.end()) {
+      auto st = m_db.prepare("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = ?1");
+      st.bind(1, *o.rollout_id);
+      std::optional<std::int64_t> opened;
+      if (st.step() && st.get_int(1) != 0)
+        opened = st.get_int(0);
+      it = m_window_opened.emplace(*o.rollout_id, opened).first;
+    }
+    if (it->second)
+      m_window_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
+  }
+
+  // Writes the transaction's WindowDelta, just before it commits.
+  void write_window_delta() {
+    for (const auto& e : m_window_delta.entries())
+      for (const auto& [name, m] : e.metrics) {
+        if (m.n == 0)
+          continue;
+        m_db.prepare("INSERT INTO window_sums (rollout_id, canary, step, opened, name, n, nonzero, value_sum,"
+                     " value_max) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                     " ON CONFLICT (rollout_id, canary, step, opened, name) DO UPDATE SET n = n + excluded.n,"
+                     " nonzero = nonzero + excluded.nonzero, value_sum = value_sum + excluded.value_sum,"
+                     " value_max = max(value_max, excluded.value_max)")
+            .bind(1, e.key.rollout_id)
+            .bind(2, e.key.canary)
+            .bind(3, e.key.step)
+            .bind(4, e.key.opened)
+            .bind(5, name)
+            .bind(6, m.n)
+            .bind(7, m.nonzero)
+            .bind(8, std::isnan(m.sum) ? std::nullopt : std::optional(m.sum))
+            .bind(9, m.max)
+            .run();
+        for (const auto& [bucket, count] : m.buckets)
+          m_db.prepare("INSERT INTO window_buckets (rollout_id, canary, step, opened, name, bucket, count)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                       " ON CONFLICT (rollout_id, canary, step, opened, name, bucket) DO UPDATE"
+                       " SET count = count + excluded.count")
+              .bind(1, e.key.rollout_id)
+              .bind(2, e.key.canary)
+              .bind(3, e.key.step)
+              .bind(4, e.key.opened)
+              .bind(5, name)
+              .bind(6, bucket)
+              .bind(7, count)
+              .run();
+      }
+    m_window_delta.clear();
+  }
+  WindowDelta m_window_delta;
+  // Per rollout: the id its current step's window opened at, or nullopt
+  // when it keeps no window sums. For one transaction, until a rollout
+  // changes.
+  std::unordered_map<std::int64_t, std::optional<std::int64_t>> m_window_opened;
 
   // Why an outcome of the task already stored refuses `o`: a repeat of its
   // version (duplicate or conflict) or, with TaskVersions::one, another
@@ -1239,9 +1358,13 @@ private:
       return operational_error(read_only_message(m_path));
     Transaction txn(m_db, kind);
     m_shadow_history.clear(); // another process may have started a shadow rollout
+    m_window_opened.clear();
+    m_window_delta.clear();
     Result<void> r = Error{ErrorCode::operational, ""};
     try {
       r = fn();
+      if (r.ok() && kind == Transaction::Kind::write)
+        write_window_delta();
     } catch (...) {
       forget_numbers();
       throw;

@@ -195,6 +195,10 @@ struct SampleStats {
   std::optional<double> cost_mean;
   std::optional<double> tokens_mean;
   std::vector<ValueSummary> metrics; // one per SampleQuery::metrics, in its order
+  // Whether the percentiles came from the window's buckets (docs/gates.md,
+  // "Large windows"), each within 0.5 % of the exact value, rather than
+  // from its outcomes.
+  bool percentiles_from_buckets = false;
 };
 
 // Which outcomes form a sample: one arm of one rollout (optionally one step
@@ -208,6 +212,9 @@ struct SampleQuery {
   std::string top_up_version;
   std::int64_t top_up = 0;
   std::vector<MetricRequest> metrics;
+  // A window of more outcomes than this is read from its sums, with
+  // percentiles from its buckets; up to it, from its outcomes.
+  std::int64_t exact_up_to = 100'000;
 };
 
 // The tasks of a shadow step that ran on both versions (docs/gates.md,

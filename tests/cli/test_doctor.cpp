@@ -325,3 +325,21 @@ TEST_CASE("doctor: a component name version add would refuse" * doctest::test_su
     CHECK(has(p, "version " + id + ": prompt '" + name + "' has a name `version add` refuses"));
   }
 }
+
+// docs/gates.md, "Large windows": the sums a large window is read from
+// must agree with the outcomes counted in it.
+TEST_CASE("doctor: window sums that disagree with the outcomes they sum") {
+  Damaged d;
+  d.w.cli.ok({"record", "--task", "c1", "--pass", "--version", "canary"});
+  d.w.cli.ok({"record", "--task", "c2", "--fail", "--version", "canary"});
+  d.w.cli.ok({"record", "--task", "s1", "--pass", "--version", "stable"});
+  d.w.cli.ok({"doctor"});
+  sqlite_value(d.db, "UPDATE window_sums SET n = n + 1 WHERE canary = 1");
+  auto p = d.problems();
+  CHECK(p.size() == 1);
+  CHECK(has(p, "window sums: rollout 1, canary arm, step 0: 2 counted outcomes, but the sums hold 3"));
+  sqlite_value(d.db, "UPDATE window_sums SET n = n - 1 WHERE canary = 1; DELETE FROM window_sums WHERE canary = 0");
+  p = d.problems();
+  CHECK(p.size() == 1);
+  CHECK(has(p, "window sums: rollout 1, stable arm, step 0: 1 counted outcomes, but the sums hold 0"));
+}

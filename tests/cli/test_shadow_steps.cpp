@@ -308,7 +308,8 @@ TEST_CASE("shadow steps: a store migrated from before keeps an all-shadow rollou
       number = m.number;
   REQUIRE(number > 1);
   const std::string db = w.cli.state() + "/" + store::k_db_file;
-  sqlite_value(db, "DROP TABLE session_requests; DROP TABLE sessions; ALTER TABLE rollouts DROP COLUMN shadow_steps;"
+  sqlite_value(db, "DROP TABLE window_buckets; DROP TABLE window_sums; ALTER TABLE rollouts DROP COLUMN window_sums;"
+                   " DROP TABLE session_requests; DROP TABLE sessions; ALTER TABLE rollouts DROP COLUMN shadow_steps;"
                    " DROP TABLE hook_attempts; DROP TABLE deliveries; DROP TABLE hooks");
   sqlite_value(db, test::on_postgresql() ? "DELETE FROM kanari_schema WHERE version >= " + std::to_string(number)
                                          : "PRAGMA user_version = " + std::to_string(number - 1));

@@ -4,11 +4,15 @@
 // asserts, both backends do.
 #include "crypto/sha256.hpp"
 #include "store/store.hpp"
+#include "store/window_sums.hpp"
 #include "support.hpp"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
 #include <set>
 #include <stdexcept>
 
@@ -417,7 +421,7 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   CHECK(outcomes[1][8] == "1e-300");
   CHECK(std::stoll(*outcomes[2][0]) > std::stoll(*outcomes[1][0]));
   const auto info = g.s->info();
-  CHECK(info.schema_version == 9);
+  CHECK(info.schema_version == 10);
   CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
   CHECK(g.s->verify().empty());
 }
@@ -586,4 +590,129 @@ TEST_CASE("store contract: hooks, the outbox and the attempt log") {
                return {};
              })
               .ok());
+}
+
+namespace {
+
+// Whether `got` is within the buckets' relative error of `exact`.
+bool near_exact(std::optional<double> got, std::optional<double> exact) {
+  if (!got || !exact)
+    return got.has_value() == exact.has_value();
+  return std::fabs(*got - *exact) <= store::k_bucket_relative_error * std::fabs(*exact) * (1 + 1e-9);
+}
+
+bool same_mean(std::optional<double> got, std::optional<double> exact) {
+  if (!got || !exact)
+    return got.has_value() == exact.has_value();
+  return std::fabs(*got - *exact) <= 1e-9 * std::max(1.0, std::fabs(*exact));
+}
+
+} // namespace
+
+// A window read from its sums and buckets (docs/gates.md, "Large windows")
+// against the same window read from its outcomes, over random outcomes:
+// steps advanced and taken back, both arms, late and backdated ones,
+// repeats, batches and single inserts, metrics on some outcomes only,
+// negative values and zeros. Counts are equal, means equal but for
+// rounding, percentiles within 0.5 %.
+TEST_CASE("store contract: window sums give the exact computation's counts and means, and percentiles within 0.5 %") {
+  Fixture f;
+  const auto a = f.version("a"), b = f.version("b");
+  f.write([&] { f.s->set_stable("default", a); });
+  auto r = f.rollout(b, a);
+  using store::Arm;
+  std::mt19937_64 rng(20261205);
+  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  auto real = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+  int next_task = 0;
+  auto random_outcome = [&](bool canary) {
+    auto o = f.outcome("t" + std::to_string(next_task++), canary ? b : a, canary ? Arm::canary : Arm::stable, r.id,
+                       chance(canary ? 0.8 : 0.9));
+    o.step = r.step;
+    if (chance(0.9))
+      o.latency_ms = std::exp(real(0, 9)); // 1 ms to 2 h, log-spread
+    if (chance(0.5))
+      o.cost = real(0, 0.1);
+    if (chance(0.5))
+      o.tokens = std::uniform_int_distribution<std::int64_t>(0, 5000)(rng);
+    if (chance(0.3))
+      o.score = chance(0.1) ? 0.0 : real(-1, 1);
+    if (chance(0.05))
+      o.error = "timeout";
+    if (chance(0.6))
+      o.metrics.push_back({"calls", std::floor(real(0, 12))});
+    if (chance(0.4))
+      o.metrics.push_back({"delta", chance(0.2) ? 0.0 : real(-1e6, 1e6)});
+    if (chance(0.03))
+      o.counted = chance(0.5) ? store::Counted::late : store::Counted::backdated;
+    return o;
+  };
+  auto compare = [&](Arm arm, std::optional<std::int64_t> step) {
+    store::SampleQuery q;
+    q.rollout_id = r.id;
+    q.arm = arm;
+    q.step = step;
+    q.track = "default";
+    q.metrics = {{"calls", true}, {"delta", true}, {"score", true}, {"latency_ms", false}, {"absent", true}};
+    q.exact_up_to = std::numeric_limits<std::int64_t>::max();
+    const auto exact = f.s->sample_stats(q);
+    q.exact_up_to = 0;
+    const auto sums = f.s->sample_stats(q);
+    INFO("arm " << store::to_string(arm) << ", step " << (step ? std::to_string(*step) : "any") << ", rollout step "
+                << r.step);
+    CHECK_FALSE(exact.percentiles_from_buckets);
+    CHECK(sums.percentiles_from_buckets == (exact.n > 0));
+    CHECK(sums.n == exact.n);
+    CHECK(sums.pass == exact.pass);
+    CHECK(sums.errors == exact.errors);
+    CHECK(sums.latency_n == exact.latency_n);
+    CHECK(near_exact(sums.latency_p50_ms, exact.latency_p50_ms));
+    CHECK(near_exact(sums.latency_p95_ms, exact.latency_p95_ms));
+    CHECK(same_mean(sums.cost_mean, exact.cost_mean));
+    CHECK(same_mean(sums.tokens_mean, exact.tokens_mean));
+    REQUIRE(sums.metrics.size() == exact.metrics.size());
+    for (size_t i = 0; i < exact.metrics.size(); ++i) {
+      const auto &x = exact.metrics[i], &y = sums.metrics[i];
+      INFO("metric " << q.metrics[i].name);
+      CHECK(y.n == x.n);
+      CHECK(y.nonzero == x.nonzero);
+      if (x.n > 0)
+        CHECK(y.max == x.max);
+      CHECK(same_mean(y.mean(), x.mean()));
+      CHECK(near_exact(y.p50, x.p50));
+      CHECK(near_exact(y.p90, x.p90));
+      CHECK(near_exact(y.p95, x.p95));
+      CHECK(near_exact(y.p99, x.p99));
+    }
+    return exact.n;
+  };
+  // Steps 0, 1, 2, back to 1 (its window opens afresh) and 2 again.
+  std::int64_t compared = 0;
+  for (const std::int64_t step : {0, 1, 2, 1, 2}) {
+    if (step != r.step) {
+      r.step = step;
+      f.write([&] { f.s->update_rollout(r); });
+    }
+    for (int round = 0; round < 3; ++round) {
+      std::vector<store::PendingOutcome> batch;
+      for (int i = 0; i < 150; ++i)
+        batch.push_back({random_outcome(chance(0.3)), store::TaskVersions::one});
+      batch.push_back(batch.front()); // a repeat within the batch counts once
+      f.write([&] { f.s->insert_outcomes(batch); });
+      for (int i = 0; i < 5; ++i)
+        f.insert(random_outcome(chance(0.5)));
+      f.insert(batch[3].outcome); // a repeat of a stored outcome
+    }
+    REQUIRE(f.s->read([&]() -> Result<void> {
+                 compared += compare(Arm::canary, r.step);
+                 compared += compare(Arm::stable, r.step);
+                 compared += compare(Arm::stable, std::nullopt);
+                 for (std::int64_t earlier = 0; earlier < r.step; ++earlier)
+                   compared += compare(Arm::canary, earlier);
+                 return {};
+               })
+                .ok());
+  }
+  CHECK(compared > 2000);
+  CHECK(f.s->verify().empty());
 }

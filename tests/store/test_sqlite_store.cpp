@@ -62,6 +62,9 @@ core::Manifest one_prompt(const std::string& name, const std::string& text) {
 
 // Takes a store's ledger back to schemas 1 and 2, as kanari 0.1 created it.
 constexpr const char* k_ledger_to_schema_2 = R"(
+    DROP TABLE window_buckets;
+    DROP TABLE window_sums;
+    ALTER TABLE rollouts DROP COLUMN window_sums;
     DROP TABLE session_requests;
     DROP TABLE sessions;
     CREATE TABLE outcomes_v2 (
@@ -98,7 +101,7 @@ TEST_CASE("store: init applies every migration and sets user_version application
       sqlite_value(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
                        "ORDER BY name)") ==
       "assignments,blobs,components,deliveries,events,hook_attempts,hooks,outcomes,rollouts,session_requests,sessions,"
-      "signatures,track_versions,tracks,versions");
+      "signatures,track_versions,tracks,versions,window_buckets,window_sums");
   CHECK(sqlite_value(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == "2");
 }
 
@@ -319,7 +322,8 @@ TEST_CASE("store: a schema-7 store gets its blobs in a rowid table, references a
   const std::string id = cli.json({"version", "add", "--prompt", "a.md=" + cli.dir().file("a.md", "hello\n"), "--file",
                                    "b.bin=" + cli.dir().file("b.bin", std::string("\0\1\2", 3))})["id"];
   const auto db = db_file(cli.state());
-  sqlite_value(db, "PRAGMA foreign_keys = OFF; BEGIN; DROP TABLE session_requests; DROP TABLE sessions; "
+  sqlite_value(db, "PRAGMA foreign_keys = OFF; BEGIN; DROP TABLE window_buckets; DROP TABLE window_sums; "
+                   "ALTER TABLE rollouts DROP COLUMN window_sums; DROP TABLE session_requests; DROP TABLE sessions; "
                    "CREATE TABLE blobs_old (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID; "
                    "INSERT INTO blobs_old SELECT sha256, data FROM blobs; DROP TABLE blobs; "
                    "ALTER TABLE blobs_old RENAME TO blobs; PRAGMA user_version = 7; COMMIT;");
