@@ -268,10 +268,10 @@ public:
   }
 
 private:
-  // Outcomes go to the store a thousand at a time (Store::insert_outcomes),
+  // Outcomes go to the store ten thousand at a time (Store::insert_outcomes),
   // in order, so the first of a task wins as it would one by one. Their
   // arms were decided as they came: nothing in the batch changes a rollout.
-  static constexpr size_t k_flush = 1000;
+  static constexpr size_t k_flush = 10000;
 
   Result<void> refuse(const Error& error, std::int64_t number) {
     const std::string where = std::string(m_item) + " " + std::to_string(number);

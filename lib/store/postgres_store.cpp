@@ -420,14 +420,15 @@ public:
   }
 
   // A batch goes to the server as one COPY straight into outcomes, as the
-  // server's own bulk load would. What the store already holds is asked
-  // first, with one indexed lookup per track of the task ids; what repeats
-  // a key of the store, or of the batch itself, stays out of the COPY and
-  // is classified one by one afterwards, as insert_outcome would: the first
-  // outcome of a key in the batch is the one stored. Every writer holds the
-  // store's lock (KANARI_LOCK), so nothing is inserted between the lookup
-  // and the COPY. Tracks that had a shadow rollout take the one-by-one
-  // path, as in insert_outcome.
+  // server's own bulk load would, under a savepoint. A repeat within the
+  // batch stays out of it. Should the COPY hit a task the store already
+  // holds, the savepoint is rolled back, the store is asked which tasks it
+  // holds (one indexed lookup per track) and the COPY sent again without
+  // them: every writer holds the store's lock (KANARI_LOCK), so nothing is
+  // inserted in between. What stayed out is classified one by one
+  // afterwards, as insert_outcome would: the first outcome of a key in the
+  // batch is the one stored. Tracks that had a shadow rollout take the
+  // one-by-one path, as in insert_outcome.
   std::vector<InsertOutcome> insert_outcomes(const std::vector<PendingOutcome>& batch) override {
     std::vector<InsertOutcome> out(batch.size());
     // Per outcome: copied (1), classified afterwards (2), or one by one (0).
@@ -447,57 +448,44 @@ public:
         out[i] = insert_outcome(batch[i].outcome, batch[i].versions);
       return out;
     }
-    for (auto& [track, tasks] : first) {
-      std::string array = "{";
-      for (const auto& [task, index] : tasks) {
-        array += array.size() > 1 ? ",\"" : "\"";
-        for (char c : task) {
-          if (c == '"' || c == '\\')
-            array += '\\';
-          array += c;
+    auto copy = [&] {
+      std::string data;
+      for (size_t i = 0; i < batch.size(); ++i)
+        if (how[i] == 1)
+          copy_row(data, batch[i].outcome);
+      if (!data.empty())
+        m_conn.copy_in("COPY outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost,"
+                       " tokens, score, error, at, slot, excluded, metrics) FROM STDIN",
+                       data);
+    };
+    m_conn.exec("SAVEPOINT kanari_batch");
+    try {
+      copy();
+    } catch (const StoreFailure& e) {
+      if (e.kind() != FailureKind::constraint)
+        throw;
+      m_conn.exec("ROLLBACK TO SAVEPOINT kanari_batch");
+      for (auto& [track, tasks] : first) {
+        std::string array = "{";
+        for (const auto& [task, index] : tasks) {
+          array += array.size() > 1 ? ",\"" : "\"";
+          for (char c : task) {
+            if (c == '"' || c == '\\')
+              array += '\\';
+            array += c;
+          }
+          array += '"';
         }
-        array += '"';
+        array += '}';
+        auto stored =
+            m_conn.query("SELECT task FROM outcomes WHERE task = ANY ($1::text[]) AND track_no = $2 AND slot = 0",
+                         Params().add(array).add(track));
+        for (int r = 0; r < stored.rows(); ++r)
+          how[tasks.at(stored.text(r, 0))] = 2;
       }
-      array += '}';
-      auto stored =
-          m_conn.query("SELECT task FROM outcomes WHERE task = ANY ($1::text[]) AND track_no = $2 AND slot = 0",
-                       Params().add(array).add(track));
-      for (int r = 0; r < stored.rows(); ++r)
-        how[tasks.at(stored.text(r, 0))] = 2;
+      copy();
     }
-    std::string data;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (how[i] != 1)
-        continue;
-      const auto& o = batch[i].outcome;
-      copy_field_first(data, track_no(o.track));
-      copy_text(data, o.task);
-      copy_field(data, version_no(o.version_id));
-      copy_field(data, std::int64_t(o.arm == Arm::canary));
-      copy_field(data, o.rollout_id);
-      copy_field(data, o.step);
-      copy_field(data, std::int64_t(o.pass));
-      copy_field(data, o.latency_ms);
-      copy_field(data, o.cost);
-      copy_field(data, o.tokens);
-      copy_field(data, o.score);
-      if (o.error)
-        copy_text(data, *o.error);
-      else
-        data += "\t\\N";
-      copy_field(data, o.at);
-      copy_field(data, std::int64_t(0)); // slot
-      copy_field(data, static_cast<std::int64_t>(o.counted));
-      if (auto m = encode_metrics(o.metrics))
-        copy_text(data, *m);
-      else
-        data += "\t\\N";
-      data += '\n';
-    }
-    if (!data.empty())
-      m_conn.copy_in("COPY outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost,"
-                     " tokens, score, error, at, slot, excluded, metrics) FROM STDIN",
-                     data);
+    m_conn.exec("RELEASE SAVEPOINT kanari_batch");
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto& p = batch[i];
       if (how[i] == 0) {
@@ -1396,6 +1384,33 @@ private:
       default: out += c;
       }
     }
+  }
+  // One outcome as a row of COPY's text format, the columns as
+  // insert_outcomes names them, slot 0.
+  void copy_row(std::string& data, const OutcomeRecord& o) {
+    copy_field_first(data, track_no(o.track));
+    copy_text(data, o.task);
+    copy_field(data, version_no(o.version_id));
+    copy_field(data, std::int64_t(o.arm == Arm::canary));
+    copy_field(data, o.rollout_id);
+    copy_field(data, o.step);
+    copy_field(data, std::int64_t(o.pass));
+    copy_field(data, o.latency_ms);
+    copy_field(data, o.cost);
+    copy_field(data, o.tokens);
+    copy_field(data, o.score);
+    if (o.error)
+      copy_text(data, *o.error);
+    else
+      data += "\t\\N";
+    copy_field(data, o.at);
+    copy_field(data, std::int64_t(0)); // slot
+    copy_field(data, static_cast<std::int64_t>(o.counted));
+    if (auto m = encode_metrics(o.metrics))
+      copy_text(data, *m);
+    else
+      data += "\t\\N";
+    data += '\n';
   }
   // The first field of a row: no tab before it.
   static void copy_field_first(std::string& out, std::int64_t v) { out += std::to_string(v); }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SQLite ingest with and without window sums (docs/benchmarks.md): a store
+# with a 20 % rollout open and LINES (default 1 M) outcomes recorded in it;
+# then RUNS times (default 5), each from a copy of that store, `record
+# --jsonl` of LINES new outcomes with the rollout keeping window sums (as
+# every rollout started since schema 10 does), and the same with its sums
+# switched off (as before schema 10). Medians with min and max, the rate,
+# and peak RSS.
+#   ./scripts/bench_sqlite_ingest.sh [LINES]
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+ensure_packages "${KANARI_PACKAGES[@]}" python3 sqlite3 time
+build_kanari
+K="$BUILD_DIR/cli/kanari"
+lines=${1:-1000000}
+runs=${RUNS:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gen() { awk -v n="$lines" -v p="$1" 'BEGIN { for (i = 0; i < n; i++)
+  printf "{\"task\":\"%s%d\",\"pass\":%s,\"version\":\"%s\",\"latency_ms\":%d}\n", p, i,
+    (i % 10 ? "true" : "false"), (i % 5 ? "stable" : "canary"), 100 + i % 900 }'; }
+gen base >"$work/base.jsonl"
+gen new >"$work/new.jsonl"
+export KANARI_STATE="$work/pristine"
+printf 'a\n' >"$work/a.md"
+printf 'b\n' >"$work/b.md"
+"$K" init -q
+"$K" version add --prompt p.md="$work/a.md" -q
+canary=$("$K" version add --prompt p.md="$work/b.md" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$K" canary start --version "$canary" --percentage 20 -q
+"$K" record --jsonl "$work/base.jsonl" -q
+unset KANARI_STATE
+with=() without=() rss=()
+for _ in $(seq "$runs"); do
+  for mode in with without; do
+    rm -rf "$work/s"
+    cp -r "$work/pristine" "$work/s"
+    [ "$mode" = without ] && sqlite3 "$work/s/kanari.db" "UPDATE rollouts SET window_sums = 0"
+    /usr/bin/time -f '%e %M' -o "$work/t" "$K" --state "$work/s" record --jsonl "$work/new.jsonl" -q
+    if [ "$mode" = with ]; then with+=("$(cut -d' ' -f1 "$work/t")"); rss+=("$(cut -d' ' -f2 "$work/t")")
+    else without+=("$(cut -d' ' -f1 "$work/t")"); fi
+  done
+done
+stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%g (min %g, max %g)", m, v[1], v[NR]}'; }
+w=$(printf '%s\n' "${with[@]}" | stats); wo=$(printf '%s\n' "${without[@]}" | stats)
+echo "| record --jsonl, $lines lines into $lines, window sums kept (s) | $w | $(echo "scale=0; $lines / ${w%% *} / 1000" | bc) k outcomes/s |"
+echo "| the same, the rollout's sums switched off (s) | $wo | $(echo "scale=0; $lines / ${wo%% *} / 1000" | bc) k outcomes/s |"
+echo "| peak RSS with sums (KB) | $(printf '%s\n' "${rss[@]}" | stats) | |"
