@@ -1,7 +1,11 @@
 /* The floor under one kanari invocation on this machine: a C program that
  * links libcrypto (as kanari must, for SHA-256 and Ed25519) and, with
  * "sha256 TEXT", computes one SHA-256 through OpenSSL 3's EVP interface, as
- * `route --key` does. scripts/bench.sh times it next to kanari. */
+ * `route --key` does. scripts/bench.sh times it next to kanari.
+ * Built twice: kanari_startup_floor links libcrypto alone;
+ * kanari_startup_floor_linked links every library kanari links, each loaded
+ * at start as kanari's are, the floor scripts/bench_startup.sh measures
+ * commands against. */
 #include <openssl/evp.h>
 
 #include <stdio.h>

@@ -44,6 +44,10 @@ for s in none hook; do
     python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')" --percentage 20 -q
 done
 "$K" --state "$work/hook" hook add local --url "http://127.0.0.1:$port/" --on paused,resumed -q
+# Paused, so that the first `canary resume` hyperfine prepares with has
+# something to resume.
+"$K" --state "$work/none" canary pause -q
+"$K" --state "$work/hook" canary pause -q
 hf() { # hf STATE: median (min, max) in ms of `canary pause`
   hyperfine -N --warmup 3 --runs "$runs" --prepare "$K --state $1 canary resume -q" \
     --export-json "$work/hf.json" "$K --state $1 canary pause -q" >/dev/null 2>&1

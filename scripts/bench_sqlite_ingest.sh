@@ -4,8 +4,9 @@
 # then RUNS times (default 5), each from a copy of that store, `record
 # --jsonl` of LINES new outcomes with the rollout keeping window sums (as
 # every rollout started since schema 10 does), and the same with its sums
-# switched off (as before schema 10). Medians with min and max, the rate,
-# and peak RSS.
+# switched off (as before schema 10), and the sqlite3 shell inserting the
+# same rows into the same store (the baseline of scripts/bench.sh). Medians
+# with min and max, the rate, and peak RSS.
 #   ./scripts/bench_sqlite_ingest.sh [LINES]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -30,11 +31,23 @@ canary=$("$K" version add --prompt p.md="$work/b.md" --json | python3 -c 'import
 "$K" canary start --version "$canary" --percentage 20 -q
 "$K" record --jsonl "$work/base.jsonl" -q
 unset KANARI_STATE
-with=() without=() rss=()
+with=() without=() shell=() rss=()
 for _ in $(seq "$runs"); do
-  for mode in with without; do
+  for mode in with without shell; do
     rm -rf "$work/s"
     cp -r "$work/pristine" "$work/s"
+    if [ "$mode" = shell ]; then
+      /usr/bin/time -f '%e' -o "$work/t" sqlite3 "$work/s/kanari.db" >/dev/null <<SQL
+PRAGMA synchronous=NORMAL;
+BEGIN;
+WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c WHERE i < $lines - 1)
+INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, at, slot)
+SELECT 1, 'sq' || i, CASE WHEN i % 5 = 0 THEN 2 ELSE 1 END, i % 5 = 0, 1, 0, i % 10 <> 0, 100 + i % 900, 1800000000000, 0 FROM c;
+COMMIT;
+SQL
+      shell+=("$(cat "$work/t")")
+      continue
+    fi
     [ "$mode" = without ] && sqlite3 "$work/s/kanari.db" "UPDATE rollouts SET window_sums = 0"
     /usr/bin/time -f '%e %M' -o "$work/t" "$K" --state "$work/s" record --jsonl "$work/new.jsonl" -q
     if [ "$mode" = with ]; then with+=("$(cut -d' ' -f1 "$work/t")"); rss+=("$(cut -d' ' -f2 "$work/t")")
@@ -45,4 +58,6 @@ stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1]
 w=$(printf '%s\n' "${with[@]}" | stats); wo=$(printf '%s\n' "${without[@]}" | stats)
 echo "| record --jsonl, $lines lines into $lines, window sums kept (s) | $w | $(echo "scale=0; $lines / ${w%% *} / 1000" | bc) k outcomes/s |"
 echo "| the same, the rollout's sums switched off (s) | $wo | $(echo "scale=0; $lines / ${wo%% *} / 1000" | bc) k outcomes/s |"
+sh=$(printf '%s\n' "${shell[@]}" | stats)
+echo "| the sqlite3 shell inserting the same rows (s) | $sh | kanari with sums: $(echo "scale=2; ${w%% *} / ${sh%% *}" | bc) x its time |"
 echo "| peak RSS with sums (KB) | $(printf '%s\n' "${rss[@]}" | stats) | |"
