@@ -108,10 +108,13 @@ KANARI_API void kanari_close(kanari_store* store);
 
 /* How long (milliseconds) a route call may reuse a track's routing table
  * (stable, rollout, salt, percentage) before reading it again. 0, the
- * default, makes a route always reflect the rollout as committed (on SQLite
- * the table is read again only after a commit, so that costs little); a positive value trades that for speed: after a
- * promote or rollback by another process the handle may route by the old table for up to `ms`. Calls on this handle
- * that change the rollout clear the cache. */
+ * default, makes a route reflect the rollout as committed: on SQLite the
+ * very next call sees any commit, on PostgreSQL a call within a second does
+ * (usually within tens of milliseconds), and the table is read again only
+ * after a commit, so that costs little. A positive value trades that for
+ * speed: after a promote or rollback by another process the handle may
+ * route by the old table for up to `ms`. Calls on this handle that change
+ * the rollout clear the cache. */
 KANARI_API kanari_status kanari_set_route_cache_ms(kanari_store* store, int64_t ms);
 
 /* ---- routing (docs/routing.md) -------------------------------------------------- */

@@ -3,9 +3,10 @@
 //
 // A single route reflects the rollout as committed, even one changed a
 // moment ago by another process: the track's routing table (its stable and
-// open rollout) is read again whenever anything has committed to the store
-// since it was last read (Store::commit_stamp; on a backend without stamps,
-// on every call). What is cached is the Router: the SHA-256
+// open rollout) is read again whenever the store's commit stamp has moved
+// since it was last read (Store::commit_stamp: on SQLite any commit, on
+// PostgreSQL a new event, seen within a second; on a backend without
+// stamps, on every call). What is cached is the Router: the SHA-256
 // state of "salt:" is computed once per rollout and step, so per key only
 // the key itself is hashed. kanari_set_route_cache_ms() lets a caller that
 // can tolerate a bounded delay skip the read as well; kanari_route_many()

@@ -781,10 +781,18 @@ public:
       return m_revision;
     m_notify_checked = now;
     bool read = !m_revision || ours || now - m_revision_read >= k_revision_read;
-    if (!m_listening) {
-      m_conn.exec("LISTEN kanari_events");
-      m_listening = true;
-    } else if (m_conn.notified()) {
+    if (!m_listen_tried) {
+      // A hot standby refuses LISTEN ("cannot execute LISTEN during
+      // recovery"): the revision read alone then keeps routing current.
+      m_listen_tried = true;
+      try {
+        m_conn.exec("LISTEN kanari_events");
+        m_listening = true;
+      } catch (const StoreFailure& e) {
+        if (e.kind() == FailureKind::connection_lost)
+          throw;
+      }
+    } else if (m_listening && m_conn.notified()) {
       read = true;
     }
     if (read) {
@@ -1157,10 +1165,12 @@ private:
   // sums and one for the buckets of the percentiles the sample needs.
   WindowSums window_sums(const SampleQuery& q, const RolloutOutcomes& where) {
     const std::int64_t opened = q.step && *q.step == where.step ? where.step_first : -1; // -1: any
-    std::string wanted = "{latency_ms";
+    // Names match [a-z][a-z0-9_]*: quoted, so that one named "null" is not
+    // NULL, with nothing to escape.
+    std::string wanted = "{\"latency_ms\"";
     for (const auto& m : q.metrics)
       if (m.percentiles)
-        wanted += "," + m.name; // names are [a-z][a-z0-9_]*: nothing to quote
+        wanted += ",\"" + m.name + "\"";
     wanted += "}";
     const auto params = Params().add(q.rollout_id).add(q.arm == Arm::canary).add(q.step).add(opened);
 #define KANARI_WINDOW_WHERE                                                                                            \
@@ -1202,8 +1212,9 @@ private:
       m_window_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
   }
 
-  // Writes the transaction's WindowDelta before it commits: one statement
-  // for the sums and one per few thousand buckets, whatever the batch.
+  // Writes the transaction's WindowDelta before it commits: multi-row
+  // upserts of the sums and of the buckets, each at most a few thousand
+  // rows, whatever the batch.
   void write_window_delta() {
     if (m_window_delta.empty())
       return;
@@ -1215,6 +1226,22 @@ private:
       for (int c = 0; c < count; ++c)
         out += (c ? ", $" : "$") + std::to_string(++next);
       return out + ")";
+    };
+    auto flush_sums = [&] {
+      if (sums_n == 0)
+        return;
+      m_conn.query(("INSERT INTO window_sums (rollout_id, canary, step, opened, name, n, nonzero, value_sum,"
+                    " value_max) VALUES " +
+                    sums_sql +
+                    " ON CONFLICT (rollout_id, canary, step, opened, name) DO UPDATE SET"
+                    " n = window_sums.n + excluded.n, nonzero = window_sums.nonzero + excluded.nonzero,"
+                    " value_sum = window_sums.value_sum + excluded.value_sum,"
+                    " value_max = greatest(window_sums.value_max, excluded.value_max)")
+                       .c_str(),
+                   sums_params);
+      sums_sql.clear();
+      sums_params = Params();
+      sums_n = 0;
     };
     auto flush_buckets = [&] {
       if (buckets_n == 0)
@@ -1244,6 +1271,8 @@ private:
             .add(m.nonzero)
             .add(std::isnan(m.sum) ? std::nullopt : std::optional(m.sum))
             .add(m.max);
+        if (sums_n > 60000) // a statement takes at most 65,535 parameters
+          flush_sums();
         for (const auto& [bucket, count] : m.buckets) {
           buckets_sql += buckets_n ? ", " : "";
           buckets_sql += placeholders(buckets_n, 7);
@@ -1259,16 +1288,7 @@ private:
         }
       }
     flush_buckets();
-    if (sums_n > 0)
-      m_conn.query(("INSERT INTO window_sums (rollout_id, canary, step, opened, name, n, nonzero, value_sum,"
-                    " value_max) VALUES " +
-                    sums_sql +
-                    " ON CONFLICT (rollout_id, canary, step, opened, name) DO UPDATE SET"
-                    " n = window_sums.n + excluded.n, nonzero = window_sums.nonzero + excluded.nonzero,"
-                    " value_sum = window_sums.value_sum + excluded.value_sum,"
-                    " value_max = greatest(window_sums.value_max, excluded.value_max)")
-                       .c_str(),
-                   sums_params);
+    flush_sums();
     m_window_delta.clear();
   }
   WindowDelta m_window_delta;
@@ -1277,7 +1297,7 @@ private:
   std::optional<CommitStamp> m_revision;
   std::chrono::steady_clock::time_point m_revision_read, m_notify_checked;
   std::int64_t m_revision_commits = -1;
-  bool m_listening = false;
+  bool m_listen_tried = false, m_listening = false;
 
   std::optional<InsertOutcome> existing_outcome(const OutcomeRecord& o, std::int64_t track, std::int64_t version,
                                                 TaskVersions versions) {

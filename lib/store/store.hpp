@@ -184,13 +184,15 @@ public:
   virtual void for_each_rollout_outcome(std::int64_t rollout_id, const std::vector<std::string>& metrics,
                                         const std::function<void(const RolloutOutcome&)>& fn) = 0;
 
-  // A fingerprint of the store's newest commit by any connection of any
-  // process, read without a transaction in a few nanoseconds: two equal
-  // stamps mean that nothing committed in between, so what was read after
-  // the first is still current. nullopt when the backend has nothing that
-  // cheap (PostgreSQL, an SQLite store opened read-only); callers then read
-  // the store. The C API routes always-current at hashing speed with it
-  // (docs/library.md, "Speed").
+  // A fingerprint of the store's newest commit, read without a
+  // transaction in a few nanoseconds. On SQLite two equal stamps mean that
+  // nothing committed in between, so what was read after the first is
+  // still current. On PostgreSQL the stamp is the newest event, checked at
+  // most every 0.5 s (sooner on a notification): a change of routing, which
+  // always appends an event, moves it within a second. nullopt when the
+  // backend has nothing that cheap (an SQLite store opened read-only);
+  // callers then read the store. The C API routes always-current at hashing
+  // speed with it (docs/library.md, "Speed").
   virtual std::optional<CommitStamp> commit_stamp() { return std::nullopt; }
 
   // How many write transactions this handle has committed: the command

@@ -643,6 +643,8 @@ TEST_CASE("store contract: window sums give the exact computation's counts and m
       o.metrics.push_back({"calls", std::floor(real(0, 12))});
     if (chance(0.4))
       o.metrics.push_back({"delta", chance(0.2) ? 0.0 : real(-1e6, 1e6)});
+    if (chance(0.5)) // a valid name that a PostgreSQL array literal reads as NULL unless quoted
+      o.metrics.push_back({"null", real(1, 100)});
     if (chance(0.03))
       o.counted = chance(0.5) ? store::Counted::late : store::Counted::backdated;
     return o;
@@ -653,7 +655,8 @@ TEST_CASE("store contract: window sums give the exact computation's counts and m
     q.arm = arm;
     q.step = step;
     q.track = "default";
-    q.metrics = {{"calls", true}, {"delta", true}, {"score", true}, {"latency_ms", false}, {"absent", true}};
+    q.metrics = {{"calls", true}, {"delta", true},       {"null", true},
+                 {"score", true}, {"latency_ms", false}, {"absent", true}};
     q.exact_up_to = std::numeric_limits<std::int64_t>::max();
     const auto exact = f.s->sample_stats(q);
     q.exact_up_to = 0;
