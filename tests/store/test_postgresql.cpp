@@ -275,7 +275,15 @@ TEST_SUITE("postgresql") {
       for (int i = 0; i < 200000; ++i)
         f << "{\"task\":\"t-" << i << "\",\"pass\":true,\"version\":\"stable\"}\n";
     }
-    // Run the import in the background, restart the server under it.
+    // The import stops half-way in the server, where a trigger sleeps on
+    // the 100,000th row, and the server restarts under it then: mid-import
+    // however fast the import is. (A sleep is no lock wait, so the store's
+    // lock_timeout does not end it first.)
+    sqlite_value(w.cli.state(),
+                 "CREATE FUNCTION hold_import() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " BEGIN IF NEW.task = 't-100000' THEN PERFORM pg_sleep(600); END IF; RETURN NEW; END $$;"
+                 " CREATE TRIGGER hold_import BEFORE INSERT ON outcomes"
+                 " FOR EACH ROW EXECUTE FUNCTION hold_import()");
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -286,13 +294,20 @@ TEST_SUITE("postgresql") {
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    bool held = false;
+    for (int i = 0; i < 1200 && !held; ++i) {
+      held = sqlite_value(w.cli.state(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") != "0";
+      if (!held)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK_MESSAGE(held, "the import did not reach its 100,000th row within a minute");
     const std::string restart = "pg_ctlcluster " + version + " " + name + " restart -m fast >/dev/null 2>&1";
     CHECK(std::system(restart.c_str()) == 0);
     int status = 0;
     ::waitpid(pid, &status, 0);
     REQUIRE(WIFEXITED(status));
-    CHECK_MESSAGE(WEXITSTATUS(status) == 3, "the import ended before the restart; make it longer");
+    CHECK(WEXITSTATUS(status) == 3);
+    sqlite_value(w.cli.state(), "DROP TRIGGER hold_import ON outcomes; DROP FUNCTION hold_import()");
     CHECK(sqlite_value(w.cli.state(), "SELECT count(*) FROM outcomes") == "0");
     auto again = w.cli.json({"record", "--jsonl", jsonl});
     CHECK(again["inserted"] == 200000);
