@@ -1390,7 +1390,8 @@ std::int64_t pragma_int(Database& db, const char* sql) {
   return st.step() ? st.get_int(0) : 0;
 }
 
-Result<void> migrate(Database& db, const std::string& where, Access access) {
+// Whether it changed the schema (one migration or more).
+Result<bool> migrate(Database& db, const std::string& where, Access access) {
   const auto& migrations = sqlite_migrations();
   const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
   std::int64_t app_id = pragma_int(db, "PRAGMA application_id");
@@ -1403,7 +1404,7 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
                              ", newer than this kanari understands (" + std::to_string(latest) +
                              "); upgrade kanari to use this store");
   if (version == latest && app_id == k_application_id)
-    return {};
+    return false;
   if (app_id == 0 && version == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_master") > 0)
     return operational_error(where + " is an SQLite database with tables of its own, not a kanari store; "
                                      "point --state at a kanari store or run `kanari init` in an empty directory");
@@ -1440,7 +1441,7 @@ Result<void> migrate(Database& db, const std::string& where, Access access) {
     db.exec(("PRAGMA application_id = " + std::to_string(k_application_id)).c_str());
     txn.commit();
   }
-  return {};
+  return true;
 }
 
 void configure(Database& db) {
@@ -1458,8 +1459,14 @@ Result<std::unique_ptr<Store>> open_at(const std::filesystem::path& path) {
                                                    : Database::Mode::immutable;
   Database db(path.string(), mode);
   configure(db);
-  auto r = migrate(db, path.string(), *access); // its first read creates the -wal and -shm
-  KANARI_TRY(r);
+  auto migrated = migrate(db, path.string(), *access); // its first read creates the -wal and -shm
+  KANARI_TRY(migrated);
+  // A migration may edit a table's SQL in place (0011), which the
+  // connection that ran it does not read again: a new one does.
+  if (*migrated) {
+    db = Database(path.string(), mode);
+    configure(db);
+  }
   if (*access == Access::read_write)
     repair_wal_modes(path);
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db), path, *access));

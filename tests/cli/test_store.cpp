@@ -39,7 +39,7 @@ TEST_CASE("store info: backend, location, schema version, chain head and counts"
   Busy b;
   auto j = b.w.cli.json({"store", "info"});
   CHECK(j["backend"] == (on_postgresql() ? "postgresql" : "sqlite"));
-  CHECK(j["schema_version"] == 10);
+  CHECK(j["schema_version"] == 11);
   CHECK(j["counts"]["outcomes"] == 31);
   CHECK(j["counts"]["rollouts"] == 2);
   CHECK(j["counts"]["versions"] == 4);
@@ -47,7 +47,7 @@ TEST_CASE("store info: backend, location, schema version, chain head and counts"
   const auto head = b.w.cli.json({"audit", "verify"})["head"];
   CHECK(j["chain_head"] == head);
   const auto text = b.w.cli.ok({"store", "info"}).out;
-  CHECK(text.find("schema version: 10") != std::string::npos);
+  CHECK(text.find("schema version: 11") != std::string::npos);
   CHECK(text.find("outcomes") != std::string::npos);
 }
 

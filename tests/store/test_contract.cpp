@@ -421,7 +421,7 @@ TEST_CASE("store contract: rows copy to another store, keys and all, and the cop
   CHECK(outcomes[1][8] == "1e-300");
   CHECK(std::stoll(*outcomes[2][0]) > std::stoll(*outcomes[1][0]));
   const auto info = g.s->info();
-  CHECK(info.schema_version == 10);
+  CHECK(info.schema_version == 11);
   CHECK(info.backend == (on_postgresql() ? "postgresql" : "sqlite"));
   CHECK(g.s->verify().empty());
 }

@@ -441,3 +441,50 @@ TEST_CASE("store: a failed write transaction leaves nothing behind") {
   CHECK_FALSE(s->get_version(core::version_id(m)).has_value());
   CHECK_FALSE(s->get_blob(m.components[0].sha256).has_value());
 }
+
+// Schema 4's CHECK (excluded IN (0, 1, 2)) made SQLite build a temporary
+// index of the list for every outcome inserted (OpenEphemeral in the
+// INSERT's program): half the instructions of an import. Schema 11 states
+// it as three comparisons, which refuse the same values.
+namespace {
+const char* const k_insert_outcome =
+    "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, at, slot, excluded)"
+    " VALUES (1, 'x', 1, 0, NULL, NULL, 1, 1, 0, ";
+std::string insert_outcome_program(const std::string& db) {
+  return sqlite_value(db, std::string("EXPLAIN ") + k_insert_outcome + "1)");
+}
+} // namespace
+
+TEST_CASE("store: inserting an outcome builds no temporary index, and excluded is still 0, 1 or 2") {
+  test::TwoVersions w;
+  const auto db = db_file(w.cli.state());
+  CHECK(insert_outcome_program(db).find("OpenEphemeral") == std::string::npos);
+  for (const std::string bad : {"3", "-1", "1.5", "'one'", "NULL"}) {
+    INFO("excluded = " << bad);
+    CHECK(sqlite_shell(db, std::string(k_insert_outcome) + bad + ")").code != 0);
+  }
+  CHECK(sqlite_shell(db, std::string(k_insert_outcome) + "2)").code == 0);
+  CHECK(sqlite_value(db, "SELECT excluded FROM outcomes WHERE task = 'x'") == "2");
+}
+
+TEST_CASE("store: a schema-10 store gets the cheaper check on excluded, its outcomes kept") {
+  test::TwoVersions w;
+  w.outcomes("stable", 3, 4);
+  const auto db = db_file(w.cli.state());
+  // Back to schema 10's text of the table, as the stores it wrote hold it.
+  const auto cookie = std::stoll(sqlite_value(db, "PRAGMA schema_version"));
+  sqlite_value(db, "BEGIN; PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql,"
+                   " 'CHECK (excluded = 0 OR excluded = 1 OR excluded = 2)', 'CHECK (excluded IN (0, 1, 2))')"
+                   " WHERE name = 'outcomes'; PRAGMA writable_schema = OFF; PRAGMA schema_version = " +
+                       std::to_string(cookie + 1) + "; PRAGMA user_version = 10; COMMIT;");
+  REQUIRE(insert_outcome_program(db).find("OpenEphemeral") != std::string::npos);
+
+  auto r = w.cli.json({"record", "--task", "after", "--version", "stable", "--pass"}); // migrates
+  CHECK(r["inserted"] == 1);
+  CHECK(sqlite_value(db, "PRAGMA user_version") == std::to_string(store::sqlite_migrations().back().number));
+  CHECK(insert_outcome_program(db).find("OpenEphemeral") == std::string::npos);
+  CHECK(sqlite_value(db, "SELECT count(*) FROM outcomes") == "5");
+  CHECK(sqlite_value(db, "PRAGMA integrity_check") == "ok");
+  CHECK(sqlite_shell(db, std::string(k_insert_outcome) + "3)").code != 0);
+  w.cli.ok({"doctor"});
+}
