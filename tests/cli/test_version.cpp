@@ -390,3 +390,32 @@ TEST_CASE("version: global options before or after the subcommand") {
   CHECK(quiet.code == 0);
   CHECK(quiet.out.empty());
 }
+
+// kanari declares only the command it runs when the arguments plainly name
+// one (cli/cli.cpp, named_command): global options before it, and their
+// values, must not be taken for it, and help without it lists them all.
+TEST_CASE("cli: a global option's value that names a command is still a value") {
+  Repo r;
+  auto p = r.file("a.md", "x\n");
+  auto added = r.cli({"--track", "route", "--json", "version", "add", "--prompt", "a.md=" + p});
+  REQUIRE(added.code == 0);
+  CHECK(added.json()["track"] == "route");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--track", "route", "route", "--key", "k"},
+                                               {"--track=route", "route", "--key", "k"},
+                                               {"-q", "--track", "route", "--json", "route", "--key", "k"}}) {
+    auto routed = r.cli(args);
+    INFO(routed.err);
+    CHECK(routed.code == 0);
+    CHECK(routed.out.find(added.json()["id"].get<std::string>()) != std::string::npos);
+  }
+  auto help = r.cli({"--help", "route"}); // CLI11 shows the command's help
+  CHECK(help.code == 0);
+  CHECK(help.out.find("Usage: kanari route") != std::string::npos);
+  CHECK(help.out.find("--key") != std::string::npos);
+  auto all = r.cli({"--track", "route", "--help"});
+  for (const char* command : {"init", "canary", "route", "session", "generate"})
+    CHECK(all.out.find(std::string("\n  ") + command + " ") != std::string::npos);
+  auto unknown = r.cli({"--frob", "route", "--key", "k"});
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("--frob") != std::string::npos);
+}
