@@ -4,9 +4,11 @@
 # then RUNS times (default 5), each from a copy of that store, `record
 # --jsonl` of LINES new outcomes with the rollout keeping window sums (as
 # every rollout started since schema 10 does), and the same with its sums
-# switched off (as before schema 10), and the sqlite3 shell inserting the
-# same rows into the same store (the baseline of scripts/bench.sh). Medians
-# with min and max, the rate, and peak RSS.
+# switched off (as before schema 10), the same with the outcomes table's
+# CHECK (excluded IN (0, 1, 2)) that schema 11 replaced (put back in the
+# copy's schema), and the sqlite3 shell inserting the same rows into the
+# same store (the baseline of scripts/bench.sh). Medians with min and max,
+# the rate, and peak RSS.
 #   ./scripts/bench_sqlite_ingest.sh [LINES]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -31,9 +33,9 @@ canary=$("$K" version add --prompt p.md="$work/b.md" --json | python3 -c 'import
 "$K" canary start --version "$canary" --percentage 20 -q
 "$K" record --jsonl "$work/base.jsonl" -q
 unset KANARI_STATE
-with=() without=() shell=() rss=()
+with=() without=() in_list=() shell=() rss=()
 for _ in $(seq "$runs"); do
-  for mode in with without shell; do
+  for mode in with without in_list shell; do
     rm -rf "$work/s"
     cp -r "$work/pristine" "$work/s"
     if [ "$mode" = shell ]; then
@@ -49,15 +51,27 @@ SQL
       continue
     fi
     [ "$mode" = without ] && sqlite3 "$work/s/kanari.db" "UPDATE rollouts SET window_sums = 0"
+    if [ "$mode" = in_list ]; then
+      cookie=$(sqlite3 "$work/s/kanari.db" "PRAGMA schema_version")
+      sqlite3 "$work/s/kanari.db" "BEGIN; PRAGMA writable_schema = ON;
+        UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (excluded = 0 OR excluded = 1 OR excluded = 2)',
+          'CHECK (excluded IN (0, 1, 2))') WHERE name = 'outcomes';
+        PRAGMA writable_schema = OFF; PRAGMA schema_version = $((cookie + 1)); COMMIT;"
+    fi
     /usr/bin/time -f '%e %M' -o "$work/t" "$K" --state "$work/s" record --jsonl "$work/new.jsonl" -q
-    if [ "$mode" = with ]; then with+=("$(cut -d' ' -f1 "$work/t")"); rss+=("$(cut -d' ' -f2 "$work/t")")
-    else without+=("$(cut -d' ' -f1 "$work/t")"); fi
+    case $mode in
+    with) with+=("$(cut -d' ' -f1 "$work/t")"); rss+=("$(cut -d' ' -f2 "$work/t")") ;;
+    without) without+=("$(cut -d' ' -f1 "$work/t")") ;;
+    in_list) in_list+=("$(cut -d' ' -f1 "$work/t")") ;;
+    esac
   done
 done
 stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%g (min %g, max %g)", m, v[1], v[NR]}'; }
 w=$(printf '%s\n' "${with[@]}" | stats); wo=$(printf '%s\n' "${without[@]}" | stats)
 echo "| record --jsonl, $lines lines into $lines, window sums kept (s) | $w | $(echo "scale=0; $lines / ${w%% *} / 1000" | bc) k outcomes/s |"
 echo "| the same, the rollout's sums switched off (s) | $wo | $(echo "scale=0; $lines / ${wo%% *} / 1000" | bc) k outcomes/s |"
+il=$(printf '%s\n' "${in_list[@]}" | stats)
+echo "| the same, with schema 10's CHECK (excluded IN (0, 1, 2)) (s) | $il | $(echo "scale=0; $lines / ${il%% *} / 1000" | bc) k outcomes/s |"
 sh=$(printf '%s\n' "${shell[@]}" | stats)
 echo "| the sqlite3 shell inserting the same rows (s) | $sh | kanari with sums: $(echo "scale=2; ${w%% *} / ${sh%% *}" | bc) x its time |"
 echo "| peak RSS with sums (KB) | $(printf '%s\n' "${rss[@]}" | stats) | |"
