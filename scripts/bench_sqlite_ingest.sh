@@ -53,8 +53,8 @@ SQL
     [ "$mode" = without ] && sqlite3 "$work/s/kanari.db" "UPDATE rollouts SET window_sums = 0"
     if [ "$mode" = in_list ]; then
       cookie=$(sqlite3 "$work/s/kanari.db" "PRAGMA schema_version")
-      sqlite3 "$work/s/kanari.db" "BEGIN; PRAGMA writable_schema = ON;
-        UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (excluded = 0 OR excluded = 1 OR excluded = 2)',
+      sqlite3 -cmd '.dbconfig defensive off' "$work/s/kanari.db" >/dev/null "BEGIN; PRAGMA writable_schema = ON;
+        UPDATE sqlite_master SET sql = replace(sql, 'CHECK (excluded = 0 OR excluded = 1 OR excluded = 2)',
           'CHECK (excluded IN (0, 1, 2))') WHERE name = 'outcomes';
         PRAGMA writable_schema = OFF; PRAGMA schema_version = $((cookie + 1)); COMMIT;"
     fi

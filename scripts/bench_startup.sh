@@ -5,7 +5,7 @@
 # a C program linked with every library kanari links (each loaded at start,
 # as kanari's are) that computes one SHA-256, the same program linked with
 # libcrypto alone, and /bin/true. With BEFORE=path/to/an/older/kanari, the
-# same three commands of that binary on a store it made alike, for a
+# same four commands of that binary on a store it made alike, for a
 # before/after in the same run. hyperfine, the commands interleaved in
 # rounds of 3 runs each: median of RUNS (default 21, rounded up to a
 # multiple of 3) with min and max, in ms, and each command's ratio to the
@@ -55,9 +55,9 @@ fi
 # The machine is shared and its speed drifts within seconds, so the
 # commands are interleaved: each round runs every command 3 times (one
 # hyperfine invocation), and the medians are over all rounds.
-rounds=$(( (runs + 2) / 3 ))
+rounds=$(( runs > 3 ? (runs + 2) / 3 : 1 ))
 for r in $(seq "$rounds"); do
-  hyperfine -N --warmup 1 --runs 3 --export-json "$work/round$r.json" "${cmds[@]}" >/dev/null 2>&1
+  hyperfine -N --warmup 1 --runs 3 --export-json "$work/round$r.json" "${cmds[@]}" >/dev/null
 done
 python3 - "$work" "$rounds" "${names[@]}" <<'PY'
 import json, statistics, sys

@@ -1390,7 +1390,8 @@ std::int64_t pragma_int(Database& db, const char* sql) {
   return st.step() ? st.get_int(0) : 0;
 }
 
-// Whether it changed the schema (one migration or more).
+// Whether it took the migration lock and ran (some migrations may have been
+// applied meanwhile by another process): the caller then opens afresh.
 Result<bool> migrate(Database& db, const std::string& where, Access access) {
   const auto& migrations = sqlite_migrations();
   const std::int64_t latest = migrations.empty() ? 0 : migrations.back().number;
