@@ -7,9 +7,10 @@
 # switched off (as before schema 10), the same with the outcomes table's
 # CHECK (excluded IN (0, 1, 2)) that schema 11 replaced (put back in the
 # copy's schema), and the sqlite3 shell inserting the same rows into the
-# same store (the baseline of scripts/bench.sh). Medians with min and max,
-# the rate, and peak RSS.
-#   ./scripts/bench_sqlite_ingest.sh [LINES]
+# same store (the baseline of scripts/bench.sh). With BEFORE=<an older
+# kanari binary>, that binary's `record --jsonl` into the same store too.
+# Medians with min and max, the rate, and peak RSS.
+#   [BEFORE=/path/to/old/kanari] ./scripts/bench_sqlite_ingest.sh [LINES]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ensure_packages "${KANARI_PACKAGES[@]}" python3 sqlite3 time
@@ -33,9 +34,11 @@ canary=$("$K" version add --prompt p.md="$work/b.md" --json | python3 -c 'import
 "$K" canary start --version "$canary" --percentage 20 -q
 "$K" record --jsonl "$work/base.jsonl" -q
 unset KANARI_STATE
-with=() without=() in_list=() shell=() rss=()
+modes=(with without in_list shell)
+[ -n "${BEFORE:-}" ] && modes+=(before)
+with=() without=() in_list=() shell=() before=() rss=()
 for _ in $(seq "$runs"); do
-  for mode in with without in_list shell; do
+  for mode in "${modes[@]}"; do
     rm -rf "$work/s"
     cp -r "$work/pristine" "$work/s"
     if [ "$mode" = shell ]; then
@@ -58,8 +61,11 @@ SQL
           'CHECK (excluded IN (0, 1, 2))') WHERE name = 'outcomes';
         PRAGMA writable_schema = OFF; PRAGMA schema_version = $((cookie + 1)); COMMIT;"
     fi
-    /usr/bin/time -f '%e %M' -o "$work/t" "$K" --state "$work/s" record --jsonl "$work/new.jsonl" -q
+    binary=$K
+    [ "$mode" = before ] && binary=$BEFORE
+    /usr/bin/time -f '%e %M' -o "$work/t" "$binary" --state "$work/s" record --jsonl "$work/new.jsonl" -q
     case $mode in
+    before) before+=("$(cut -d' ' -f1 "$work/t")") ;;
     with) with+=("$(cut -d' ' -f1 "$work/t")"); rss+=("$(cut -d' ' -f2 "$work/t")") ;;
     without) without+=("$(cut -d' ' -f1 "$work/t")") ;;
     in_list) in_list+=("$(cut -d' ' -f1 "$work/t")") ;;
@@ -74,4 +80,8 @@ il=$(printf '%s\n' "${in_list[@]}" | stats)
 echo "| the same, with schema 10's CHECK (excluded IN (0, 1, 2)) (s) | $il | $(echo "scale=0; $lines / ${il%% *} / 1000" | bc) k outcomes/s |"
 sh=$(printf '%s\n' "${shell[@]}" | stats)
 echo "| the sqlite3 shell inserting the same rows (s) | $sh | kanari with sums: $(echo "scale=2; ${w%% *} / ${sh%% *}" | bc) x its time |"
+if [ -n "${BEFORE:-}" ]; then
+  b=$(printf '%s\n' "${before[@]}" | stats)
+  echo "| $BEFORE, window sums kept (s) | $b | $(echo "scale=0; $lines / ${b%% *} / 1000" | bc) k outcomes/s |"
+fi
 echo "| peak RSS with sums (KB) | $(printf '%s\n' "${rss[@]}" | stats) | |"

@@ -120,26 +120,33 @@ Result<void> FlatObjectParser::parse_string(std::string& out) {
   out.clear();
   ++m_pos;            // the opening quote
   size_t run = m_pos; // start of the current run of plain bytes
+  bool ascii = true;  // whether the run is, so needs no UTF-8 check
   auto flush = [&] {
     std::string_view plain = m_s.substr(run, m_pos - run);
-    if (!is_valid_utf8(plain))
+    if (!ascii && !is_valid_utf8(plain))
       return false;
     out.append(plain);
+    ascii = true;
     return true;
   };
   while (true) {
     if (m_pos >= m_s.size())
       return error("a string is not closed");
-    char c = m_s[m_pos];
+    const auto c = static_cast<unsigned char>(m_s[m_pos]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++m_pos;
+      continue;
+    }
     if (c == '"') {
       if (!flush())
         return error("a string is not valid UTF-8");
       ++m_pos;
       return {};
     }
-    if (static_cast<unsigned char>(c) < 0x20)
+    if (c < 0x20)
       return error("a control character in a string must be escaped");
     if (c != '\\') {
+      ascii = false;
       ++m_pos;
       continue;
     }
