@@ -162,8 +162,7 @@ public:
       try {
         // lock_timeout bounds the wait for the store's lock and any row lock.
         m_conn.exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; " KANARI_LOCK);
-        m_window_opened.clear();
-        m_window_delta.clear();
+        m_window.begin();
         auto r = fn();
         if (r.ok())
           write_window_delta();
@@ -340,7 +339,7 @@ public:
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
     m_shadow_history.clear();
-    m_window_opened.clear();
+    m_window.forget_rollouts();
     auto st = m_conn.query("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                            " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
                            " shadow_steps, first_outcome, step_first_outcome, window_sums)"
@@ -367,7 +366,7 @@ public:
   }
 
   void update_rollout(const RolloutRecord& r) override {
-    m_window_opened.clear(); // a new step opens a new window
+    m_window.forget_rollouts(); // a new step opens a new window
     m_conn.query("UPDATE rollouts SET step = $2, state = $3, step_started_at = $4, ended_at = $5,"
                  " promote_streak = $6, approved_step = $7, step_first_outcome = CASE WHEN step = $2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = $1",
@@ -403,7 +402,7 @@ public:
     const bool shadow = versions == TaskVersions::several;
     if (!shadow && !had_shadow_rollout(track)) {
       if (insert_outcome_row(o, track, version, 0, true) == 1) {
-        add_to_window(o);
+        m_window.add(o);
         return {InsertResult::inserted, std::nullopt};
       }
       if (auto refused = existing_outcome(o, track, version, versions))
@@ -415,7 +414,7 @@ public:
     if (auto refused = existing_outcome(o, track, version, versions))
       return *refused;
     insert_outcome_row(o, track, version, shadow ? version : 0, false);
-    add_to_window(o);
+    m_window.add(o);
     return {InsertResult::inserted, std::nullopt};
   }
 
@@ -492,7 +491,7 @@ public:
         out[i] = insert_outcome(p.outcome, p.versions);
       } else if (how[i] == 1) {
         out[i] = {InsertResult::inserted, std::nullopt};
-        add_to_window(p.outcome);
+        m_window.add(p.outcome);
       } else {
         auto refused =
             existing_outcome(p.outcome, track_no(p.outcome.track), version_no(p.outcome.version_id), p.versions);
@@ -1194,29 +1193,11 @@ private:
     return sums;
   }
 
-  // As in sqlite_store.cpp: a counted outcome of a rollout that keeps
-  // window sums goes into the transaction's WindowDelta.
-  void add_to_window(const OutcomeRecord& o) {
-    if (o.counted != Counted::yes || !o.rollout_id || !o.step)
-      return;
-    auto it = m_window_opened.find(*o.rollout_id);
-    if (it == m_window_opened.end()) {
-      auto st = m_conn.query("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = $1",
-                             Params().add(*o.rollout_id));
-      std::optional<std::int64_t> opened;
-      if (st.rows() > 0 && st.get_int(0, 1) != 0)
-        opened = st.get_int(0, 0);
-      it = m_window_opened.emplace(*o.rollout_id, opened).first;
-    }
-    if (it->second)
-      m_window_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
-  }
-
   // Writes the transaction's WindowDelta before it commits: multi-row
   // upserts of the sums and of the buckets, each at most a few thousand
   // rows, whatever the batch.
   void write_window_delta() {
-    if (m_window_delta.empty())
+    if (m_window.delta().empty())
       return;
     std::string sums_sql, buckets_sql;
     Params sums_params, buckets_params;
@@ -1256,7 +1237,7 @@ private:
       buckets_params = Params();
       buckets_n = 0;
     };
-    for (const auto& e : m_window_delta.entries())
+    for (const auto& e : m_window.delta().entries())
       for (const auto& [name, m] : e.metrics) {
         if (m.n == 0)
           continue;
@@ -1289,10 +1270,15 @@ private:
       }
     flush_buckets();
     flush_sums();
-    m_window_delta.clear();
+    m_window.delta().clear();
   }
-  WindowDelta m_window_delta;
-  std::unordered_map<std::int64_t, std::optional<std::int64_t>> m_window_opened;
+  WindowRecorder m_window{[this](std::int64_t rollout_id) -> std::optional<std::int64_t> {
+    auto st =
+        m_conn.query("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = $1", Params().add(rollout_id));
+    if (st.rows() > 0 && st.get_int(0, 1) != 0)
+      return st.get_int(0, 0);
+    return std::nullopt;
+  }};
   // commit_stamp's state.
   std::optional<CommitStamp> m_revision;
   std::chrono::steady_clock::time_point m_revision_read, m_notify_checked;

@@ -409,7 +409,7 @@ public:
 
   std::int64_t insert_rollout(const RolloutRecord& r) override {
     m_shadow_history.clear();
-    m_window_opened.clear();
+    m_window.forget_rollouts();
     m_db.prepare("INSERT INTO rollouts (track, canary, stable, steps, step, state, salt, shadow, policy,"
                  " policy_sha256, started_at, step_started_at, ended_at, promote_streak, approved_step,"
                  " shadow_steps, first_outcome, step_first_outcome, window_sums)"
@@ -436,7 +436,7 @@ public:
   }
 
   void update_rollout(const RolloutRecord& r) override {
-    m_window_opened.clear(); // a new step opens a new window
+    m_window.forget_rollouts(); // a new step opens a new window
     m_db.prepare("UPDATE rollouts SET step = ?2, state = ?3, step_started_at = ?4, ended_at = ?5,"
                  " promote_streak = ?6, approved_step = ?7, step_first_outcome = CASE WHEN step = ?2"
                  " THEN step_first_outcome ELSE " KANARI_NEXT_OUTCOME_ID " END WHERE id = ?1")
@@ -487,7 +487,7 @@ public:
     if (!shadow && !had_shadow_rollout(track)) {
       insert_outcome_row(o, track, version, 0, true);
       if (m_db.changes() == 1) {
-        add_to_window(o);
+        m_window.add(o);
         return {InsertResult::inserted, std::nullopt};
       }
       if (auto refused = existing_outcome(o, track, version, versions))
@@ -499,7 +499,7 @@ public:
     if (auto refused = existing_outcome(o, track, version, versions))
       return *refused;
     insert_outcome_row(o, track, version, shadow ? version : 0, false);
-    add_to_window(o);
+    m_window.add(o);
     return {InsertResult::inserted, std::nullopt};
   }
 
@@ -522,7 +522,7 @@ public:
     }
     for (size_t i = 0; i < batch.size();) {
       if (plain[i] >= k_rows_per_insert) {
-        insert_rows(batch, i, out);
+        insert_run(batch, i, out);
         i += k_rows_per_insert;
       } else {
         out[i] = insert_outcome(batch[i].outcome, batch[i].versions);
@@ -1210,27 +1210,9 @@ private:
     return sums;
   }
 
-  // Adds a counted outcome of a rollout that keeps window sums to the
-  // transaction's WindowDelta, under the window its step has open now.
-  void add_to_window(const OutcomeRecord& o) {
-    if (o.counted != Counted::yes || !o.rollout_id || !o.step)
-      return;
-    auto it = m_window_opened.find(*o.rollout_id);
-    if (it == m_window_opened.end()) {
-      auto st = m_db.prepare("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = ?1");
-      st.bind(1, *o.rollout_id);
-      std::optional<std::int64_t> opened;
-      if (st.step() && st.get_int(1) != 0)
-        opened = st.get_int(0);
-      it = m_window_opened.emplace(*o.rollout_id, opened).first;
-    }
-    if (it->second)
-      m_window_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
-  }
-
   // Writes the transaction's WindowDelta, just before it commits.
   void write_window_delta() {
-    for (const auto& e : m_window_delta.entries())
+    for (const auto& e : m_window.delta().entries())
       for (const auto& [name, m] : e.metrics) {
         if (m.n == 0)
           continue;
@@ -1263,13 +1245,15 @@ private:
               .bind(7, count)
               .run();
       }
-    m_window_delta.clear();
+    m_window.delta().clear();
   }
-  WindowDelta m_window_delta;
-  // Per rollout: the id its current step's window opened at, or nullopt
-  // when it keeps no window sums. For one transaction, until a rollout
-  // changes.
-  std::unordered_map<std::int64_t, std::optional<std::int64_t>> m_window_opened;
+  WindowRecorder m_window{[this](std::int64_t rollout_id) -> std::optional<std::int64_t> {
+    auto st = m_db.prepare("SELECT step_first_outcome, window_sums FROM rollouts WHERE id = ?1");
+    st.bind(1, rollout_id);
+    if (st.step() && st.get_int(1) != 0)
+      return st.get_int(0);
+    return std::nullopt;
+  }};
 
   // Why an outcome of the task already stored refuses `o`: a repeat of its
   // version (duplicate or conflict) or, with TaskVersions::one, another
@@ -1353,10 +1337,10 @@ private:
   // a constraint could abort halfway keeps a statement journal, a copy of
   // every page it changes, which SQLite spills to a temporary file; that
   // made an import write nine times as often. Under OR IGNORE no
-  // constraint aborts. The unique index is the only one a valid outcome can
-  // meet; a row any other constraint skipped would have no stored outcome
-  // of its task, and the batch fails below.
-  void insert_rows(const std::vector<PendingOutcome>& batch, size_t first, std::vector<InsertOutcome>& out) {
+  // constraint aborts: it would also skip a row that broke a NOT NULL or
+  // CHECK constraint, which a valid outcome cannot (every such column is
+  // bound from a typed field), so the unique index is the only one met.
+  void insert_run(const std::vector<PendingOutcome>& batch, size_t first, std::vector<InsertOutcome>& out) {
     static const std::string sql = [] {
       std::string s = KANARI_INSERT_OUTCOME KANARI_OUTCOME_ROW;
       for (size_t r = 1; r < k_rows_per_insert; ++r)
@@ -1396,7 +1380,7 @@ private:
     for (size_t r = 0; r < k_rows_per_insert; ++r) {
       const auto& o = batch[first + r].outcome;
       if (inserted[r]) {
-        add_to_window(o);
+        m_window.add(o);
         out[first + r] = {InsertResult::inserted, std::nullopt};
       } else if (auto refused = existing_outcome(o, tracks[r], versions[r], TaskVersions::one)) {
         out[first + r] = *refused;
@@ -1463,8 +1447,7 @@ private:
       return operational_error(read_only_message(m_path));
     Transaction txn(m_db, kind);
     m_shadow_history.clear(); // another process may have started a shadow rollout
-    m_window_opened.clear();
-    m_window_delta.clear();
+    m_window.begin();
     Result<void> r = Error{ErrorCode::operational, ""};
     try {
       r = fn();

@@ -128,4 +128,14 @@ std::string window_sums_problem(std::int64_t rollout_id, bool canary, std::int64
          std::to_string(summed);
 }
 
+void WindowRecorder::add(const OutcomeRecord& o) {
+  if (o.counted != Counted::yes || !o.rollout_id || !o.step)
+    return;
+  auto it = m_opened.find(*o.rollout_id);
+  if (it == m_opened.end())
+    it = m_opened.emplace(*o.rollout_id, m_read_opened(*o.rollout_id)).first;
+  if (it->second)
+    m_delta.add({*o.rollout_id, o.arm == Arm::canary, *o.step, *it->second}, o);
+}
+
 } // namespace kanari::store

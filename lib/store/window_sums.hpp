@@ -10,6 +10,7 @@
 #include "util/summary.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,35 @@ public:
 
 private:
   std::vector<Entry> m_entries;
+};
+
+// What each backend keeps for one write transaction's windows: the
+// WindowDelta, and per rollout the id its current step's window opened at,
+// or nullopt when the rollout keeps no window sums. `opened` reads that
+// from the store (rollouts.step_first_outcome, when rollouts.window_sums is
+// set) the first time a rollout's outcome comes in a transaction.
+class WindowRecorder {
+public:
+  using Opened = std::function<std::optional<std::int64_t>(std::int64_t rollout_id)>;
+  explicit WindowRecorder(Opened opened) : m_read_opened(std::move(opened)) {}
+
+  // Adds a counted outcome of a rollout that keeps window sums, under the
+  // window its step has open now.
+  void add(const OutcomeRecord& o);
+  // A rollout was started or changed step: read the windows again.
+  void forget_rollouts() { m_opened.clear(); }
+  // A transaction begins: nothing added, nothing known.
+  void begin() {
+    m_opened.clear();
+    m_delta.clear();
+  }
+  // What to write before commit; clear it once written.
+  WindowDelta& delta() { return m_delta; }
+
+private:
+  Opened m_read_opened;
+  std::unordered_map<std::int64_t, std::optional<std::int64_t>> m_opened;
+  WindowDelta m_delta;
 };
 
 // A sample's sums read back, by metric name.
