@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -510,16 +511,24 @@ public:
   // the unique index refused some of a statement's rows, the rows it
   // stored are the last changes() ids (an INTEGER PRIMARY KEY takes the
   // largest plus one), in the batch's order; the others are looked up as
-  // insert_outcome would look them up.
+  // insert_outcome would look them up. Past the largest id (2^63 - 1)
+  // SQLite picks ids at random, so a store that holds it, which only a
+  // hand-edited one can, takes every outcome alone.
   std::vector<InsertOutcome> insert_outcomes(const std::vector<PendingOutcome>& batch) override {
     std::vector<InsertOutcome> out(batch.size());
     // plain[i]: how many outcomes from i on may share a statement.
     std::vector<std::uint32_t> plain(batch.size() + 1, 0);
-    for (size_t i = batch.size(); i-- > 0;) {
-      const auto& p = batch[i];
-      if (p.versions == TaskVersions::one && !had_shadow_rollout(track_no(p.outcome.track)))
-        plain[i] = plain[i + 1] + 1;
-    }
+    const bool ids_in_order = [&] {
+      auto st = m_db.prepare("SELECT max(id) FROM outcomes");
+      const auto largest = st.step() ? st.get_opt_int(0) : std::nullopt;
+      return !largest || *largest <= std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(batch.size());
+    }();
+    if (ids_in_order)
+      for (size_t i = batch.size(); i-- > 0;) {
+        const auto& p = batch[i];
+        if (p.versions == TaskVersions::one && !had_shadow_rollout(track_no(p.outcome.track)))
+          plain[i] = plain[i + 1] + 1;
+      }
     for (size_t i = 0; i < batch.size();) {
       if (plain[i] >= k_rows_per_insert) {
         insert_run(batch, i, out);

@@ -496,3 +496,26 @@ TEST_CASE("store: a schema-10 store gets the cheaper check on excluded, its outc
   CHECK(sqlite_shell(db, std::string(k_insert_outcome) + "3)").code != 0);
   w.cli.ok({"doctor"});
 }
+
+// A batch goes 32 outcomes to a statement and tells the stored rows from
+// the refused ones by their ids, the largest plus one. Past the largest id
+// SQLite picks ids at random; a hand-edited store that holds it still
+// records a batch as one by one would.
+TEST_CASE("store: a batch with repeats is recorded into a store that holds the largest outcome id") {
+  test::TwoVersions w;
+  w.outcomes("stable", 3, 4); // task-0 .. task-3
+  const auto db = db_file(w.cli.state());
+  REQUIRE(sqlite_shell(db, "UPDATE outcomes SET id = 9223372036854775807 WHERE task = 'task-3'").code == 0);
+  std::string lines;
+  for (int i = 0; i < 100; ++i) // task-0 .. task-3 again amid new tasks, new-0 .. new-9 twice but new-3
+    lines += R"({"task": ")" + (i % 25 == 3 ? "task-" + std::to_string(i / 25) : "new-" + std::to_string(i % 90)) +
+             R"(", "version": "stable", "pass": true})" + "\n";
+  auto r = w.cli({"record", "--jsonl", "-", "--json"}, lines);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto j = r.json();
+  CHECK(j["inserted"] == 87); // new-0 .. new-89 but new-28, -53, -78
+  CHECK(j["duplicates"] == 12);
+  CHECK(j["conflicts"] == 1); // task-0 failed the first time
+  CHECK(sqlite_value(db, "SELECT count(*) FROM outcomes") == "91");
+  CHECK(sqlite_value(db, "PRAGMA integrity_check") == "ok");
+}
