@@ -507,7 +507,7 @@ public:
   // A batch goes to the store k_rows_per_insert outcomes to a statement
   // wherever insert_outcome would take its one-statement path (no shadow
   // slot): a statement's fixed cost, opening the table and its two indexes
-  // and halting, was a fifth of the instructions of `record --jsonl`. When
+  // and halting, was an eighth of the instructions of `record --jsonl`. When
   // the unique index refused some of a statement's rows, the rows it
   // stored are the last changes() ids (an INTEGER PRIMARY KEY takes the
   // largest plus one), in the batch's order; the others are looked up as
@@ -1297,8 +1297,8 @@ private:
     return std::nullopt;
   }
 
-#define KANARI_INSERT_OUTCOME                                                                                          \
-  "INSERT INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"        \
+#define KANARI_INTO_OUTCOMES                                                                                           \
+  " INTO outcomes (track_no, task, version_no, canary, rollout_id, step, pass, latency_ms, cost, tokens,"              \
   " score, error, at, slot, excluded, metrics) VALUES "
 #define KANARI_OUTCOME_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
   static constexpr int k_outcome_columns = 16;
@@ -1307,9 +1307,9 @@ private:
   // tells which happened. Without it a taken key is an error.
   void insert_outcome_row(const OutcomeRecord& o, std::int64_t track, std::int64_t version, std::int64_t slot,
                           bool unless_taken) {
-    auto st = m_db.prepare(unless_taken ? KANARI_INSERT_OUTCOME KANARI_OUTCOME_ROW
-                               " ON CONFLICT (task, track_no, slot) DO NOTHING"
-                                        : KANARI_INSERT_OUTCOME KANARI_OUTCOME_ROW);
+    auto st = m_db.prepare(unless_taken ? "INSERT" KANARI_INTO_OUTCOMES KANARI_OUTCOME_ROW
+                                          " ON CONFLICT (task, track_no, slot) DO NOTHING"
+                                        : "INSERT" KANARI_INTO_OUTCOMES KANARI_OUTCOME_ROW);
     bind_outcome(st, 0, o, track, version, slot);
     st.run();
   }
@@ -1351,10 +1351,10 @@ private:
   // bound from a typed field), so the unique index is the only one met.
   void insert_run(const std::vector<PendingOutcome>& batch, size_t first, std::vector<InsertOutcome>& out) {
     static const std::string sql = [] {
-      std::string s = KANARI_INSERT_OUTCOME KANARI_OUTCOME_ROW;
+      std::string s = "INSERT OR IGNORE" KANARI_INTO_OUTCOMES KANARI_OUTCOME_ROW;
       for (size_t r = 1; r < k_rows_per_insert; ++r)
         s += ", " KANARI_OUTCOME_ROW;
-      return s.replace(0, 6, "INSERT OR IGNORE");
+      return s;
     }();
     std::array<std::int64_t, k_rows_per_insert> tracks, versions;
     auto st = m_db.prepare(sql.c_str());
@@ -1400,7 +1400,7 @@ private:
     }
   }
 #undef KANARI_OUTCOME_ROW
-#undef KANARI_INSERT_OUTCOME
+#undef KANARI_INTO_OUTCOMES
 
   // Whether the track ever had a shadow rollout, so outcomes with a slot of
   // their own. Cached for one transaction: only a rollout started inside it
